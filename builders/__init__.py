@@ -1,0 +1,1 @@
+"""Versioned dataset builders (one module per dataset), standing on ``cyclebench``."""

@@ -1,0 +1,558 @@
+"""Review-5K: ICLR submissions with their human reviews, meta review, decision and paper text.
+
+The published Review-5K (ICLR 2024, 4,189 train / 781 test papers) was gated and its construction
+undocumented. This builder rebuilds it from a raw OpenReview snapshot plus a papers folder, streaming:
+one submission at a time is parsed, filtered, given its text and written to the shard of its split, so
+memory stays flat however large the snapshot is.
+
+Configs written:
+  ``default``  one row per paper, its reviews nested;
+  ``reviews``  one row per review, with the paper's id, title and decision;
+  ``sft``      chat messages for reviewer training: system prompt, the paper, and the human reviews,
+               meta review and decision written in the CycleReviewer output format (REFERENCE 1.1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+
+import cyclebench
+from builders.base import RejectLog, config_sha256, hash_split, input_fingerprint
+from cyclebench.hub.writer import HubFolderWriter, card_front_matter
+from cyclebench.records import PaperText, RecordError, Reject, Review, Score, Submission
+from cyclebench.sources.openreview import iter_raw_notes, parse_submission
+
+NAME = "review-5k"
+VERSION = "1.0.0"
+CHANGELOG = """\
+## 1.0.0
+- First rebuild from raw OpenReview notes: configs `default`, `reviews`, `sft`; split by a stable hash of
+  the paper id; withdrawn, desk-rejected and undecided papers rejected with a reason by default; the
+  newest version of each review kept; scores stored as integer + string as written + scale.
+"""
+
+Policy = Literal["drop", "keep"]
+
+
+@dataclass(frozen=True)
+class Review5KConfig:
+    """Everything that decides the content of a build; its hash goes into the manifest."""
+
+    # OpenReview venue ids to keep (e.g. "ICLR.cc/2024/Conference"); empty keeps every venue in the input.
+    venues: tuple[str, ...] = ()
+    # Papers with fewer readable reviews are rejected ("too_few_reviews"); 2 is the least the
+    # leave-one-out proxy metric can use.
+    min_reviews: int = 2
+    # Published split: 781 test of 4,970 papers.
+    test_fraction: float = 0.157
+    seed: int = 0
+    withdrawn: Policy = "drop"
+    desk_rejected: Policy = "drop"
+    # Review-5K pairs every review with the paper text; without it a row cannot train a reviewer.
+    require_text: bool = True
+    text_prefer: tuple[str, ...] = ("latex", "markdown", "text", "pdf")
+    max_rows_per_shard: int = 1000
+    license: str = "cc-by-4.0"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
+        if self.min_reviews < 0:
+            raise ValueError("min_reviews must be >= 0")
+        for name in ("withdrawn", "desk_rejected"):
+            if getattr(self, name) not in ("drop", "keep"):
+                raise ValueError(f"{name} must be 'drop' or 'keep'")
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemas
+
+_SCORE_FIELDS = ("rating", "confidence", "soundness", "presentation", "contribution")
+
+
+def _score_columns() -> list[pa.Field]:
+    cols = []
+    for name in _SCORE_FIELDS:
+        cols += [pa.field(name, pa.int64()), pa.field(f"{name}_raw", pa.string()), pa.field(f"{name}_scale", pa.string())]
+    return cols
+
+
+_NAMED_TEXT = pa.struct([pa.field("name", pa.string()), pa.field("text", pa.string())])
+_NAMED_SCORE = pa.struct(
+    [pa.field("name", pa.string()), pa.field("value", pa.int64()), pa.field("raw", pa.string()), pa.field("scale", pa.string())]
+)
+_REVIEW_FIELDS = [
+    pa.field("note_id", pa.string()),
+    pa.field("signature", pa.string()),
+    pa.field("cdate", pa.int64()),
+    pa.field("tmdate", pa.int64()),
+    pa.field("versions_seen", pa.int64()),
+    *_score_columns(),
+    pa.field("other_scores", pa.list_(_NAMED_SCORE)),
+    pa.field("summary", pa.string()),
+    pa.field("strengths", pa.string()),
+    pa.field("weaknesses", pa.string()),
+    pa.field("questions", pa.string()),
+    pa.field("review_text", pa.string()),
+    pa.field("text_fields", pa.list_(_NAMED_TEXT)),
+    pa.field("license", pa.string()),
+]
+_PAPER_FIELDS = [
+    pa.field("id", pa.string()),
+    pa.field("forum", pa.string()),
+    pa.field("number", pa.int64()),
+    pa.field("venue_id", pa.string()),
+    pa.field("year", pa.int64()),
+    pa.field("title", pa.string()),
+    pa.field("abstract", pa.string()),
+    pa.field("keywords", pa.list_(pa.string())),
+    pa.field("primary_area", pa.string()),
+    pa.field("tldr", pa.string()),
+    pa.field("license", pa.string()),
+    pa.field("decision", pa.string()),
+    pa.field("decision_raw", pa.string()),
+    pa.field("decision_source", pa.string()),
+    pa.field("presentation", pa.string()),
+    pa.field("withdrawn", pa.bool_()),
+    pa.field("desk_rejected", pa.bool_()),
+]
+_TEXT_FIELDS = [
+    pa.field("paper_text", pa.string()),
+    pa.field("text_source", pa.string()),
+    pa.field("text_path", pa.string()),
+    pa.field("text_sha256", pa.string()),
+    pa.field("text_cleaning", pa.string()),
+]
+SCHEMAS: dict[str, pa.Schema] = {
+    "default": pa.schema(
+        [
+            *_PAPER_FIELDS,
+            *_TEXT_FIELDS,
+            pa.field("num_reviews", pa.int64()),
+            pa.field("rating_mean", pa.float64()),
+            pa.field("rating_scale", pa.string()),
+            pa.field("reviews", pa.list_(pa.struct(_REVIEW_FIELDS))),
+            pa.field("meta_review", pa.string()),
+            pa.field("meta_review_source", pa.string()),
+        ]
+    ),
+    "reviews": pa.schema(
+        [
+            pa.field("paper_id", pa.string()),
+            pa.field("title", pa.string()),
+            pa.field("venue_id", pa.string()),
+            pa.field("year", pa.int64()),
+            pa.field("decision", pa.string()),
+            *_REVIEW_FIELDS,
+        ]
+    ),
+    "sft": pa.schema(
+        [
+            pa.field("id", pa.string()),
+            pa.field("title", pa.string()),
+            pa.field("decision", pa.string()),
+            pa.field("rating_mean", pa.float64()),
+            pa.field(
+                "messages",
+                pa.list_(pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])),
+            ),
+        ]
+    ),
+}
+SPLITS = ("train", "test")
+
+# Which form field fills the uniform review columns, by preference (the form changed by year).
+_SUMMARY_KEYS = ("summary", "summary_of_the_paper", "review")
+_STRENGTH_KEYS = ("strengths", "strength_and_weaknesses", "main_review")
+_WEAKNESS_KEYS = ("weaknesses",)
+_QUESTION_KEYS = ("questions",)
+
+
+def _first(texts: dict[str, str], keys: Iterable[str]) -> str | None:
+    return next((texts[k] for k in keys if k in texts), None)
+
+
+def _score_cells(name: str, score: Score | None) -> dict[str, Any]:
+    if score is None:
+        return {name: None, f"{name}_raw": None, f"{name}_scale": None}
+    return {name: score.value, f"{name}_raw": score.raw, f"{name}_scale": score.scale}
+
+
+def render_review_text(review: Review) -> str:
+    """All free-text sections of a review as markdown, in form order."""
+    return "\n\n".join(f"## {name.replace('_', ' ').title()}\n{text.strip()}" for name, text in review.texts.items())
+
+
+def review_row(review: Review) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "note_id": review.note_id,
+        "signature": review.signature,
+        "cdate": review.cdate,
+        "tmdate": review.tmdate,
+        "versions_seen": review.versions_seen,
+    }
+    for name in _SCORE_FIELDS:
+        row.update(_score_cells(name, getattr(review, name)))
+    row["other_scores"] = [
+        {"name": k, "value": s.value, "raw": s.raw, "scale": s.scale} for k, s in review.other_scores.items()
+    ]
+    row["summary"] = _first(review.texts, _SUMMARY_KEYS)
+    row["strengths"] = _first(review.texts, _STRENGTH_KEYS)
+    row["weaknesses"] = _first(review.texts, _WEAKNESS_KEYS)
+    row["questions"] = _first(review.texts, _QUESTION_KEYS)
+    row["review_text"] = render_review_text(review)
+    row["text_fields"] = [{"name": k, "text": v} for k, v in review.texts.items()]
+    row["license"] = review.license
+    return row
+
+
+def paper_rows(submission: Submission, text: PaperText | None) -> dict[str, dict[str, Any]]:
+    """The rows one kept paper contributes to each config."""
+    ratings = [r.rating.value for r in submission.reviews]
+    scales = sorted({r.rating.scale for r in submission.reviews})
+    reviews = [review_row(r) for r in submission.reviews]
+    meta = submission.meta_review
+    decision = submission.decision
+    base = {
+        "id": submission.id,
+        "forum": submission.forum,
+        "number": submission.number,
+        "venue_id": submission.venue_id,
+        "year": submission.year,
+        "title": submission.title,
+        "abstract": submission.abstract,
+        "keywords": list(submission.keywords),
+        "primary_area": submission.primary_area,
+        "tldr": submission.tldr,
+        "license": submission.license,
+        "decision": decision.label,
+        "decision_raw": decision.raw,
+        "decision_source": decision.source,
+        "presentation": decision.presentation,
+        "withdrawn": submission.withdrawn,
+        "desk_rejected": submission.desk_rejected,
+    }
+    rating_mean = sum(ratings) / len(ratings) if ratings else None
+    default = {
+        **base,
+        "paper_text": text.text if text else None,
+        "text_source": text.source if text else None,
+        "text_path": text.source_path if text else None,
+        "text_sha256": text.source_sha256 if text else None,
+        "text_cleaning": text.cleaning if text else None,
+        "num_reviews": len(reviews),
+        "rating_mean": rating_mean,
+        "rating_scale": "|".join(scales) if scales else None,
+        "reviews": reviews,
+        "meta_review": meta.text if meta else None,
+        "meta_review_source": meta.source if meta else None,
+    }
+    review_rows = [
+        {
+            "paper_id": submission.id,
+            "title": submission.title,
+            "venue_id": submission.venue_id,
+            "year": submission.year,
+            "decision": decision.label,
+            **row,
+        }
+        for row in reviews
+    ]
+    rows: dict[str, Any] = {"default": default, "reviews": review_rows}
+    if text is not None:
+        rows["sft"] = {
+            "id": submission.id,
+            "title": submission.title,
+            "decision": decision.label,
+            "rating_mean": rating_mean,
+            "messages": sft_messages(submission, text),
+        }
+    return rows
+
+
+def sft_messages(submission: Submission, text: PaperText) -> list[dict[str, str]]:
+    """System prompt + paper + the human reviews written as a CycleReviewer (Llama dialect) answer."""
+    from cyclebench.protocols.cyclereviewer import CycleReviewerProtocol, format_cyclereviewer_output
+
+    protocol = CycleReviewerProtocol()
+    messages = protocol.build_messages(text.text, title=submission.title)
+    target = format_cyclereviewer_output(
+        reviews=[
+            {
+                "summary": _first(r.texts, _SUMMARY_KEYS),
+                "soundness": r.soundness.raw if r.soundness else None,
+                "presentation": r.presentation.raw if r.presentation else None,
+                "contribution": r.contribution.raw if r.contribution else None,
+                "strengths": _first(r.texts, _STRENGTH_KEYS),
+                "weaknesses": _first(r.texts, _WEAKNESS_KEYS),
+                "questions": _first(r.texts, _QUESTION_KEYS),
+                "rating": r.rating.raw,
+                "confidence": r.confidence.raw if r.confidence else None,
+            }
+            for r in submission.reviews
+        ],
+        meta_review=submission.meta_review.text if submission.meta_review else None,
+        decision="Accept" if submission.decision.label == "accept" else "Reject",
+    )
+    return [*messages, {"role": "assistant", "content": target}]
+
+
+# ---------------------------------------------------------------------------------------------
+# The build
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def build(
+    openreview: str | Path | Iterable[str | Path],
+    papers: str | Path | None,
+    out: str | Path,
+    config: Review5KConfig | None = None,
+    *,
+    overwrite: bool = False,
+    progress: bool | None = None,
+) -> BuildReport:
+    """Build Review-5K from raw OpenReview snapshot(s) and a papers folder into ``out`` (Hub layout)."""
+    from tqdm.auto import tqdm
+
+    config = config or Review5KConfig()
+    snapshots = [Path(openreview)] if isinstance(openreview, (str, Path)) else [Path(p) for p in openreview]
+    for snapshot in snapshots:
+        if not snapshot.is_file():
+            raise FileNotFoundError(f"OpenReview snapshot not found: {snapshot}")
+    directory = None
+    if papers is not None:
+        from cyclebench.sources.text import PapersDirectory
+
+        directory = PapersDirectory(papers)
+    if config.require_text and directory is None:
+        raise ValueError("require_text is set but no papers folder was given (--papers, or --allow-missing-text)")
+
+    counts: dict[str, Any] = {"papers_in": 0, "papers_kept": 0, "reviews_in": 0, "reviews_kept": 0,
+                              "reviews_dropped_with_paper": 0, "review_versions_superseded": 0}
+    text_sources: dict[str, int] = {}
+    text_inputs: dict[str, str] = {}
+    cleanings: set[str] = set()
+    seen: set[str] = set()
+    writer = HubFolderWriter(out, SCHEMAS, {c: list(SPLITS) for c in SCHEMAS},
+                             max_rows_per_shard=config.max_rows_per_shard, overwrite=overwrite)
+    with writer:
+        rejects_path = writer.scratch / "rejects.jsonl"
+        with open(rejects_path, "w", encoding="utf-8") as sink:
+            log = RejectLog(sink)
+            notes = (raw for snapshot in snapshots for raw in iter_raw_notes(snapshot))
+            bar = tqdm(notes, desc=f"build {NAME}", unit=" papers", disable=None if progress is None else not progress)
+            for raw in bar:
+                counts["papers_in"] += 1
+                outcome = _process(raw, config, directory, log, seen, counts)
+                if outcome is None:
+                    continue
+                submission, text = outcome
+                if text is not None:
+                    text_sources[text.source] = text_sources.get(text.source, 0) + 1
+                    text_inputs[submission.id] = text.source_sha256
+                    cleanings.add(text.cleaning)
+                split = hash_split(submission.id, config.test_fraction, config.seed)
+                rows = paper_rows(submission, text)
+                writer.add("default", split, rows["default"])
+                writer.add_many("reviews", split, rows["reviews"])
+                if "sft" in rows:
+                    writer.add("sft", split, rows["sft"])
+                else:
+                    log.reject(Reject(submission.id, "sft", "no_paper_text"))
+                counts["papers_kept"] += 1
+                counts["reviews_kept"] += len(submission.reviews)
+        shards = writer.finish_shards()
+        split_rows = writer.split_rows()
+        counts["papers_rejected"] = log.by_reason("paper")
+        counts["reviews_rejected"] = log.by_reason("review")
+        counts["sft_rows_skipped"] = log.by_reason("sft")
+        counts["splits"] = split_rows
+        counts["text_sources"] = dict(sorted(text_sources.items()))
+        _check_reconciles(counts, log)
+        manifest = {
+            "dataset": NAME,
+            "builder_version": VERSION,
+            "cyclebench_version": cyclebench.__version__,
+            "config": dataclasses.asdict(config),
+            "config_sha256": config_sha256(config),
+            "inputs": {
+                "openreview": [input_fingerprint(s) for s in snapshots],
+                "paper_texts": dict(sorted(text_inputs.items())),
+            },
+            "shards": shards,
+            "counts": counts,
+            "definitions": {
+                "split": f"sha256('{config.seed}:' + paper id) read as a fraction < {config.test_fraction} -> test",
+                "reviews": "newest version per note id, then newest per reviewer signature",
+                "decision": "Decision note, else venueid, else venue; withdrawn/desk-rejected override",
+                "text_cleaning": sorted(cleanings),
+            },
+        }
+        writer.write_text("manifest.json", json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=True) + "\n")
+        writer.write_text("README.md", dataset_card(manifest, config, split_rows, shards))
+        path = writer.commit()
+    return BuildReport(path, manifest)
+
+
+def _process(
+    raw: Any,
+    config: Review5KConfig,
+    directory: Any,
+    log: RejectLog,
+    seen: set[str],
+    counts: dict[str, Any],
+) -> tuple[Submission, PaperText | None] | None:
+    """Parse, filter and attach text to one raw note; every way out but the last logs a reject."""
+    if raw.error is not None:
+        log.reject(Reject(raw.record_id, "paper", raw.error.reason, raw.error.detail))
+        return None
+    try:
+        outcome = parse_submission(raw.note)
+    except RecordError as exc:
+        log.reject(Reject(raw.record_id, "paper", exc.reason, exc.detail))
+        return None
+    submission = outcome.submission
+    n_parsed = len(submission.reviews)
+    counts["reviews_in"] += n_parsed + len(outcome.review_rejects)
+    counts["review_versions_superseded"] += outcome.superseded_review_versions
+    for reject in outcome.review_rejects:
+        log.reject(reject)
+
+    def drop(reason: str, detail: str = "") -> None:
+        log.reject(Reject(submission.id, "paper", reason, detail))
+        counts["reviews_dropped_with_paper"] += n_parsed
+
+    if submission.id in seen:
+        drop("duplicate_paper_id")
+        return None
+    seen.add(submission.id)
+    if config.venues and submission.venue_id not in config.venues:
+        drop("venue_not_selected", submission.venue_id)
+        return None
+    label = submission.decision.label
+    if label == "withdrawn" and config.withdrawn == "drop":
+        drop("withdrawn", submission.decision.raw)
+        return None
+    if label == "desk_rejected" and config.desk_rejected == "drop":
+        drop("desk_rejected", submission.decision.raw)
+        return None
+    if label == "undecided":
+        drop("undecided", submission.decision.raw)
+        return None
+    if n_parsed < config.min_reviews:
+        drop("too_few_reviews", f"{n_parsed} < {config.min_reviews}")
+        return None
+    text = None
+    if directory is not None:
+        try:
+            text = directory.read(submission.id, prefer=config.text_prefer)
+        except RecordError as exc:
+            if config.require_text:
+                drop(exc.reason, exc.detail)
+                return None
+            log.reject(Reject(submission.id, "text", exc.reason, exc.detail))
+    if text is None and config.require_text:
+        drop("no_paper_text")
+        return None
+    return submission, text
+
+
+def _check_reconciles(counts: dict[str, Any], log: RejectLog) -> None:
+    papers_out = counts["papers_kept"] + log.total("paper")
+    if papers_out != counts["papers_in"]:
+        raise AssertionError(f"papers do not reconcile: {counts['papers_in']} in, {papers_out} out")
+    reviews_out = counts["reviews_kept"] + log.total("review") + counts["reviews_dropped_with_paper"]
+    if reviews_out != counts["reviews_in"]:
+        raise AssertionError(f"reviews do not reconcile: {counts['reviews_in']} in, {reviews_out} out")
+
+
+def dataset_card(manifest: dict[str, Any], config: Review5KConfig, split_rows: dict[str, dict[str, int]], shards: dict[str, Any]) -> str:
+    counts = manifest["counts"]
+    front = card_front_matter(
+        SCHEMAS, split_rows, shards, license_id=config.license, pretty_name="Review-5K (cyclebench rebuild)",
+        tags=["peer-review", "openreview", "cyclebench"],
+    )
+    rejected = "\n".join(f"| {reason} | {n} |" for reason, n in counts["papers_rejected"].items()) or "| (none) | 0 |"
+    review_rejected = "\n".join(f"| {reason} | {n} |" for reason, n in counts["reviews_rejected"].items()) or "| (none) | 0 |"
+    split_table = "\n".join(
+        f"| {cfg} | " + " | ".join(str(splits.get(s, 0)) for s in SPLITS) + " |" for cfg, splits in split_rows.items()
+    )
+    return f"""{front}
+# Review-5K (cyclebench rebuild, builder {VERSION})
+
+ICLR submissions with their human reviews, meta review, decision and paper text, rebuilt from raw
+OpenReview notes by `cyclebench build review-5k` (cyclebench {manifest['cyclebench_version']}).
+
+```python
+from datasets import load_dataset
+papers = load_dataset("<this repo or folder>")             # one row per paper, reviews nested
+reviews = load_dataset("<this repo or folder>", "reviews")  # one row per review
+sft = load_dataset("<this repo or folder>", "sft")          # chat messages for reviewer training
+```
+
+## Rows
+
+| config | train | test |
+|---|---|---|
+{split_table}
+
+Papers in: {counts['papers_in']}; kept: {counts['papers_kept']}. Reviews in: {counts['reviews_in']}; kept:
+{counts['reviews_kept']}; older review versions dropped for a newer one: {counts['review_versions_superseded']}.
+
+| paper rejected because | papers |
+|---|---|
+{rejected}
+
+| review rejected because | reviews |
+|---|---|
+{review_rejected}
+
+Every rejected record is listed with its reason in `rejects.jsonl`; `manifest.json` holds the config, its
+hash, the sha256 of every input and shard, and these counts.
+
+## How it was built
+
+- Reviews: the newest version of each review (by note id, then by reviewer signature). Scores are stored as
+  the integer, the string as written (`rating_raw`) and the scale (`rating_scale`, e.g. `1/3/5/6/8/10`),
+  because scales differ by year.
+- Decision: from the Decision note, else the submission's `venueid`, else its `venue`; withdrawn and
+  desk-rejected papers are marked and, with this config, {"kept" if config.withdrawn == "keep" else "rejected"} /
+  {"kept" if config.desk_rejected == "keep" else "rejected"}.
+- Split: a paper is in `test` when sha256("{config.seed}:" + id), read as a fraction, is below
+  {config.test_fraction}; adding papers never moves another paper.
+- Paper text: see `text_source` (LaTeX, markdown or PDF extraction) and `text_cleaning` (the versioned
+  cleaning step: venue header stripped, kept from the abstract, cut at the references).
+
+## Changelog
+
+{CHANGELOG}
+## License
+
+OpenReview notes are CC BY 4.0 (the `license` column of each note). Paper texts are the authors' work,
+included for research on peer review. The original Review-5K terms forbid using models trained on it for
+real peer review; that request is repeated here.
+
+## Citation
+
+```bibtex
+@inproceedings{{weng2025cycleresearcher,
+  title     = {{CycleResearcher: Improving Automated Research via Automated Review}},
+  author    = {{Weng, Yixuan and Zhu, Minjun and Bao, Guangsheng and Zhang, Hongbo and Wang, Jindong and Zhang, Yue and Yang, Linyi}},
+  booktitle = {{International Conference on Learning Representations}},
+  year      = {{2025}}
+}}
+```
+"""

@@ -1,0 +1,5 @@
+import sys
+
+from cyclebench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,40 @@
+"""The ``cyclebench`` command: one small module per subcommand, each imported only when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> (module, one-line help). Modules expose ``add_arguments(parser)`` and ``run(args) -> int``.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("cyclebench.cli.build", "build a dataset (review-5k) in the Hub layout"),
+    "fetch": ("cyclebench.cli.fetch", "write a raw OpenReview snapshot with openreview-py (needs network)"),
+    "publish": ("cyclebench.cli.publish", "upload a built dataset folder to the Hugging Face Hub and tag it"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from cyclebench import __version__
+
+    parser = argparse.ArgumentParser(prog="cyclebench", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"cyclebench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(command)
+        command.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    return int(importlib.import_module(args._module).run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

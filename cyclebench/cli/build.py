@@ -1,0 +1,49 @@
+"""``cyclebench build DATASET``: build a dataset folder in the Hub layout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from importlib.resources import files
+from pathlib import Path
+
+from cyclebench.cli.config_args import add_dataclass_arguments, dataclass_from_arguments
+
+
+def sample_dir() -> Path:
+    """The embedded default: a small synthetic OpenReview-shaped sample shipped inside the package."""
+    return Path(str(files("cyclebench") / "samples" / "iclr_sample"))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from builders.review5k import Review5KConfig
+
+    parser.add_argument("dataset", choices=["review-5k"], help="which dataset to build")
+    parser.add_argument("--openreview", type=Path, nargs="+", help="raw snapshot(s) (.jsonl, .jsonl.gz or .json)")
+    parser.add_argument("--papers", type=Path, help="folder of paper texts keyed by OpenReview id")
+    parser.add_argument("--sample", action="store_true", help="build from the embedded sample (no inputs needed)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (appears atomically)")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    parser.add_argument("--allow-missing-text", action="store_true",
+                        help="keep papers without a text (same as --no-require-text)")
+    add_dataclass_arguments(parser, Review5KConfig)
+
+
+def run(args: argparse.Namespace) -> int:
+    from builders import review5k
+
+    if args.sample:
+        if args.openreview or args.papers:
+            raise SystemExit("--sample builds the embedded sample; do not also give --openreview/--papers")
+        args.openreview = [sample_dir() / "openreview.jsonl"]
+        args.papers = sample_dir() / "papers"
+    if not args.openreview:
+        raise SystemExit("give --openreview RAW.jsonl [--papers DIR], or --sample")
+    if args.allow_missing_text:
+        args.require_text = False
+    config = dataclass_from_arguments(review5k.Review5KConfig, args)
+    report = review5k.build(args.openreview, args.papers, args.out, config, overwrite=args.overwrite)
+    counts = report.manifest["counts"]
+    print(json.dumps({"out": str(report.out), "papers_in": counts["papers_in"], "papers_kept": counts["papers_kept"],
+                      "papers_rejected": counts["papers_rejected"], "splits": counts["splits"]["default"]}, indent=2))
+    return 0

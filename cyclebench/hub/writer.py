@@ -1,0 +1,245 @@
+"""Write a dataset folder in the Hugging Face Hub layout, atomically and byte-reproducibly.
+
+Layout (what ``datasets.load_dataset(folder_or_repo, config)`` reads without a loading script):
+
+    README.md                      card: YAML front matter with ``configs`` (data_files per split) and
+                                   ``dataset_info``, then the prose (license, citation, how it was built)
+    data/train-00000-of-00002.parquet   the ``default`` config
+    <config>/<split>-*.parquet          every other config
+    manifest.json / rejects.jsonl       provenance, not data (not listed in ``configs``)
+
+Rows stream in; each split is cut into shards of at most ``max_rows_per_shard`` rows, written under
+``.part`` names and renamed once the total is known. The whole folder is assembled beside the target and
+renamed into place at the end, so an interrupted build leaves no half dataset. Parquet files carry no
+timestamps, so the same rows give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+ROW_GROUP_SIZE = 256
+
+
+def config_dir(config: str) -> str:
+    return "data" if config == "default" else config
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _SplitWriter:
+    def __init__(self, folder: Path, config: str, split: str, schema: pa.Schema, max_rows: int):
+        self.folder = folder / config_dir(config)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.split = split
+        self.schema = schema
+        self.max_rows = max_rows
+        self.buffer: list[dict[str, Any]] = []
+        self.rows_in_shard = 0
+        self.total_rows = 0
+        self.parts: list[Path] = []
+        self.writer: pq.ParquetWriter | None = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.buffer.append(row)
+        if len(self.buffer) >= ROW_GROUP_SIZE or self.rows_in_shard + len(self.buffer) >= self.max_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.buffer:
+            return
+        if self.writer is None:
+            part = self.folder / f"{self.split}-{len(self.parts):05d}.parquet.part"
+            self.parts.append(part)
+            self.writer = pq.ParquetWriter(part, self.schema, compression="zstd", write_statistics=True)
+        table = pa.Table.from_pylist(self.buffer, schema=self.schema)
+        self.writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+        self.rows_in_shard += len(self.buffer)
+        self.total_rows += len(self.buffer)
+        self.buffer = []
+        if self.rows_in_shard >= self.max_rows:
+            self._close_shard()
+
+    def _close_shard(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+            self.rows_in_shard = 0
+
+    def finish(self) -> list[Path]:
+        self._flush()
+        self._close_shard()
+        if not self.parts:  # an empty split still gets one (empty) shard so every config has every split
+            part = self.folder / f"{self.split}-00000.parquet.part"
+            pq.write_table(self.schema.empty_table(), part, compression="zstd")
+            self.parts.append(part)
+        final = []
+        for index, part in enumerate(self.parts):
+            target = self.folder / f"{self.split}-{index:05d}-of-{len(self.parts):05d}.parquet"
+            part.rename(target)
+            final.append(target)
+        return final
+
+
+class HubFolderWriter:
+    """Streams rows of several configs and splits into a Hub-layout folder that appears atomically.
+
+    Use as a context manager: on an exception the scratch folder is removed and ``out`` is untouched.
+    """
+
+    def __init__(
+        self,
+        out: str | Path,
+        schemas: dict[str, pa.Schema],
+        splits: dict[str, list[str]],
+        *,
+        max_rows_per_shard: int = 2000,
+        overwrite: bool = False,
+    ):
+        self.out = Path(out).resolve()
+        if self.out.exists() and not overwrite:
+            raise FileExistsError(f"{self.out} exists; pass overwrite=True (--overwrite) to replace it")
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.overwrite = overwrite
+        self.scratch = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".partial", dir=self.out.parent))
+        self.schemas = schemas
+        self.splits = splits
+        self._writers = {
+            (config, split): _SplitWriter(self.scratch, config, split, schemas[config], max_rows_per_shard)
+            for config, config_splits in splits.items()
+            for split in config_splits
+        }
+        self.shards: dict[str, dict[str, Any]] = {}
+
+    def __enter__(self) -> HubFolderWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def add(self, config: str, split: str, row: dict[str, Any]) -> None:
+        self._writers[(config, split)].add(row)
+
+    def add_many(self, config: str, split: str, rows: Iterable[dict[str, Any]]) -> None:
+        writer = self._writers[(config, split)]
+        for row in rows:
+            writer.add(row)
+
+    def finish_shards(self) -> dict[str, dict[str, Any]]:
+        """Close every split; returns ``{relative shard path: {sha256, rows, bytes}}`` in path order."""
+        for (config, split), writer in self._writers.items():
+            for path in writer.finish():
+                rel = path.relative_to(self.scratch).as_posix()
+                self.shards[rel] = {
+                    "config": config,
+                    "split": split,
+                    "rows": pq.ParquetFile(path).metadata.num_rows,
+                    "bytes": path.stat().st_size,
+                    "sha256": sha256_file(path),
+                }
+        self.shards = dict(sorted(self.shards.items()))
+        return self.shards
+
+    def split_rows(self) -> dict[str, dict[str, int]]:
+        """Rows per config and split, in the order the configs and splits were declared."""
+        return {
+            config: {
+                split: sum(s["rows"] for s in self.shards.values() if s["config"] == config and s["split"] == split)
+                for split in config_splits
+            }
+            for config, config_splits in self.splits.items()
+        }
+
+    def write_text(self, name: str, text: str) -> None:
+        (self.scratch / name).write_text(text, encoding="utf-8")
+
+    def commit(self) -> Path:
+        """Move the finished folder into place (replacing an old one only when ``overwrite``)."""
+        old = None
+        if self.out.exists():
+            old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
+            self.out.rename(old)
+        self.scratch.rename(self.out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return self.out
+
+
+# ---------------------------------------------------------------------------------------------
+# The card's YAML
+
+
+def features_yaml(schema: pa.Schema) -> list[dict[str, Any]]:
+    """The ``features`` list of ``dataset_info``, in the exact form ``datasets`` writes and reads."""
+    from datasets import Features
+
+    return Features.from_arrow_schema(schema)._to_yaml_list()
+
+
+def card_front_matter(
+    schemas: dict[str, pa.Schema],
+    split_rows: dict[str, dict[str, int]],
+    shards: dict[str, dict[str, Any]],
+    *,
+    license_id: str,
+    pretty_name: str,
+    tags: list[str],
+) -> str:
+    """YAML front matter listing every config's data files and features, in a stable order."""
+    configs = []
+    infos = []
+    for config, schema in schemas.items():
+        splits = split_rows.get(config, {})
+        configs.append(
+            {
+                "config_name": config,
+                **({"default": True} if config == "default" else {}),
+                "data_files": [
+                    {"split": split, "path": f"{config_dir(config)}/{split}-*"} for split in splits
+                ],
+            }
+        )
+        infos.append(
+            {
+                "config_name": config,
+                "features": features_yaml(schema),
+                "splits": [
+                    {
+                        "name": split,
+                        "num_examples": rows,
+                        "num_bytes": sum(
+                            s["bytes"] for s in shards.values() if s["config"] == config and s["split"] == split
+                        ),
+                    }
+                    for split, rows in splits.items()
+                ],
+            }
+        )
+    front = {
+        "license": license_id,
+        "pretty_name": pretty_name,
+        "tags": tags,
+        "configs": configs,
+        "dataset_info": infos,
+    }
+    return "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100) + "---\n"

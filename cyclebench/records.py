@@ -1,0 +1,205 @@
+"""Typed records at every seam of the pipeline.
+
+Raw notes and paper files become these records in ``cyclebench.sources``; builders turn records into
+dataset rows. Records are plain frozen dataclasses so they are cheap to build in a streaming pass and
+``dataclasses.asdict`` gives the row form.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+DecisionLabel = Literal["accept", "reject", "withdrawn", "desk_rejected", "undecided"]
+DecisionSource = Literal["decision_note", "venueid", "venue", "withdrawal_note", "desk_rejection_note", "none"]
+TextSource = Literal["markdown", "text", "latex", "pdf:pymupdf4llm", "pdf:pymupdf", "pdf:pypdf"]
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A score as the form recorded it: the integer, the string as written, and the scale it is on.
+
+    The scale travels with the value because rating scales differ by venue and year (ICLR 2020 rates on
+    1/3/6/8, ICLR 2026 on 0/2/4/6/8/10), so a 4 means different things in different rows.
+    """
+
+    value: int
+    raw: str
+    scale: str
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """One reviewer's latest review of a paper."""
+
+    note_id: str
+    forum: str
+    signature: str
+    invitation: str
+    cdate: int | None
+    tmdate: int | None
+    rating: Score
+    confidence: Score | None = None
+    soundness: Score | None = None
+    presentation: Score | None = None
+    contribution: Score | None = None
+    # Other scored questions of the year's form (ICLR 2022-23 correctness, novelty ...), by field name.
+    other_scores: dict[str, Score] = field(default_factory=dict)
+    # Free-text sections keyed by the form's field name (summary, strengths, weaknesses, questions,
+    # main_review, review, ...), in form order.
+    texts: dict[str, str] = field(default_factory=dict)
+    # How many versions of this review the snapshot held; only the newest is kept.
+    versions_seen: int = 1
+    license: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetaReview:
+    note_id: str
+    signature: str
+    text: str
+    cdate: int | None
+    # Where the text came from: its own Meta_Review note, or inside the Decision note (ICLR 2020-2023).
+    source: Literal["meta_review_note", "decision_note"]
+    recommendation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    label: DecisionLabel
+    raw: str
+    source: DecisionSource
+    # "oral" / "spotlight" / "poster" / "notable-top-5%" ... when the raw string names one.
+    presentation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """An Official_Comment (author response or discussion)."""
+
+    note_id: str
+    signature: str
+    replyto: str | None
+    title: str
+    text: str
+    cdate: int | None
+    by_authors: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A paper with the replies the reader kept from it."""
+
+    id: str
+    forum: str
+    number: int | None
+    venue_id: str  # e.g. "ICLR.cc/2026/Conference"
+    year: int | None
+    api_version: int
+    title: str
+    abstract: str
+    keywords: tuple[str, ...]
+    primary_area: str | None
+    tldr: str | None
+    pdf: str | None
+    cdate: int | None
+    mdate: int | None
+    pdate: int | None
+    license: str | None
+    decision: Decision
+    reviews: tuple[Review, ...]
+    meta_review: MetaReview | None
+    comments: tuple[Comment, ...]
+    withdrawn: bool
+    desk_rejected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PaperText:
+    """A paper's text, where it came from, and which cleaning step produced it."""
+
+    paper_id: str
+    text: str
+    source: TextSource
+    source_path: str
+    source_sha256: str
+    cleaning: str  # cleaning step name + version, e.g. "clean-v1"
+    # Which cleaning operations fired, for the manifest ("header_stripped", "cut_at_references", ...).
+    cleaning_applied: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A record that did not become a row, and why."""
+
+    record_id: str
+    stage: str
+    reason: str
+    detail: str = ""
+
+
+class RecordError(ValueError):
+    """A raw record cannot become a typed record. ``reason`` is a short stable key for counting."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def to_dict(record: Any) -> Any:
+    """Row form of a record (tuples become lists so pyarrow and JSON see lists)."""
+    if dataclasses.is_dataclass(record):
+        return {f.name: to_dict(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    if isinstance(record, (list, tuple)):
+        return [to_dict(x) for x in record]
+    if isinstance(record, dict):
+        return {k: to_dict(v) for k, v in record.items()}
+    return record
+
+
+# ---------------------------------------------------------------------------------------------
+# Model outputs parsed by a review protocol (cyclebench.protocols).
+
+ParseStatus = Literal["ok", "partial", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedReview:
+    """One reviewer opinion inside a model's output (CycleReviewer writes four, DeepReviewer R)."""
+
+    summary: str | None = None
+    strengths: str | None = None
+    weaknesses: str | None = None
+    questions: str | None = None
+    rating: float | None = None
+    soundness: float | None = None
+    presentation: float | None = None
+    contribution: float | None = None
+    confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedReview:
+    """What a protocol read from one model output.
+
+    ``status`` is "ok" when rating and decision were both read, "partial" when at least one of them
+    was, "failed" otherwise; ``problems`` names every field that could not be read and why, so an
+    evaluation can count failures by reason instead of scoring them as zero.
+    """
+
+    status: ParseStatus
+    problems: tuple[str, ...] = ()
+    reviewers: tuple[SimulatedReview, ...] = ()
+    rating: float | None = None
+    soundness: float | None = None
+    presentation: float | None = None
+    contribution: float | None = None
+    confidence: float | None = None
+    decision: Literal["accept", "reject"] | None = None
+    # How the decision was read: "text" (the output's own decision) or "threshold" (rating >= t).
+    decision_rule: str | None = None
+    meta_review: str | None = None
+    # Other named sections (summary, strengths, weaknesses, suggestions, questions, verification ...).
+    sections: dict[str, str] = field(default_factory=dict)

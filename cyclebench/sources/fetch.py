@@ -1,0 +1,68 @@
+"""Write a raw OpenReview snapshot with openreview-py (the one step that needs the network).
+
+The snapshot is exactly what ``get_all_notes(invitation=..., details="directReplies")`` returns, one
+note per line, so every later step can be rerun offline from the file and tested without a server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+API_V1_URL = "https://api.openreview.net"
+API_V2_URL = "https://api2.openreview.net"
+
+
+def api_version_for(venue_id: str) -> int:
+    """ICLR moved to API v2 in 2024; other venues: v2 unless told otherwise."""
+    match = re.search(r"/(\d{4})/", venue_id + "/")
+    if venue_id.startswith("ICLR.cc/") and match and int(match.group(1)) <= 2023:
+        return 1
+    return 2
+
+
+def submission_invitation(venue_id: str, api_version: int) -> str:
+    return f"{venue_id}/-/{'Blind_Submission' if api_version == 1 else 'Submission'}"
+
+
+def note_to_json(note: Any) -> dict[str, Any]:
+    if isinstance(note, dict):
+        return note
+    return note.to_json()
+
+
+def write_snapshot(notes: Iterable[Any], out: str | Path) -> int:
+    """Write notes as JSONL (ASCII, one a line) to ``out`` atomically; returns the number written."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    count = 0
+    with open(partial, "w", encoding="ascii") as handle:
+        for note in notes:
+            handle.write(json.dumps(note_to_json(note), ensure_ascii=True, separators=(",", ":")) + "\n")
+            count += 1
+    os.replace(partial, out)
+    return count
+
+
+def fetch_notes(venue_id: str, api_version: int | None = None, *, username: str | None = None,
+                password: str | None = None, invitation: str | None = None) -> Iterable[Any]:
+    """All submissions of a venue with their direct replies, from the live OpenReview API."""
+    try:
+        import openreview
+    except ImportError as exc:
+        raise SystemExit("fetching needs openreview-py: pip install 'cyclebench[fetch]'") from exc
+    version = api_version or api_version_for(venue_id)
+    username = username or os.environ.get("OPENREVIEW_USERNAME")
+    password = password or os.environ.get("OPENREVIEW_PASSWORD")
+    if version == 1:
+        client = openreview.Client(baseurl=API_V1_URL, username=username, password=password)
+    else:
+        client = openreview.api.OpenReviewClient(baseurl=API_V2_URL, username=username, password=password)
+    return client.get_all_notes(
+        invitation=invitation or submission_invitation(venue_id, version), details="directReplies"
+    )

@@ -1,0 +1,519 @@
+"""Raw OpenReview notes to typed ``Submission`` records.
+
+Reads the shape ``openreview-py``'s ``client.get_all_notes(..., details="directReplies")`` returns, for
+API v1 (ICLR <= 2023: one ``invitation`` string, plain content values) and API v2 (ICLR >= 2024:
+``invitations`` lists, content wrapped in ``{"value": ...}``), and the crawler shape that nests replies
+under ``notes``. Rules, all from what real snapshots contain:
+
+* replies are classified by the exact suffix of an invitation (``/-/Official_Review``; a
+  ``/-/Official_Review_Revision`` is not a review), never by list length or position;
+* a reply that appears several times (edits) is kept once, its newest ``tmdate``; then one review per
+  reviewer signature, the newest;
+* the decision comes from a Decision note, else from ``venueid``, else from ``venue``; withdrawn and
+  desk-rejected papers are marked whatever the other sources say;
+* the meta review is its own note (v2) or lives inside the Decision note (ICLR 2020-2023).
+
+Reviews that cannot be read (no rating, a score off its scale) are rejected one by one with a reason;
+the paper keeps its other reviews.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from cyclebench.records import (
+    Comment,
+    Decision,
+    MetaReview,
+    RecordError,
+    Reject,
+    Review,
+    Score,
+    Submission,
+)
+from cyclebench.sources.scores import ASPECT_FIELDS, parse_score, scale_for
+
+# Review form fields holding free text, in the order a reader expects them; other string fields of a
+# review are kept after these.
+_REVIEW_TEXT_FIELDS = (
+    "title",
+    "summary",
+    "summary_of_the_paper",
+    "strengths",
+    "weaknesses",
+    "strength_and_weaknesses",
+    "main_review",
+    "review",
+    "questions",
+    "clarity,_quality,_novelty_and_reproducibility",
+    "limitations",
+    "summary_of_the_review",
+)
+_NOT_REVIEW_TEXT = {"code_of_conduct", "flag_for_ethics_review", "details_of_ethics_concerns"}
+_RATING_FIELDS = ("rating", "recommendation")
+_META_TEXT_FIELDS = (
+    "metareview",
+    "metareview:_summary,_strengths_and_weaknesses",
+    "comment",
+    "justification_for_why_not_higher_score",
+    "justification_for_why_not_lower_score",
+)
+_YEAR = re.compile(r"/((?:19|20)\d\d)(?:/|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class RawNote:
+    """One submission as read from a snapshot, before it becomes a record."""
+
+    record_id: str
+    note: dict[str, Any] | None
+    error: RecordError | None = None
+
+
+@dataclass(slots=True)
+class ParseOutcome:
+    """A submission record plus the reviews and reply versions that did not survive."""
+
+    submission: Submission
+    review_rejects: list[Reject] = field(default_factory=list)
+    # Older versions of reviews dropped for a newer one (same note id, or same reviewer signature).
+    superseded_review_versions: int = 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading snapshot files
+
+
+def iter_raw_notes(path: str | Path) -> Iterator[RawNote]:
+    """Stream submissions from a ``.jsonl`` (one note a line, optionally gzip'd) or ``.json`` snapshot.
+
+    JSONL is streamed line by line so memory stays flat; a ``.json`` file (a list of notes, or the
+    crawler's ``[{venue, year, submissions: [...]}]``) is small by nature and read whole. A line that is
+    not JSON becomes a ``RawNote`` with an error, never an exception.
+    """
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
+        opener = gzip.open if name.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                yield _raw_from_bytes(line, f"{path.name}:{line_no}")
+        return
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        yield RawNote(path.name, None, RecordError("malformed_json", str(exc)))
+        return
+    for index, note in enumerate(_flatten_json_snapshot(data)):
+        yield _raw_from_obj(note, f"{path.name}:{index}")
+
+
+def _raw_from_bytes(line: bytes, where: str) -> RawNote:
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return RawNote(where, None, RecordError("malformed_json", str(exc)))
+    return _raw_from_obj(obj, where)
+
+
+def _raw_from_obj(obj: Any, where: str) -> RawNote:
+    if not isinstance(obj, dict):
+        return RawNote(where, None, RecordError("not_a_note", f"{type(obj).__name__} at {where}"))
+    note_id = obj.get("id")
+    return RawNote(note_id if isinstance(note_id, str) and note_id else where, obj)
+
+
+def _flatten_json_snapshot(data: Any) -> Iterator[Any]:
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        yield data
+        return
+    for item in data:
+        if isinstance(item, dict) and isinstance(item.get("submissions"), list):
+            yield from item["submissions"]  # crawler shape: one block per venue
+        else:
+            yield item
+
+
+# ---------------------------------------------------------------------------------------------
+# Note helpers that hide the v1 / v2 differences
+
+
+def _value(content: dict[str, Any], key: str) -> Any:
+    """A content field's value: v2 wraps it in {"value": ...}, v1 stores it plain."""
+    raw = content.get(key)
+    if isinstance(raw, dict) and "value" in raw:
+        return raw["value"]
+    return raw
+
+
+def _text(content: dict[str, Any], key: str) -> str | None:
+    value = _value(content, key)
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    return str(value)
+
+
+def _invitations(note: dict[str, Any]) -> list[str]:
+    invs = note.get("invitations")
+    if isinstance(invs, list):
+        return [i for i in invs if isinstance(i, str)]
+    inv = note.get("invitation")
+    return [inv] if isinstance(inv, str) else []
+
+
+def reply_kind(note: dict[str, Any]) -> str | None:
+    """The reply type named by the exact suffix of one of its invitations, or None."""
+    for inv in _invitations(note):
+        # The last path segment, after a "/-/" somewhere before it: ICLR writes
+        # ".../Submission12/-/Official_Review", older workshops ".../-/Paper36/Official_Review".
+        suffix = inv.rsplit("/", 1)[-1]
+        if suffix in _REPLY_KINDS and "/-/" in inv:
+            return suffix
+    return None
+
+
+_REPLY_KINDS = {
+    "Official_Review",
+    "Meta_Review",
+    "Decision",
+    "Official_Comment",
+    "Withdrawal",
+    "Desk_Rejection",
+    "Withdrawn_Submission",
+}
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _signature(note: dict[str, Any]) -> str:
+    sigs = note.get("signatures")
+    if isinstance(sigs, list) and sigs and isinstance(sigs[0], str):
+        return sigs[0]
+    if isinstance(sigs, str):
+        return sigs
+    return ""
+
+
+def _venue_id(note: dict[str, Any]) -> str:
+    domain = note.get("domain")
+    if isinstance(domain, str) and domain:
+        return domain
+    for inv in _invitations(note):
+        prefix, sep, _ = inv.partition("/-/")
+        if sep:
+            return prefix
+    return ""
+
+
+def _replies(note: dict[str, Any]) -> list[dict[str, Any]]:
+    details = note.get("details")
+    replies = details.get("directReplies") if isinstance(details, dict) else None
+    if replies is None:
+        replies = note.get("notes")  # crawler shape
+    if not isinstance(replies, list):
+        return []
+    return [r for r in replies if isinstance(r, dict)]
+
+
+def _newest_by(notes: list[dict[str, Any]], key: str) -> tuple[list[dict[str, Any]], int]:
+    """Keep the newest note per ``key`` (by tmdate, later position wins a tie); count the dropped."""
+    best: dict[str, tuple[int, int, dict[str, Any]]] = {}
+    for position, note in enumerate(notes):
+        k = note.get(key) if key != "signature" else _signature(note)
+        k = k if isinstance(k, str) and k else f"#{position}"
+        stamp = _int_or_none(note.get("tmdate")) or _int_or_none(note.get("mdate")) or 0
+        held = best.get(k)
+        if held is None or (stamp, position) >= (held[0], held[1]):
+            best[k] = (stamp, position, note)
+    kept = sorted(best.values(), key=lambda t: t[1])
+    return [t[2] for t in kept], len(notes) - len(kept)
+
+
+# ---------------------------------------------------------------------------------------------
+# Decisions
+
+
+_PRESENTATION = re.compile(r"\b(oral|spotlight|poster|talk|notable-top-\d+%)", re.IGNORECASE)
+
+
+def decision_from_text(raw: str, source: str) -> Decision:
+    text = raw.strip()
+    lowered = text.lower()
+    if "withdraw" in lowered:
+        label = "withdrawn"
+    elif "desk" in lowered and "reject" in lowered:
+        label = "desk_rejected"
+    elif "reject" in lowered or "workshop" in lowered:
+        label = "reject"
+    elif "accept" in lowered:
+        label = "accept"
+    else:
+        label = "undecided"
+    presentation = None
+    if label == "accept":
+        match = _PRESENTATION.search(text)
+        presentation = match.group(1).lower() if match else None
+    return Decision(label=label, raw=text, source=source, presentation=presentation)  # type: ignore[arg-type]
+
+
+def decision_from_venueid(venueid: str, venue: str | None, venue_prefix: str) -> Decision | None:
+    tail = venueid.rsplit("/", 1)[-1]
+    presentation = None
+    if tail == "Withdrawn_Submission":
+        label = "withdrawn"
+    elif tail == "Desk_Rejected_Submission":
+        label = "desk_rejected"
+    elif tail == "Rejected_Submission":
+        label = "reject"
+    elif tail in ("Submission", "Under_Review_Submission", "Blind_Submission"):
+        label = "undecided"
+    elif venueid == venue_prefix or (venue_prefix and venueid.startswith(venue_prefix) and tail != venueid):
+        label = "accept"
+        match = _PRESENTATION.search(venue or "")
+        presentation = match.group(1).lower() if match else None
+    else:
+        return None
+    return Decision(label=label, raw=venueid, source="venueid", presentation=presentation)  # type: ignore[arg-type]
+
+
+def decision_from_venue(venue: str) -> Decision:
+    lowered = venue.lower()
+    if "withdrawn" in lowered:
+        return Decision("withdrawn", venue, "venue")
+    if "desk rejected" in lowered or "desk_rejected" in lowered:
+        return Decision("desk_rejected", venue, "venue")
+    if lowered.startswith("submitted to") or "under review" in lowered:
+        return Decision("undecided", venue, "venue")
+    if "reject" in lowered:
+        return Decision("reject", venue, "venue")
+    match = _PRESENTATION.search(venue)
+    if match:
+        return Decision("accept", venue, "venue", match.group(1).lower())
+    return Decision("undecided", venue, "venue")
+
+
+# ---------------------------------------------------------------------------------------------
+# Replies to records
+
+
+def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions_seen: int) -> Review:
+    """One Official_Review note to a ``Review``; raises ``RecordError`` when it has no usable rating."""
+    content = note.get("content")
+    if not isinstance(content, dict):
+        raise RecordError("review_without_content")
+    rating_field = next((f for f in _RATING_FIELDS if _value(content, f) is not None), None)
+    if rating_field is None:
+        raise RecordError("rating_missing", "no rating or recommendation field")
+    rating = parse_score(_value(content, rating_field), scale_for(venue_id, year, "rating"), "rating")
+
+    def optional(field_name: str, scale_field: str) -> Score | None:
+        raw = _value(content, field_name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        return parse_score(raw, scale_for(venue_id, year, scale_field), field_name)
+
+    confidence = optional("confidence", "confidence")
+    aspects = {name: optional(name, "aspect") for name in ASPECT_FIELDS}
+    texts: dict[str, str] = {}
+    for key in (*_REVIEW_TEXT_FIELDS, *content.keys()):
+        if key in texts or key in _NOT_REVIEW_TEXT or key in _RATING_FIELDS or key == "confidence":
+            continue
+        if key in aspects:
+            continue
+        value = _value(content, key)
+        if isinstance(value, str) and value.strip():
+            texts[key] = value
+    return Review(
+        note_id=str(note.get("id", "")),
+        forum=str(note.get("forum", "")),
+        signature=_signature(note),
+        invitation=next((i for i in _invitations(note) if i.endswith("/-/Official_Review")), ""),
+        cdate=_int_or_none(note.get("cdate")),
+        tmdate=_int_or_none(note.get("tmdate")),
+        rating=rating,
+        confidence=confidence,
+        soundness=aspects.pop("soundness"),
+        presentation=aspects.pop("presentation"),
+        contribution=aspects.pop("contribution"),
+        other_scores={k: v for k, v in aspects.items() if v is not None},
+        texts=texts,
+        versions_seen=versions_seen,
+        license=note.get("license") if isinstance(note.get("license"), str) else None,
+    )
+
+
+def _meta_review(note: dict[str, Any], source: str) -> MetaReview | None:
+    content = note.get("content")
+    if not isinstance(content, dict):
+        return None
+    parts = []
+    for key in _META_TEXT_FIELDS:
+        text = _text(content, key)
+        if text and text.strip():
+            parts.append(text.strip() if key in _META_TEXT_FIELDS[:3] else f"{key}: {text.strip()}")
+    if not parts:
+        return None
+    return MetaReview(
+        note_id=str(note.get("id", "")),
+        signature=_signature(note),
+        text="\n\n".join(parts),
+        cdate=_int_or_none(note.get("cdate")),
+        source=source,  # type: ignore[arg-type]
+        recommendation=_text(content, "recommendation"),
+    )
+
+
+def _comment(note: dict[str, Any]) -> Comment:
+    content = note.get("content") if isinstance(note.get("content"), dict) else {}
+    signature = _signature(note)
+    return Comment(
+        note_id=str(note.get("id", "")),
+        signature=signature,
+        replyto=note.get("replyto") if isinstance(note.get("replyto"), str) else None,
+        title=_text(content, "title") or "",
+        text=_text(content, "comment") or "",
+        cdate=_int_or_none(note.get("cdate")),
+        by_authors=signature.endswith("/Authors"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Submission
+
+
+def parse_submission(note: dict[str, Any]) -> ParseOutcome:
+    """One raw submission note (with its direct replies) to a record.
+
+    Raises ``RecordError`` when the note is not a submission at all (no id, no content, a reply);
+    problems with single replies are returned as rejects instead.
+    """
+    note_id = note.get("id")
+    if not isinstance(note_id, str) or not note_id:
+        raise RecordError("missing_id")
+    if note.get("replyto") not in (None, note_id):
+        raise RecordError("not_a_submission", f"reply to {note.get('replyto')}")
+    content = note.get("content")
+    if not isinstance(content, dict):
+        raise RecordError("missing_content")
+    title = _text(content, "title")
+    if not title or not title.strip():
+        raise RecordError("missing_title")
+    api_version = 2 if isinstance(note.get("invitations"), list) or note.get("version") == 2 else 1
+    venue_id = _venue_id(note)
+    year_match = _YEAR.search(venue_id + "/")
+    year = int(year_match.group(1)) if year_match else None
+
+    replies, _ = _newest_by(_replies(note), "id")
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for reply in replies:
+        kind = reply_kind(reply)
+        if kind:
+            by_kind.setdefault(kind, []).append(reply)
+
+    review_notes, superseded_by_signature = _newest_by(by_kind.get("Official_Review", []), "signature")
+    superseded = superseded_by_signature + sum(
+        1 for r in _replies(note) if reply_kind(r) == "Official_Review"
+    ) - len(by_kind.get("Official_Review", []))
+    versions: dict[str, int] = {}
+    for reply in _replies(note):
+        if reply_kind(reply) == "Official_Review":
+            sig = _signature(reply)
+            versions[sig] = versions.get(sig, 0) + 1
+    reviews: list[Review] = []
+    rejects: list[Reject] = []
+    for reply in review_notes:
+        try:
+            reviews.append(parse_review(reply, venue_id, year, versions.get(_signature(reply), 1)))
+        except RecordError as exc:
+            rejects.append(Reject(str(reply.get("id", "")), "review", exc.reason, exc.detail))
+
+    decision_notes = by_kind.get("Decision", [])
+    meta_review = None
+    for meta_note in by_kind.get("Meta_Review", []):
+        meta_review = _meta_review(meta_note, "meta_review_note") or meta_review
+    if meta_review is None and decision_notes:
+        meta_review = _meta_review(decision_notes[-1], "decision_note")
+
+    decision = _decide(note, content, venue_id, decision_notes, by_kind)
+    withdrawn = decision.label == "withdrawn"
+    desk_rejected = decision.label == "desk_rejected"
+
+    keywords = _value(content, "keywords")
+    if isinstance(keywords, str):
+        keywords = [k.strip() for k in keywords.split(",") if k.strip()]
+    submission = Submission(
+        id=note_id,
+        forum=str(note.get("forum") or note_id),
+        number=_int_or_none(note.get("number")),
+        venue_id=venue_id,
+        year=year,
+        api_version=api_version,
+        title=title.strip(),
+        abstract=(_text(content, "abstract") or "").strip(),
+        keywords=tuple(str(k) for k in keywords) if isinstance(keywords, list) else (),
+        primary_area=_text(content, "primary_area"),
+        tldr=_text(content, "TLDR") or _text(content, "TL;DR"),
+        pdf=_text(content, "pdf"),
+        cdate=_int_or_none(note.get("cdate")),
+        mdate=_int_or_none(note.get("mdate")) or _int_or_none(note.get("tmdate")),
+        pdate=_int_or_none(note.get("pdate")),
+        license=note.get("license") if isinstance(note.get("license"), str) else None,
+        decision=decision,
+        reviews=tuple(reviews),
+        meta_review=meta_review,
+        comments=tuple(_comment(c) for c in by_kind.get("Official_Comment", [])),
+        withdrawn=withdrawn,
+        desk_rejected=desk_rejected,
+    )
+    return ParseOutcome(submission, rejects, superseded)
+
+
+def _decide(
+    note: dict[str, Any],
+    content: dict[str, Any],
+    venue_id: str,
+    decision_notes: list[dict[str, Any]],
+    by_kind: dict[str, list[dict[str, Any]]],
+) -> Decision:
+    venueid = _text(content, "venueid") or ""
+    venue = _text(content, "venue") or ""
+    from_venueid = decision_from_venueid(venueid, venue, venue_id) if venueid else None
+    from_venue = decision_from_venue(venue) if venue else None
+    # Withdrawal and desk rejection override every other source: a rejected paper may be withdrawn later.
+    for candidate in (from_venueid, from_venue):
+        if candidate and candidate.label in ("withdrawn", "desk_rejected"):
+            return candidate
+    if any(inv.endswith("/-/Withdrawn_Submission") for inv in _invitations(note)):
+        return Decision("withdrawn", _invitations(note)[0], "venueid")
+    if by_kind.get("Withdrawal") or by_kind.get("Withdrawn_Submission"):
+        return Decision("withdrawn", "Withdrawal note", "withdrawal_note")
+    if by_kind.get("Desk_Rejection"):
+        return Decision("desk_rejected", "Desk_Rejection note", "desk_rejection_note")
+    for decision_note in reversed(decision_notes):
+        dcontent = decision_note.get("content")
+        raw = _text(dcontent, "decision") if isinstance(dcontent, dict) else None
+        if raw and raw.strip():
+            return decision_from_text(raw, "decision_note")
+    for candidate in (from_venueid, from_venue):
+        if candidate and candidate.label != "undecided":
+            return candidate
+    if from_venueid:
+        return from_venueid
+    if from_venue:
+        return from_venue
+    return Decision("undecided", "", "none")
