@@ -1,0 +1,1 @@
+"""Publishing built datasets to, and loading them from, the Hugging Face Hub."""

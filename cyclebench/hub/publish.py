@@ -1,0 +1,136 @@
+"""Publish a built dataset folder to the Hugging Face Hub as one tagged, immutable version.
+
+A release is a commit on ``main`` plus a ``vX.Y.Z`` tag pointing at exactly that commit, so anyone can load
+the same bytes later with ``load_dataset(repo_id, revision=tag)`` even after ``main`` moves on. Tags are
+never moved or overwritten: a version number names one set of rows for good.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["PublishResult", "TagExistsError", "publish_folder", "validate_folder", "validate_tag"]
+
+# Semantic version with a leading "v"; an optional pre-release suffix (v1.0.0-rc.1) allows dry runs.
+_TAG_RE = re.compile(
+    r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?$"
+)
+
+
+class TagExistsError(RuntimeError):
+    """The tag is already on the Hub repo; published versions are immutable, so pick a new version."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What was published: the tag, the commit it points at, where to browse it, and the file paths."""
+
+    repo_id: str
+    tag: str
+    commit_sha: str
+    url: str
+    files: list[str]
+
+
+def validate_tag(tag: str) -> None:
+    """Refuse tags that are not ``vX.Y.Z``: loaders pin versions by tag, so the name must say which one."""
+    if not isinstance(tag, str) or not _TAG_RE.match(tag):
+        raise ValueError(
+            f"tag {tag!r} is not a semantic version: expected 'vMAJOR.MINOR.PATCH' such as 'v1.0.0' "
+            "(optionally with a pre-release suffix like 'v1.0.0-rc.1')"
+        )
+
+
+def _is_ignored(rel: Path) -> bool:
+    # Same exclusions as huggingface_hub's upload_folder (DEFAULT_IGNORE_PATTERNS): .git and the HF cache.
+    parts = rel.parts
+    if ".git" in parts:
+        return True
+    return any(parts[i : i + 2] == (".cache", "huggingface") for i in range(len(parts) - 1))
+
+
+def validate_folder(folder: str | Path) -> list[str]:
+    """Check the folder looks like a Hub dataset (README.md + parquet) and return its files, sorted.
+
+    Runs before any network call so a half-built folder never becomes a public commit.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"dataset folder {str(root)!r} does not exist or is not a directory")
+    if not (root / "README.md").is_file():
+        raise ValueError(
+            f"dataset folder {str(root)!r} has no README.md: the dataset card (with its 'configs:' YAML) "
+            "is what tells `datasets` how to load the parquet files"
+        )
+    files = sorted(
+        rel.as_posix()
+        for rel in (p.relative_to(root) for p in root.rglob("*") if p.is_file())
+        if not _is_ignored(rel)
+    )
+    if not any(f.endswith(".parquet") for f in files):
+        raise ValueError(f"dataset folder {str(root)!r} contains no *.parquet file: nothing to publish")
+    return files
+
+
+def publish_folder(
+    folder: str | Path,
+    repo_id: str,
+    tag: str,
+    *,
+    token: str | None = None,
+    private: bool = False,
+    commit_message: str | None = None,
+    endpoint: str | None = None,
+) -> PublishResult:
+    """Upload ``folder`` to the dataset repo ``repo_id`` (created if missing) and tag the commit ``tag``.
+
+    The tag is checked before uploading so an already-published version does not get a stray commit on
+    ``main``; a tag created concurrently in between is still caught when tagging. Raises ``ValueError`` for
+    a bad folder or tag (before any network call) and ``TagExistsError`` if the tag already exists.
+    ``endpoint`` defaults to ``HF_ENDPOINT`` / huggingface.co; ``token`` to ``HF_TOKEN`` / the saved login.
+    """
+    validate_tag(tag)
+    files = validate_folder(folder)
+
+    # Imported here: huggingface_hub pulls in an HTTP stack, and most of cyclebench never publishes.
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi(endpoint=endpoint, token=token)
+    repo_url = api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=private)
+
+    existing = {ref.name: ref.target_commit for ref in api.list_repo_refs(repo_id, repo_type="dataset").tags}
+    if tag in existing:
+        raise TagExistsError(
+            f"tag {tag!r} already exists on dataset {repo_id!r} (commit {existing[tag]}); published "
+            "versions are immutable, so bump the version instead of overwriting it"
+        )
+
+    commit = api.upload_folder(
+        repo_id=repo_id,
+        repo_type="dataset",
+        folder_path=str(folder),
+        commit_message=commit_message or f"Publish {tag}",
+    )
+    commit_sha = commit.oid
+
+    try:
+        api.create_tag(repo_id, tag=tag, revision=commit_sha, repo_type="dataset")
+    except HfHubHTTPError as err:
+        if err.response is not None and err.response.status_code == 409:
+            raise TagExistsError(
+                f"tag {tag!r} was created on dataset {repo_id!r} while this upload ran; the upload is "
+                f"commit {commit_sha} on main but is NOT tagged. Published versions are immutable: "
+                "bump the version and publish again"
+            ) from err
+        raise
+
+    return PublishResult(
+        repo_id=repo_id,
+        tag=tag,
+        commit_sha=commit_sha,
+        url=f"{str(repo_url).rstrip('/')}/tree/{tag}",
+        files=files,
+    )
