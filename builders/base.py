@@ -42,7 +42,8 @@ class RejectLog:
     def reject(self, reject: Reject) -> None:
         self.counts.setdefault(reject.stage, Counter())[reject.reason] += 1
         if self.sink is not None:
-            self.sink.write(json.dumps(dataclasses.asdict(reject), ensure_ascii=True, sort_keys=True) + "\n")
+            row = {"detail": reject.detail, "reason": reject.reason, "record_id": reject.record_id, "stage": reject.stage}
+            self.sink.write(json.dumps(row, ensure_ascii=True) + "\n")
 
     def by_reason(self, stage: str) -> dict[str, int]:
         return dict(sorted(self.counts.get(stage, Counter()).items()))

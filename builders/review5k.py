@@ -101,8 +101,8 @@ _REVIEW_FIELDS = [
     pa.field("strengths", pa.string()),
     pa.field("weaknesses", pa.string()),
     pa.field("questions", pa.string()),
-    pa.field("review_text", pa.string()),
-    pa.field("text_fields", pa.list_(_NAMED_TEXT)),
+    # Every other free-text field of the year's form (title, main_review, strength_and_weaknesses ...).
+    pa.field("other_texts", pa.list_(_NAMED_TEXT)),
     pa.field("license", pa.string()),
 ]
 _PAPER_FIELDS = [
@@ -169,9 +169,12 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 SPLITS = ("train", "test")
 
-# Which form field fills the uniform review columns, by preference (the form changed by year).
-_SUMMARY_KEYS = ("summary", "summary_of_the_paper", "review")
-_STRENGTH_KEYS = ("strengths", "strength_and_weaknesses", "main_review")
+# Form fields that fill the uniform review columns (same meaning in every year that has them).
+_UNIFORM_TEXTS = {"summary": "summary", "summary_of_the_paper": "summary", "strengths": "strengths",
+                  "weaknesses": "weaknesses", "questions": "questions"}
+# For the SFT target, where a year's form has no separate field the combined one stands in.
+_SUMMARY_KEYS = ("summary", "summary_of_the_paper", "summary_of_the_review")
+_STRENGTH_KEYS = ("strengths", "strength_and_weaknesses", "main_review", "review")
 _WEAKNESS_KEYS = ("weaknesses",)
 _QUESTION_KEYS = ("questions",)
 
@@ -184,11 +187,6 @@ def _score_cells(name: str, score: Score | None) -> dict[str, Any]:
     if score is None:
         return {name: None, f"{name}_raw": None, f"{name}_scale": None}
     return {name: score.value, f"{name}_raw": score.raw, f"{name}_scale": score.scale}
-
-
-def render_review_text(review: Review) -> str:
-    """All free-text sections of a review as markdown, in form order."""
-    return "\n\n".join(f"## {name.replace('_', ' ').title()}\n{text.strip()}" for name, text in review.texts.items())
 
 
 def review_row(review: Review) -> dict[str, Any]:
@@ -204,12 +202,15 @@ def review_row(review: Review) -> dict[str, Any]:
     row["other_scores"] = [
         {"name": k, "value": s.value, "raw": s.raw, "scale": s.scale} for k, s in review.other_scores.items()
     ]
-    row["summary"] = _first(review.texts, _SUMMARY_KEYS)
-    row["strengths"] = _first(review.texts, _STRENGTH_KEYS)
-    row["weaknesses"] = _first(review.texts, _WEAKNESS_KEYS)
-    row["questions"] = _first(review.texts, _QUESTION_KEYS)
-    row["review_text"] = render_review_text(review)
-    row["text_fields"] = [{"name": k, "text": v} for k, v in review.texts.items()]
+    row.update(summary=None, strengths=None, weaknesses=None, questions=None)
+    other = []
+    for name, text in review.texts.items():
+        column = _UNIFORM_TEXTS.get(name)
+        if column and row[column] is None:
+            row[column] = text
+        else:
+            other.append({"name": name, "text": text})
+    row["other_texts"] = other
     row["license"] = review.license
     return row
 

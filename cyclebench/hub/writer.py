@@ -30,6 +30,8 @@ import pyarrow.parquet as pq
 import yaml
 
 ROW_GROUP_SIZE = 256
+# snappy: what `datasets` itself writes; twice as fast as zstd here for ~15% larger shards.
+COMPRESSION = "snappy"
 
 
 def config_dir(config: str) -> str:
@@ -68,7 +70,7 @@ class _SplitWriter:
         if self.writer is None:
             part = self.folder / f"{self.split}-{len(self.parts):05d}.parquet.part"
             self.parts.append(part)
-            self.writer = pq.ParquetWriter(part, self.schema, compression="zstd", write_statistics=True)
+            self.writer = pq.ParquetWriter(part, self.schema, compression=COMPRESSION, write_statistics=True)
         table = pa.Table.from_pylist(self.buffer, schema=self.schema)
         self.writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
         self.rows_in_shard += len(self.buffer)
@@ -88,7 +90,7 @@ class _SplitWriter:
         self._close_shard()
         if not self.parts:  # an empty split still gets one (empty) shard so every config has every split
             part = self.folder / f"{self.split}-00000.parquet.part"
-            pq.write_table(self.schema.empty_table(), part, compression="zstd")
+            pq.write_table(self.schema.empty_table(), part, compression=COMPRESSION)
             self.parts.append(part)
         final = []
         for index, part in enumerate(self.parts):
@@ -190,10 +192,21 @@ class HubFolderWriter:
 
 
 def features_yaml(schema: pa.Schema) -> list[dict[str, Any]]:
-    """The ``features`` list of ``dataset_info``, in the exact form ``datasets`` writes and reads."""
-    from datasets import Features
+    """The ``features`` list of ``dataset_info`` in the form ``datasets`` writes (checked in the tests);
+    written here because importing ``datasets`` costs more than a small build."""
+    return [{"name": f.name, **_feature(f.type)} for f in schema]
 
-    return Features.from_arrow_schema(schema)._to_yaml_list()
+
+def _feature(arrow_type: pa.DataType) -> dict[str, Any]:
+    if pa.types.is_struct(arrow_type):
+        return {"struct": [{"name": f.name, **_feature(f.type)} for f in arrow_type]}
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        inner = _feature(arrow_type.value_type)
+        return {"list": inner["dtype"] if set(inner) == {"dtype"} else inner.get("struct", inner)}
+    return {"dtype": _DTYPES.get(str(arrow_type), str(arrow_type))}
+
+
+_DTYPES = {"double": "float64", "float": "float32", "halffloat": "float16"}
 
 
 def card_front_matter(

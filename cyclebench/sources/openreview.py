@@ -40,24 +40,10 @@ from cyclebench.records import (
 )
 from cyclebench.sources.scores import ASPECT_FIELDS, parse_score, scale_for
 
-# Review form fields holding free text, in the order a reader expects them; other string fields of a
-# review are kept after these.
-_REVIEW_TEXT_FIELDS = (
-    "title",
-    "summary",
-    "summary_of_the_paper",
-    "strengths",
-    "weaknesses",
-    "strength_and_weaknesses",
-    "main_review",
-    "review",
-    "questions",
-    "clarity,_quality,_novelty_and_reproducibility",
-    "limitations",
-    "summary_of_the_review",
-)
 _NOT_REVIEW_TEXT = {"code_of_conduct", "flag_for_ethics_review", "details_of_ethics_concerns"}
 _RATING_FIELDS = ("rating", "recommendation")
+# Scored fields other than the rating, and which scale each is on.
+_SCORE_SCALE_FIELD = {"confidence": "confidence", **{name: "aspect" for name in ASPECT_FIELDS}}
 _META_TEXT_FIELDS = (
     "metareview",
     "metareview:_summary,_strengths_and_weaknesses",
@@ -312,45 +298,43 @@ def decision_from_venue(venue: str) -> Decision:
 
 
 def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions_seen: int) -> Review:
-    """One Official_Review note to a ``Review``; raises ``RecordError`` when it has no usable rating."""
+    """One Official_Review note to a ``Review``; raises ``RecordError`` when it has no usable rating.
+
+    One pass over the content: scores by field name, every other non-empty string is a text section
+    (kept in the order the note lists them).
+    """
     content = note.get("content")
     if not isinstance(content, dict):
         raise RecordError("review_without_content")
-    rating_field = next((f for f in _RATING_FIELDS if _value(content, f) is not None), None)
-    if rating_field is None:
-        raise RecordError("rating_missing", "no rating or recommendation field")
-    rating = parse_score(_value(content, rating_field), scale_for(venue_id, year, "rating"), "rating")
-
-    def optional(field_name: str, scale_field: str) -> Score | None:
-        raw = _value(content, field_name)
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            return None
-        return parse_score(raw, scale_for(venue_id, year, scale_field), field_name)
-
-    confidence = optional("confidence", "confidence")
-    aspects = {name: optional(name, "aspect") for name in ASPECT_FIELDS}
+    rating_raw: Any = None
+    scores: dict[str, Score] = {}
     texts: dict[str, str] = {}
-    for key in (*_REVIEW_TEXT_FIELDS, *content.keys()):
-        if key in texts or key in _NOT_REVIEW_TEXT or key in _RATING_FIELDS or key == "confidence":
-            continue
-        if key in aspects:
-            continue
-        value = _value(content, key)
-        if isinstance(value, str) and value.strip():
+    for key, raw in content.items():
+        value = raw["value"] if isinstance(raw, dict) and "value" in raw else raw
+        if key in _RATING_FIELDS:
+            if rating_raw is None:
+                rating_raw = value
+        elif key in _SCORE_SCALE_FIELD:
+            if value is not None and not (isinstance(value, str) and not value.strip()):
+                scores[key] = parse_score(value, scale_for(venue_id, year, _SCORE_SCALE_FIELD[key]), key)
+        elif key not in _NOT_REVIEW_TEXT and isinstance(value, str) and value.strip():
             texts[key] = value
+    if rating_raw is None:
+        raise RecordError("rating_missing", "no rating or recommendation field")
+    rating = parse_score(rating_raw, scale_for(venue_id, year, "rating"), "rating")
     return Review(
         note_id=str(note.get("id", "")),
         forum=str(note.get("forum", "")),
         signature=_signature(note),
-        invitation=next((i for i in _invitations(note) if i.endswith("/-/Official_Review")), ""),
+        invitation=next((i for i in _invitations(note) if i.endswith("/Official_Review")), ""),
         cdate=_int_or_none(note.get("cdate")),
         tmdate=_int_or_none(note.get("tmdate")),
         rating=rating,
-        confidence=confidence,
-        soundness=aspects.pop("soundness"),
-        presentation=aspects.pop("presentation"),
-        contribution=aspects.pop("contribution"),
-        other_scores={k: v for k, v in aspects.items() if v is not None},
+        confidence=scores.pop("confidence", None),
+        soundness=scores.pop("soundness", None),
+        presentation=scores.pop("presentation", None),
+        contribution=scores.pop("contribution", None),
+        other_scores=scores,
         texts=texts,
         versions_seen=versions_seen,
         license=note.get("license") if isinstance(note.get("license"), str) else None,
@@ -418,27 +402,26 @@ def parse_submission(note: dict[str, Any]) -> ParseOutcome:
     year_match = _YEAR.search(venue_id + "/")
     year = int(year_match.group(1)) if year_match else None
 
-    replies, _ = _newest_by(_replies(note), "id")
+    all_replies = _replies(note)
+    kinds = {id(reply): reply_kind(reply) for reply in all_replies}
+    review_versions: dict[str, int] = {}  # per reviewer signature, every entry in the snapshot
+    for reply in all_replies:
+        if kinds[id(reply)] == "Official_Review":
+            sig = _signature(reply)
+            review_versions[sig] = review_versions.get(sig, 0) + 1
+    replies, _ = _newest_by(all_replies, "id")
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for reply in replies:
-        kind = reply_kind(reply)
+        kind = kinds[id(reply)]
         if kind:
             by_kind.setdefault(kind, []).append(reply)
-
-    review_notes, superseded_by_signature = _newest_by(by_kind.get("Official_Review", []), "signature")
-    superseded = superseded_by_signature + sum(
-        1 for r in _replies(note) if reply_kind(r) == "Official_Review"
-    ) - len(by_kind.get("Official_Review", []))
-    versions: dict[str, int] = {}
-    for reply in _replies(note):
-        if reply_kind(reply) == "Official_Review":
-            sig = _signature(reply)
-            versions[sig] = versions.get(sig, 0) + 1
+    review_notes, _ = _newest_by(by_kind.get("Official_Review", []), "signature")
+    superseded = sum(review_versions.values()) - len(review_notes)
     reviews: list[Review] = []
     rejects: list[Reject] = []
     for reply in review_notes:
         try:
-            reviews.append(parse_review(reply, venue_id, year, versions.get(_signature(reply), 1)))
+            reviews.append(parse_review(reply, venue_id, year, review_versions.get(_signature(reply), 1)))
         except RecordError as exc:
             rejects.append(Reject(str(reply.get("id", "")), "review", exc.reason, exc.detail))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 from cyclebench.records import RecordError, Score
 
@@ -43,6 +44,7 @@ UNKNOWN_CONFIDENCE_SCALE = "1-5?"
 _LEADING_INT = re.compile(r"^\s*\**\s*([+-]?\d+(?:\.\d+)?)\s*\**\s*(?:[:.)\-\u2013/]|\s|$)")
 
 
+@lru_cache(maxsize=1024)
 def scale_for(venue_id: str, year: int | None, field: str) -> str:
     """The scale a field of a review form was on, by venue and year."""
     family = venue_id.split(".", 1)[0].upper() if venue_id else ""
@@ -54,11 +56,16 @@ def scale_for(venue_id: str, year: int | None, field: str) -> str:
 
 
 def scale_allows(scale: str, value: int) -> bool:
+    return value in _allowed_values(scale)
+
+
+@lru_cache(maxsize=256)
+def _allowed_values(scale: str) -> frozenset[int]:
     spec = scale.rstrip("?")
     if "/" in spec:
-        return value in {int(v) for v in spec.split("/")}
+        return frozenset(int(v) for v in spec.split("/"))
     lo, hi = (int(v) for v in spec.split("-"))
-    return lo <= value <= hi
+    return frozenset(range(lo, hi + 1))
 
 
 def parse_score(raw: object, scale: str, field: str) -> Score:
