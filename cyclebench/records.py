@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 DecisionLabel = Literal["accept", "reject", "withdrawn", "desk_rejected", "undecided"]
-DecisionSource = Literal["decision_note", "venueid", "venue", "withdrawal_note", "desk_rejection_note", "none"]
+DecisionSource = Literal[
+    "decision_note", "venueid", "venue", "invitation", "withdrawal_note", "desk_rejection_note", "none"
+]
 TextSource = Literal["markdown", "text", "latex", "pdf:pymupdf4llm", "pdf:pymupdf", "pdf:pypdf"]
 
 

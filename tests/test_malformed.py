@@ -99,7 +99,7 @@ def test_parse_score_value_or_reason(raw, scale):
     try:
         score = parse_score(raw, scale, "rating")
     except RecordError as exc:
-        assert exc.reason.startswith("rating_")
+        assert exc.reason.endswith("_rating")
     else:
         assert isinstance(score.value, int)
 

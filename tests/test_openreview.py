@@ -95,8 +95,8 @@ def test_score_strings(raw, value):
 
 @pytest.mark.parametrize(
     ("raw", "reason"),
-    [(None, "rating_missing"), ("", "rating_unparseable"), ("strong accept", "rating_unparseable"),
-     (7, "rating_out_of_scale"), (6.5, "rating_not_integer"), (True, "rating_missing"), ([6], "rating_unparseable")],
+    [(None, "missing_rating"), ("", "unparseable_rating"), ("strong accept", "unparseable_rating"),
+     (7, "out_of_scale_rating"), (6.5, "non_integer_rating"), (True, "missing_rating"), ([6], "unparseable_rating")],
 )
 def test_bad_scores_have_reasons(raw, reason):
     with pytest.raises(RecordError) as info:

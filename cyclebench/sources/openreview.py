@@ -237,6 +237,12 @@ def _newest_by(notes: list[dict[str, Any]], key: str) -> tuple[list[dict[str, An
 _PRESENTATION = re.compile(r"\b(oral|spotlight|poster|talk|notable-top-\d+%)", re.IGNORECASE)
 
 
+def _presentation(word: str) -> str:
+    """ICLR 2020 called orals "talks"; one name for one format across years."""
+    word = word.lower()
+    return "oral" if word == "talk" else word
+
+
 def decision_from_text(raw: str, source: str) -> Decision:
     text = raw.strip()
     lowered = text.lower()
@@ -253,7 +259,7 @@ def decision_from_text(raw: str, source: str) -> Decision:
     presentation = None
     if label == "accept":
         match = _PRESENTATION.search(text)
-        presentation = match.group(1).lower() if match else None
+        presentation = _presentation(match.group(1)) if match else None
     return Decision(label=label, raw=text, source=source, presentation=presentation)  # type: ignore[arg-type]
 
 
@@ -271,7 +277,7 @@ def decision_from_venueid(venueid: str, venue: str | None, venue_prefix: str) ->
     elif venueid == venue_prefix or (venue_prefix and venueid.startswith(venue_prefix) and tail != venueid):
         label = "accept"
         match = _PRESENTATION.search(venue or "")
-        presentation = match.group(1).lower() if match else None
+        presentation = _presentation(match.group(1)) if match else None
     else:
         return None
     return Decision(label=label, raw=venueid, source="venueid", presentation=presentation)  # type: ignore[arg-type]
@@ -289,7 +295,7 @@ def decision_from_venue(venue: str) -> Decision:
         return Decision("reject", venue, "venue")
     match = _PRESENTATION.search(venue)
     if match:
-        return Decision("accept", venue, "venue", match.group(1).lower())
+        return Decision("accept", venue, "venue", _presentation(match.group(1)))
     return Decision("undecided", venue, "venue")
 
 
@@ -320,7 +326,7 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
         elif key not in _NOT_REVIEW_TEXT and isinstance(value, str) and value.strip():
             texts[key] = value
     if rating_raw is None:
-        raise RecordError("rating_missing", "no rating or recommendation field")
+        raise RecordError("missing_rating", "no rating or recommendation field")
     rating = parse_score(rating_raw, scale_for(venue_id, year, "rating"), "rating")
     return Review(
         note_id=str(note.get("id", "")),
@@ -432,7 +438,7 @@ def parse_submission(note: dict[str, Any]) -> ParseOutcome:
     if meta_review is None and decision_notes:
         meta_review = _meta_review(decision_notes[-1], "decision_note")
 
-    decision = _decide(note, content, venue_id, decision_notes, by_kind)
+    decision = _decide(note, api_version, content, venue_id, decision_notes, by_kind)
     withdrawn = decision.label == "withdrawn"
     desk_rejected = decision.label == "desk_rejected"
 
@@ -468,6 +474,7 @@ def parse_submission(note: dict[str, Any]) -> ParseOutcome:
 
 def _decide(
     note: dict[str, Any],
+    api_version: int,
     content: dict[str, Any],
     venue_id: str,
     decision_notes: list[dict[str, Any]],
@@ -478,11 +485,19 @@ def _decide(
     from_venueid = decision_from_venueid(venueid, venue, venue_id) if venueid else None
     from_venue = decision_from_venue(venue) if venue else None
     # Withdrawal and desk rejection override every other source: a rejected paper may be withdrawn later.
+    # API v2's venueid is the final word (a v2 note can keep a stale Desk_Rejected_Submission invitation
+    # after a reversal); API v1 moves such a paper to a Withdrawn_/Desk_Rejected_Submission invitation.
+    if api_version == 2 and from_venueid and from_venueid.label in ("withdrawn", "desk_rejected"):
+        return from_venueid
+    if api_version == 1:
+        for inv in _invitations(note):
+            if inv.endswith("/-/Withdrawn_Submission"):
+                return Decision("withdrawn", inv, "invitation")
+            if inv.endswith("/-/Desk_Rejected_Submission"):
+                return Decision("desk_rejected", inv, "invitation")
     for candidate in (from_venueid, from_venue):
         if candidate and candidate.label in ("withdrawn", "desk_rejected"):
             return candidate
-    if any(inv.endswith("/-/Withdrawn_Submission") for inv in _invitations(note)):
-        return Decision("withdrawn", _invitations(note)[0], "venueid")
     if by_kind.get("Withdrawal") or by_kind.get("Withdrawn_Submission"):
         return Decision("withdrawn", "Withdrawal note", "withdrawal_note")
     if by_kind.get("Desk_Rejection"):

@@ -71,24 +71,24 @@ def _allowed_values(scale: str) -> frozenset[int]:
 def parse_score(raw: object, scale: str, field: str) -> Score:
     """Read one form score. Raises ``RecordError`` with a countable reason when it cannot be read."""
     if isinstance(raw, bool) or raw is None:
-        raise RecordError(f"{field}_missing", repr(raw))
+        raise RecordError(f"missing_{field}", repr(raw))
     if isinstance(raw, int):
         value, text = raw, str(raw)
     elif isinstance(raw, float):
         if not math.isfinite(raw) or raw != int(raw):
-            raise RecordError(f"{field}_not_integer", repr(raw))
+            raise RecordError(f"non_integer_{field}", repr(raw))
         value, text = int(raw), repr(raw)
     elif isinstance(raw, str):
         text = raw
         match = _LEADING_INT.match(raw)
         if not match:
-            raise RecordError(f"{field}_unparseable", raw[:80])
+            raise RecordError(f"unparseable_{field}", raw[:80])
         number = float(match.group(1))
         if number != int(number):
-            raise RecordError(f"{field}_not_integer", raw[:80])
+            raise RecordError(f"non_integer_{field}", raw[:80])
         value = int(number)
     else:
-        raise RecordError(f"{field}_unparseable", f"{type(raw).__name__}: {str(raw)[:60]}")
+        raise RecordError(f"unparseable_{field}", f"{type(raw).__name__}: {str(raw)[:60]}")
     if not scale_allows(scale, value):
-        raise RecordError(f"{field}_out_of_scale", f"{value} not on scale {scale}")
+        raise RecordError(f"out_of_scale_{field}", f"{value} not on scale {scale}")
     return Score(value=value, raw=text, scale=scale)
