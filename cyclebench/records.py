@@ -205,3 +205,25 @@ class ParsedReview:
     meta_review: str | None = None
     # Other named sections (summary, strengths, weaknesses, suggestions, questions, verification ...).
     sections: dict[str, str] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation tasks (cyclebench.tasks)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewExample:
+    """One paper of a review-evaluation task: what the model reads, and the human ground truth."""
+
+    paper_id: str
+    title: str
+    paper_text: str
+    # Each human reviewer's overall rating (the task's scale, e.g. 1-10); the truth is their mean.
+    ratings: tuple[float, ...]
+    accepted: bool | None
+    soundness: tuple[float, ...] = ()
+    presentation: tuple[float, ...] = ()
+    contribution: tuple[float, ...] = ()
+    confidence: tuple[float, ...] = ()
+    year: int | None = None
+    rating_scale: str | None = None
