@@ -8,7 +8,8 @@ import sys
 
 # subcommand -> (module, one-line help). Modules expose ``add_arguments(parser)`` and ``run(args) -> int``.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "build": ("cyclebench.cli.build", "build a dataset (review-5k) in the Hub layout"),
+    "build": ("cyclebench.cli.build", "build a dataset (review-5k, aiscientist-iclr2022) in the Hub layout"),
+    "evaluate": ("cyclebench.cli.evaluate", "evaluate a reviewer model or baseline on a review task"),
     "fetch": ("cyclebench.cli.fetch", "write a raw OpenReview snapshot with openreview-py (needs network)"),
     "publish": ("cyclebench.cli.publish", "upload a built dataset folder to the Hugging Face Hub and tag it"),
 }

@@ -16,20 +16,36 @@ def sample_dir() -> Path:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from builders.aiscientist_iclr2022 import AIScientistConfig
     from builders.review5k import Review5KConfig
 
-    parser.add_argument("dataset", choices=["review-5k"], help="which dataset to build")
-    parser.add_argument("--openreview", type=Path, nargs="+", help="raw snapshot(s) (.jsonl, .jsonl.gz or .json)")
-    parser.add_argument("--papers", type=Path, help="folder of paper texts keyed by OpenReview id")
-    parser.add_argument("--sample", action="store_true", help="build from the embedded sample (no inputs needed)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder (appears atomically)")
-    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    parser.add_argument("--allow-missing-text", action="store_true",
-                        help="keep papers without a text (same as --no-require-text)")
-    add_dataclass_arguments(parser, Review5KConfig)
+    sub = parser.add_subparsers(dest="dataset", metavar="DATASET", required=True)
+    r5k = sub.add_parser("review-5k", help="ICLR papers + human reviews from a raw OpenReview snapshot")
+    r5k.add_argument("--openreview", type=Path, nargs="+", help="raw snapshot(s) (.jsonl, .jsonl.gz or .json)")
+    r5k.add_argument("--papers", type=Path, help="folder of paper texts keyed by OpenReview id")
+    r5k.add_argument("--sample", action="store_true", help="build from the embedded sample (no inputs needed)")
+    r5k.add_argument("--out", type=Path, required=True, help="output folder (appears atomically)")
+    r5k.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    r5k.add_argument("--allow-missing-text", action="store_true", help="keep papers without a text (= --no-require-text)")
+    add_dataclass_arguments(r5k, Review5KConfig)
+
+    ais = sub.add_parser("aiscientist-iclr2022", help="AI Scientist ICLR 2022 ratings table + paper texts")
+    ais.add_argument("--ratings", type=Path, required=True, help="ratings_subset.tsv (paper_id, 0..6, decision)")
+    ais.add_argument("--papers", type=Path, required=True, help="folder of <paper_id>.txt texts (iclr_parsed)")
+    ais.add_argument("--out", type=Path, required=True)
+    ais.add_argument("--overwrite", action="store_true")
+    add_dataclass_arguments(ais, AIScientistConfig)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.dataset == "aiscientist-iclr2022":
+        from builders import aiscientist_iclr2022
+
+        config = dataclass_from_arguments(aiscientist_iclr2022.AIScientistConfig, args)
+        manifest = aiscientist_iclr2022.build(args.ratings, args.papers, args.out, config, overwrite=args.overwrite)
+        print(json.dumps({"out": str(args.out), **manifest["counts"]}, indent=2))
+        return 0
+
     from builders import review5k
 
     if args.sample:

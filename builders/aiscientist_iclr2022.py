@@ -1,0 +1,186 @@
+"""AI Scientist ICLR 2022 review benchmark: the ratings table plus parsed paper texts as review examples.
+
+The AI Scientist paper scored its reviewer on 500 ICLR 2022 submissions (``review_iclr_bench``): a TSV of
+each paper's individual human ratings (3-7 reviewers, floats as text, empty cells for missing reviewers)
+and the decision, and a folder of PDF-to-markdown texts named by paper id. This builder turns them into
+``ReviewExample`` records (the shape every review task uses) and, if asked, a Hub-layout folder.
+
+Splits: the benchmark is an evaluation set, so ``all`` is the default split for model evaluation. The CPU
+baselines need training data from the same distribution: ``train`` / ``test`` halve the papers by a stable
+hash of the id (``test_fraction``), and a baseline row is scored on ``test`` only, which its results say.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+import cyclebench
+from builders.base import RejectLog, config_sha256, hash_split, input_fingerprint
+from cyclebench.hub.writer import HubFolderWriter, card_front_matter
+from cyclebench.records import RecordError, Reject, ReviewExample
+from cyclebench.sources.text import PapersDirectory
+
+NAME = "aiscientist-iclr2022"
+VERSION = "1.0.0"
+CHANGELOG = "## 1.0.0\n- Ratings table + texts to review examples; hash split for baselines.\n"
+RATING_SCALE = "1/3/5/6/8/10"
+
+
+@dataclass(frozen=True)
+class AIScientistConfig:
+    test_fraction: float = 0.5
+    seed: int = 0
+
+
+def read_ratings_table(path: str | Path) -> Iterator[tuple[str, tuple[float, ...], str] | Reject]:
+    """Rows of ``paper_id, 0..6, decision``: (id, ratings, decision) or a reasoned reject per bad row."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle, delimiter="\t")
+        header = next(reader, None)
+        if not header or header[0] != "paper_id" or header[-1] != "decision":
+            raise RecordError("bad_ratings_header", f"{path}: {header!r}")
+        for line_no, row in enumerate(reader, start=2):
+            if not row or not any(cell.strip() for cell in row):
+                continue
+            paper_id = row[0].strip()
+            if len(row) != len(header) or not paper_id:
+                yield Reject(paper_id or f"line {line_no}", "paper", "malformed_row", f"{len(row)} cells")
+                continue
+            ratings = []
+            bad = None
+            for cell in row[1:-1]:
+                cell = cell.strip()
+                if not cell:
+                    continue
+                try:
+                    value = float(cell)
+                except ValueError:
+                    bad = cell
+                    break
+                if not math.isfinite(value) or not 1 <= value <= 10:
+                    bad = cell
+                    break
+                ratings.append(value)
+            if bad is not None:
+                yield Reject(paper_id, "paper", "bad_rating", bad[:40])
+            elif not ratings:
+                yield Reject(paper_id, "paper", "no_ratings")
+            else:
+                yield paper_id, tuple(ratings), row[-1].strip()
+
+
+def guess_title(text: str) -> str:
+    """The title of a PDF-to-markdown paper: its first heading lines, rejoined where the extractor split it."""
+    parts: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            if parts:
+                break
+            continue
+        if stripped.startswith("#"):
+            parts.append(stripped.lstrip("#").strip())
+        elif parts:
+            break
+        if len(parts) >= 4:
+            break
+    title = " ".join(parts)
+    return title.replace("## ", "").strip() or text.strip().splitlines()[0][:200] if text.strip() else ""
+
+
+def iter_examples(
+    ratings_path: str | Path, papers: str | Path, log: RejectLog | None = None, *, split: str = "all",
+    config: AIScientistConfig | None = None,
+) -> Iterator[ReviewExample]:
+    """Review examples of the benchmark; every row that cannot become one is logged with a reason."""
+    config = config or AIScientistConfig()
+    log = log or RejectLog()
+    directory = PapersDirectory(papers)
+    for item in read_ratings_table(ratings_path):
+        if isinstance(item, Reject):
+            log.reject(item)
+            continue
+        paper_id, ratings, decision = item
+        if split != "all" and hash_split(paper_id, config.test_fraction, config.seed) != split:
+            continue
+        try:
+            text = directory.read(paper_id, prefer=("markdown", "text", "latex", "pdf"))
+        except RecordError as exc:
+            log.reject(Reject(paper_id, "paper", exc.reason, exc.detail))
+            continue
+        if text is None:
+            log.reject(Reject(paper_id, "paper", "no_paper_text"))
+            continue
+        lowered = decision.lower()
+        accepted = True if lowered.startswith("accept") else False if lowered.startswith("reject") else None
+        yield ReviewExample(
+            paper_id=paper_id,
+            title=guess_title(text.text),
+            paper_text=text.text,
+            ratings=ratings,
+            accepted=accepted,
+            year=2022,
+            rating_scale=RATING_SCALE,
+        )
+
+
+SCHEMA = pa.schema(
+    [
+        pa.field("paper_id", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("paper_text", pa.string()),
+        pa.field("ratings", pa.list_(pa.float64())),
+        pa.field("rating_mean", pa.float64()),
+        pa.field("accepted", pa.bool_()),
+        pa.field("year", pa.int64()),
+        pa.field("rating_scale", pa.string()),
+    ]
+)
+
+
+def build(ratings_path: str | Path, papers: str | Path, out: str | Path, config: AIScientistConfig | None = None,
+          *, overwrite: bool = False) -> dict[str, Any]:
+    """Write the benchmark as a Hub-layout folder (``train``/``test`` by hash) with manifest and card."""
+    config = config or AIScientistConfig()
+    writer = HubFolderWriter(out, {"default": SCHEMA}, {"default": ["train", "test"]}, overwrite=overwrite)
+    with writer:
+        with open(writer.scratch / "rejects.jsonl", "w", encoding="utf-8") as sink:
+            log = RejectLog(sink)
+            n_kept = 0
+            for example in iter_examples(ratings_path, papers, log, config=config):
+                row = dataclasses.asdict(example)
+                for key in ("soundness", "presentation", "contribution", "confidence"):
+                    row.pop(key)
+                row["ratings"] = list(example.ratings)
+                row["rating_mean"] = sum(example.ratings) / len(example.ratings)
+                writer.add("default", hash_split(example.paper_id, config.test_fraction, config.seed), row)
+                n_kept += 1
+        shards = writer.finish_shards()
+        split_rows = writer.split_rows()
+        manifest = {
+            "dataset": NAME,
+            "builder_version": VERSION,
+            "cyclebench_version": cyclebench.__version__,
+            "config": dataclasses.asdict(config),
+            "config_sha256": config_sha256(config),
+            "inputs": {"ratings": input_fingerprint(Path(ratings_path))},
+            "shards": shards,
+            "counts": {"papers_kept": n_kept, "papers_rejected": log.by_reason("paper"), "splits": split_rows},
+        }
+        writer.write_text("manifest.json", json.dumps(manifest, indent=2) + "\n")
+        front = card_front_matter({"default": SCHEMA}, split_rows, shards, license_id="other",
+                                  pretty_name="AI Scientist ICLR 2022 review benchmark", tags=["peer-review"])
+        writer.write_text("README.md", front + f"\n# {NAME}\n\nBuilt by cyclebench {cyclebench.__version__} "
+                          f"(builder {VERSION}). Ratings and texts from SakanaAI/AI-Scientist (Apache-2.0); "
+                          "paper texts are the authors' work.\n\n" + CHANGELOG)
+        writer.commit()
+    return manifest

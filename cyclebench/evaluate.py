@@ -1,0 +1,233 @@
+"""An evaluation run: task x protocol x backend -> predictions, parsed reviews, metrics, report.
+
+Every request goes through a response cache keyed by the request hash, written as soon as each batch
+returns; a run that is killed and started again therefore regenerates nothing it had finished, and a
+rerun of a finished run costs only parsing and metrics. ``results.json`` holds no timestamps, so the same
+inputs give the same file (timings live in ``run.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cyclebench.records import ParsedReview, ReviewExample
+
+RESULTS_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ReviewRunConfig:
+    """What decides a review-evaluation run; every field lands in ``results.json``."""
+
+    task: str
+    data: str
+    protocol: str
+    backend: str
+    model_args: dict[str, Any] = field(default_factory=dict)
+    protocol_options: dict[str, Any] = field(default_factory=dict)
+    sampling: dict[str, Any] = field(default_factory=dict)  # overrides of the protocol's defaults
+    split: str | None = None
+    revision: str | None = None
+    limit: int | None = None
+    seed: int = 0
+    n_resamples: int = 10_000
+    batch_size: int = 16
+
+
+@dataclass
+class PaperPrediction:
+    """One paper's row of ``predictions.jsonl``: the raw output and what the protocol read from it."""
+
+    paper_id: str
+    request_hash: str
+    output: str | None
+    generation_error: str | None
+    finish_reason: str | None
+    parsed: dict[str, Any]
+    human_ratings: list[float]
+    human_accepted: bool | None
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("cyclebench", "torch", "transformers", "vllm", "datasets", "numpy", "scikit-learn", "scipy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def failed_parse(reason: str) -> ParsedReview:
+    return ParsedReview(status="failed", problems=(reason,))
+
+
+def _problem_key(problem: str) -> str:
+    return problem.split(":", 1)[0].strip()
+
+
+def score_predictions(
+    examples: list[ReviewExample], parsed: list[ParsedReview], *, n_resamples: int, seed: int
+) -> dict[str, Any]:
+    """The metric suite for parsed reviews against the examples' human scores (failures are NaN)."""
+    from cyclebench.metrics import evaluate_reviews
+
+    nan = float("nan")
+    predicted = [p.rating if p.rating is not None else nan for p in parsed]
+    predicted_decision = [None if p.decision is None else p.decision == "accept" for p in parsed]
+    aspects = ("soundness", "presentation", "contribution", "confidence")
+    human_aspects = {a: [list(getattr(e, a)) for e in examples] for a in aspects if any(getattr(e, a) for e in examples)}
+    predicted_aspects = {
+        a: [getattr(p, a) if getattr(p, a) is not None else nan for p in parsed] for a in human_aspects
+    }
+    return evaluate_reviews(
+        [list(e.ratings) for e in examples],
+        predicted,
+        [e.accepted for e in examples],
+        predicted_decision,
+        human_aspects=human_aspects or None,
+        predicted_aspects=predicted_aspects or None,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
+
+
+def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_dir: str | Path | None = None,
+                          backend: Any = None, progress: bool | None = None) -> dict[str, Any]:
+    """Run (or resume) one review evaluation into ``output``; returns the results dict."""
+    from tqdm.auto import tqdm
+
+    from cyclebench.backends import GenerationRequest, build_backend
+    from cyclebench.backends.cache import CachedBackend
+    from cyclebench.protocols import get_protocol
+    from cyclebench.tasks import get_task
+
+    started = time.time()
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    task = get_task(config.task)
+    protocol = get_protocol(config.protocol, **config.protocol_options)
+    if config.sampling:
+        protocol.sampling.update(config.sampling)
+    model = backend if backend is not None else build_backend(config.backend, config.model_args)
+    is_baseline = bool(getattr(model, "needs_training", False))
+    split = config.split or (task.baseline_eval_split if is_baseline else task.eval_split)
+    loaded = task.load(config.data, split, config.revision, config.limit)
+    if not loaded.examples:
+        raise ValueError(f"task {task.name} split {split} has no examples in {config.data}")
+    train_info = None
+    if is_baseline:
+        if task.train_split is None:
+            raise ValueError(f"task {task.name} has no training split for a baseline")
+        if split == task.train_split or (split == "all" and task.train_split in ("train",)):
+            raise ValueError(f"a baseline cannot be scored on its own training split ({split})")
+        train = task.load(config.data, task.train_split, config.revision)
+        model.prepare(train.examples, protocol)
+        train_info = {"split": task.train_split, "n_examples": len(train.examples),
+                      "report": getattr(model, "training_report", None)}
+    cached = CachedBackend(model, Path(cache_dir) if cache_dir else output / "cache")
+
+    sampling = {**protocol.sampling, "seed": config.seed}
+    requests = [
+        GenerationRequest(ex.paper_id, tuple(protocol.build_messages(ex.paper_text, title=ex.title)), sampling)
+        for ex in loaded.examples
+    ]
+    responses = []
+    bar = tqdm(total=len(requests), desc=f"{task.name} x {config.backend}", unit=" papers",
+               disable=None if progress is None else not progress)
+    for start in range(0, len(requests), config.batch_size):
+        batch = requests[start : start + config.batch_size]
+        responses.extend(cached.generate(batch))
+        bar.update(len(batch))
+    bar.close()
+
+    parsed: list[ParsedReview] = []
+    predictions: list[PaperPrediction] = []
+    generation_errors: Counter[str] = Counter()
+    for example, request, response in zip(loaded.examples, requests, responses):
+        if response.error is not None or response.text is None:
+            reason = _problem_key(response.error or "empty_response")
+            generation_errors[reason] += 1
+            review = failed_parse(f"generation_error: {response.error}")
+        else:
+            review = protocol.parse(response.text)
+        parsed.append(review)
+        predictions.append(
+            PaperPrediction(
+                paper_id=example.paper_id,
+                request_hash=request.cache_key(model.fingerprint),
+                output=response.text,
+                generation_error=response.error,
+                finish_reason=response.finish_reason,
+                parsed=asdict(review),
+                human_ratings=list(example.ratings),
+                human_accepted=example.accepted,
+            )
+        )
+    scored = score_predictions(loaded.examples, parsed, n_resamples=config.n_resamples, seed=config.seed)
+    status = Counter(p.status for p in parsed)
+    problems = Counter(_problem_key(problem) for p in parsed for problem in p.problems)
+    results = {
+        "schema_version": RESULTS_SCHEMA_VERSION,
+        "kind": "review",
+        "task": {"name": task.name, "split": split, "dataset_fingerprint": loaded.fingerprint,
+                 "source": loaded.source, "n_examples": len(loaded.examples), "skipped": loaded.skipped},
+        "protocol": protocol.describe(),
+        "model": {"backend": config.backend, "model_args": config.model_args, "fingerprint": model.fingerprint,
+                  "baseline": is_baseline, "training": train_info},
+        "seed": config.seed,
+        "n_resamples": config.n_resamples,
+        "metrics": scored["metrics"],
+        "counts": {
+            **{k: v for k, v in scored.items() if k not in ("metrics", "definitions")},
+            "parse_status": dict(sorted(status.items())),
+            "generation_errors": dict(sorted(generation_errors.items())),
+            "parse_problems": dict(sorted(problems.items())),
+        },
+        "definitions": {
+            **scored.get("definitions", {}),
+            "failed_output": "a paper whose output has no readable rating is excluded from score metrics and "
+                             "counted in n_failed; it is never scored as 0",
+            "decision_rule": "as the protocol read it (see each prediction's decision_rule)",
+        },
+        "provenance": {"imported": False, "cyclebench_version": _package_versions().get("cyclebench", "local"),
+                       "packages": _package_versions(), "python": platform.python_version()},
+    }
+    _atomic_write(output / "predictions.jsonl",
+                  "".join(json.dumps(asdict(p), ensure_ascii=False, default=_jsonable) + "\n" for p in predictions))
+    _atomic_write(output / "results.json", json.dumps(results, indent=2, default=_jsonable) + "\n")
+    from cyclebench.report import write_review_report
+
+    write_review_report(output, results, loaded.examples, parsed)
+    _atomic_write(output / "run.json", json.dumps({
+        "started": started, "seconds": round(time.time() - started, 3),
+        "cache": {"hits": cached.hits, "misses": cached.misses}, "host": platform.node(),
+    }, indent=2) + "\n")
+    model.close()
+    return results
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)

@@ -1,0 +1,136 @@
+"""A readable report next to ``results.json``: a metric table with intervals and three plots."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from cyclebench.records import ParsedReview, ReviewExample
+
+_METRIC_LABELS = {
+    "rating_mse": "Rating MSE (vs mean of n reviewers)",
+    "rating_mae": "Rating MAE (vs mean of n reviewers)",
+    "proxy_model_mse": "Proxy MSE, model (vs n-1 reviewers)",
+    "proxy_model_mae": "Proxy MAE, model (vs n-1 reviewers)",
+    "proxy_human_mse": "Proxy MSE, human individual (same papers)",
+    "proxy_human_mae": "Proxy MAE, human individual (same papers)",
+    "decision_accuracy": "Decision accuracy",
+    "decision_macro_f1": "Decision macro-F1",
+    "decision_balanced_accuracy": "Decision balanced accuracy",
+    "roc_auc": "ROC AUC (from the continuous rating)",
+    "spearman": "Spearman (rating vs human mean)",
+    "pearson": "Pearson (rating vs human mean)",
+    "pairwise_accuracy": "Pairwise ranking accuracy",
+}
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def metric_table(metrics: dict[str, Any]) -> str:
+    lines = ["| figure | value | 95% CI | n |", "|---|---|---|---|"]
+    names = [m for m in _METRIC_LABELS if m in metrics] + sorted(m for m in metrics if m not in _METRIC_LABELS)
+    for name in names:
+        fig = metrics[name]
+        ci = f"[{_fmt(fig.get('ci_low'))}, {_fmt(fig.get('ci_high'))}]"
+        lines.append(f"| {_METRIC_LABELS.get(name, name)} | {_fmt(fig.get('value'))} | {ci} | {fig.get('n', '-')} |")
+    return "\n".join(lines)
+
+
+def _plots(output: Path, examples: list[ReviewExample], parsed: list[ParsedReview]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    human = [sum(e.ratings) / len(e.ratings) for e in examples]
+    pred = [p.rating for p in parsed]
+    pairs = [(h, p) for h, p in zip(human, pred) if p is not None]
+    files = []
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    if pairs:
+        ax.scatter([h for h, _ in pairs], [p for _, p in pairs], s=12, alpha=0.6)
+    lo, hi = 0, 10
+    ax.plot([lo, hi], [lo, hi], color="grey", linewidth=1, linestyle="--")
+    ax.set(xlabel="human mean rating", ylabel="predicted rating", xlim=(lo, hi), ylim=(lo, hi),
+           title=f"predicted vs human ({len(pairs)} of {len(examples)} parsed)")
+    fig.tight_layout()
+    fig.savefig(output / "pred_vs_human.png", dpi=110)
+    plt.close(fig)
+    files.append("pred_vs_human.png")
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    bins = [x / 2 for x in range(0, 21)]
+    ax.hist(human, bins=bins, alpha=0.6, label="human mean")
+    if pairs:
+        ax.hist([p for _, p in pairs], bins=bins, alpha=0.6, label="predicted")
+    ax.set(xlabel="rating", ylabel="papers", title="rating histograms")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(output / "rating_hist.png", dpi=110)
+    plt.close(fig)
+    files.append("rating_hist.png")
+
+    labels = ["accept", "reject", "unparsed"]
+    matrix = [[0, 0, 0], [0, 0, 0]]
+    for example, review in zip(examples, parsed):
+        if example.accepted is None:
+            continue
+        row = 0 if example.accepted else 1
+        col = 2 if review.decision is None else (0 if review.decision == "accept" else 1)
+        matrix[row][col] += 1
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    ax.imshow(matrix, cmap="Blues")
+    for i in range(2):
+        for j in range(3):
+            ax.text(j, i, str(matrix[i][j]), ha="center", va="center")
+    ax.set_xticks(range(3), labels)
+    ax.set_yticks(range(2), labels[:2])
+    ax.set(xlabel="predicted", ylabel="human decision", title="decision confusion matrix")
+    fig.tight_layout()
+    fig.savefig(output / "confusion.png", dpi=110)
+    plt.close(fig)
+    files.append("confusion.png")
+    return files
+
+
+def write_review_report(output: Path, results: dict[str, Any], examples: list[ReviewExample],
+                        parsed: list[ParsedReview]) -> Path:
+    plots = _plots(output, examples, parsed)
+    counts = results["counts"]
+    task, model, protocol = results["task"], results["model"], results["protocol"]
+    problems = "\n".join(f"| {k} | {v} |" for k, v in counts.get("parse_problems", {}).items()) or "| (none) | 0 |"
+    definitions = "\n".join(f"- **{k}**: {v}" for k, v in results.get("definitions", {}).items())
+    text = f"""# {task['name']} ({task['split']}) - {model['backend']} with the {protocol['name']} protocol
+
+Model: `{model['backend']}` {model['model_args']}{' (CPU baseline trained on ' + str(model['training']['split']) + ')' if model.get('baseline') else ''}.
+Dataset: {task['dataset_fingerprint']} ({task['n_examples']} papers). Seed {results['seed']},
+{results['n_resamples']} bootstrap resamples.
+
+Papers: {counts.get('n_papers')}; with a readable rating: {counts.get('n_evaluated')}; failed: {counts.get('n_failed')}
+(parse status {counts.get('parse_status')}; generation errors {counts.get('generation_errors') or 'none'}).
+
+{metric_table(results['metrics'])}
+
+## Why outputs failed
+
+| problem | papers |
+|---|---|
+{problems}
+
+## Plots
+
+""" + "\n".join(f"![{name}]({name})" for name in plots) + f"""
+
+## Definitions
+
+{definitions}
+"""
+    path = output / "report.md"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,185 @@
+"""Review-evaluation tasks: which dataset, which split, what the ground truth is.
+
+A task reads a dataset built by ``builders/`` (a Hub-layout folder, or a Hub repo id plus revision) or, for
+DeepReview-13K, the original WestlakeNLP files, and yields ``ReviewExample`` records. Tasks are plain
+Python in a small registry; nothing here knows about models or protocols.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cyclebench.records import ReviewExample
+
+
+@dataclass(frozen=True)
+class LoadedSplit:
+    """The examples of one split plus where they came from (for the results' provenance)."""
+
+    task: str
+    split: str
+    examples: list[ReviewExample]
+    fingerprint: str
+    source: dict[str, Any]
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReviewTask:
+    name: str
+    description: str
+    splits: tuple[str, ...]
+    eval_split: str
+    # Split a trained baseline learns from; None when the task has none (then baselines cannot run on it).
+    train_split: str | None
+    # Split the baselines are scored on when the eval split overlaps their training data.
+    baseline_eval_split: str | None
+    loader: Callable[[str, str, str | None], LoadedSplit]
+
+    def load(self, data: str, split: str | None = None, revision: str | None = None, limit: int | None = None) -> LoadedSplit:
+        split = split or self.eval_split
+        if split not in self.splits:
+            raise ValueError(f"task {self.name} has splits {self.splits}, not {split!r}")
+        loaded = self.loader(data, split, revision)
+        if limit is not None:
+            loaded = LoadedSplit(loaded.task, loaded.split, loaded.examples[:limit], loaded.fingerprint,
+                                 {**loaded.source, "limit": limit}, loaded.skipped)
+        return loaded
+
+
+# ---------------------------------------------------------------------------------------------
+# Hub-layout datasets
+
+
+def _is_local(data: str) -> bool:
+    return Path(data).exists()
+
+
+def dataset_fingerprint(data: str, revision: str | None) -> tuple[str, dict[str, Any]]:
+    """A local build is named by its manifest (sha256 of every shard); a Hub dataset by repo + revision."""
+    if _is_local(data):
+        manifest = Path(data) / "manifest.json"
+        if manifest.is_file():
+            content = json.loads(manifest.read_text())
+            shards = json.dumps(content.get("shards", {}), sort_keys=True)
+            digest = hashlib.sha256(shards.encode()).hexdigest()
+            return f"sha256:{digest}", {"path": str(Path(data).resolve()), "builder": content.get("dataset"),
+                                        "builder_version": content.get("builder_version")}
+        files = sorted(p for p in Path(data).rglob("*.parquet"))
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(path.read_bytes())
+        return f"sha256:{digest.hexdigest()}", {"path": str(Path(data).resolve())}
+    if not revision:
+        raise ValueError(f"{data!r} is not a local folder: give --revision (a tag such as v1.0.0) for a Hub dataset")
+    return f"hub:{data}@{revision}", {"repo": data, "revision": revision}
+
+
+def _rows(data: str, config: str, splits: Iterable[str], revision: str | None) -> list[dict[str, Any]]:
+    from datasets import load_dataset
+
+    rows: list[dict[str, Any]] = []
+    for split in splits:
+        ds = load_dataset(data, config, split=split, revision=None if _is_local(data) else revision)
+        rows.extend(ds.to_list())
+    return rows
+
+
+def _scores(reviews: list[dict[str, Any]], name: str) -> tuple[float, ...]:
+    return tuple(float(r[name]) for r in reviews if r.get(name) is not None)
+
+
+def review5k_examples(rows: Iterable[dict[str, Any]]) -> tuple[list[ReviewExample], dict[str, int]]:
+    """Rows of the Review-5K ``default`` config to examples; papers without text or ratings are counted."""
+    examples, skipped = [], {}
+    for row in rows:
+        reviews = row.get("reviews") or []
+        ratings = _scores(reviews, "rating")
+        reason = None if row.get("paper_text") else "no_paper_text"
+        reason = reason or (None if ratings else "no_ratings")
+        if reason:
+            skipped[reason] = skipped.get(reason, 0) + 1
+            continue
+        decision = row.get("decision")
+        examples.append(
+            ReviewExample(
+                paper_id=row["id"],
+                title=row.get("title") or "",
+                paper_text=row["paper_text"],
+                ratings=ratings,
+                accepted=True if decision == "accept" else False if decision == "reject" else None,
+                soundness=_scores(reviews, "soundness"),
+                presentation=_scores(reviews, "presentation"),
+                contribution=_scores(reviews, "contribution"),
+                confidence=_scores(reviews, "confidence"),
+                year=row.get("year"),
+                rating_scale=row.get("rating_scale"),
+            )
+        )
+    return examples, skipped
+
+
+def _load_review5k(data: str, split: str, revision: str | None) -> LoadedSplit:
+    fingerprint, source = dataset_fingerprint(data, revision)
+    examples, skipped = review5k_examples(_rows(data, "default", [split], revision))
+    return LoadedSplit("review-5k", split, examples, fingerprint, source, skipped)
+
+
+def _load_aiscientist(data: str, split: str, revision: str | None) -> LoadedSplit:
+    fingerprint, source = dataset_fingerprint(data, revision)
+    splits = ["train", "test"] if split == "all" else [split]
+    examples, skipped = [], {}
+    for row in _rows(data, "default", splits, revision):
+        if not row.get("paper_text") or not row.get("ratings"):
+            skipped["no_text_or_ratings"] = skipped.get("no_text_or_ratings", 0) + 1
+            continue
+        examples.append(
+            ReviewExample(
+                paper_id=row["paper_id"], title=row.get("title") or "", paper_text=row["paper_text"],
+                ratings=tuple(row["ratings"]), accepted=row.get("accepted"), year=row.get("year"),
+                rating_scale=row.get("rating_scale"),
+            )
+        )
+    examples.sort(key=lambda e: e.paper_id)
+    return LoadedSplit("aiscientist-iclr2022", split, examples, fingerprint, source, skipped)
+
+
+def _load_deepreview(data: str, split: str, revision: str | None) -> LoadedSplit:
+    from cyclebench.sources.westlake import read_deepreview_split
+
+    examples, skipped, source = read_deepreview_split(data, split, revision)
+    fingerprint = source.pop("fingerprint")
+    return LoadedSplit("deepreview-13k", split, examples, fingerprint, source, skipped)
+
+
+TASKS: dict[str, ReviewTask] = {
+    task.name: task
+    for task in (
+        ReviewTask(
+            "review-5k", "Review-5K (ICLR, rebuilt by cyclebench): rating, aspects and decision per paper",
+            splits=("train", "test"), eval_split="test", train_split="train", baseline_eval_split="test",
+            loader=_load_review5k,
+        ),
+        ReviewTask(
+            "deepreview-13k", "DeepReview-13K test papers, ICLR 2024 and 2025 kept apart",
+            splits=("train", "test_2024", "test_2025"), eval_split="test_2024", train_split="train",
+            baseline_eval_split="test_2024", loader=_load_deepreview,
+        ),
+        ReviewTask(
+            "aiscientist-iclr2022", "AI Scientist reviewer benchmark (ICLR 2022 papers, human ratings + decision)",
+            splits=("all", "train", "test"), eval_split="all", train_split="train", baseline_eval_split="test",
+            loader=_load_aiscientist,
+        ),
+    )
+}
+
+
+def get_task(name: str) -> ReviewTask:
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; known: {', '.join(sorted(TASKS))}")
+    return TASKS[name]
