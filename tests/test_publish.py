@@ -358,3 +358,28 @@ def test_load_built_dataset_rejects_revision_for_local_folder(tmp_path):
     folder = write_folder(tmp_path / "ds")
     with pytest.raises(ValueError, match="only apply to Hub repos"):
         load_built_dataset(folder, revision="v1.0.0")
+
+
+def test_publish_cli_on_a_real_build(tmp_path, fake_hub):
+    """`cyclebench build review-5k --sample` then `cyclebench publish`, loaded back by tag, as a user would."""
+    out = tmp_path / "review5k"
+    code = textwrap.dedent(
+        f"""
+        import json
+        from cyclebench.cli import main
+        assert main(["build", "review-5k", "--sample", "--out", {str(out)!r}]) == 0
+        assert main(["publish", {str(out)!r}, "--repo", "cyclebench/Review-5K-sample", "--tag", "v1.0.0"]) == 0
+        from datasets import load_dataset
+        remote = load_dataset("cyclebench/Review-5K-sample", "reviews", revision="v1.0.0", split="train")
+        local = load_dataset({str(out)!r}, "reviews", split="train")
+        assert remote.to_list() == local.to_list(), "remote rows differ"
+        sft = load_dataset("cyclebench/Review-5K-sample", "sft", revision="v1.0.0", split="test")
+        print(json.dumps({{"reviews": remote.num_rows, "sft_test": sft.num_rows}}))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=_client_env(fake_hub, tmp_path), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert counts["reviews"] > 0 and counts["sft_test"] > 0
+    assert not fake_hub.unknown_requests
