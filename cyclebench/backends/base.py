@@ -54,6 +54,9 @@ class Backend(ABC):
     """A model behind ``generate``. Subclasses document which ``model_args`` they take."""
 
     name: str = "backend"
+    # True for backends that learn from the task's training split in ``prepare`` (the CPU baselines);
+    # a run then loads that split and scores the baseline on a split it did not train on.
+    needs_training: bool = False
 
     def __init__(self, **model_args: Any):
         self.model_args = model_args
