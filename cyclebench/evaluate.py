@@ -36,6 +36,7 @@ class ReviewRunConfig:
     sampling: dict[str, Any] = field(default_factory=dict)  # overrides of the protocol's defaults
     split: str | None = None
     revision: str | None = None
+    task_options: dict[str, Any] = field(default_factory=dict)
     limit: int | None = None
     seed: int = 0
     n_resamples: int = 10_000
@@ -128,7 +129,7 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
     model = backend if backend is not None else build_backend(config.backend, config.model_args)
     is_baseline = bool(getattr(model, "needs_training", False))
     split = config.split or (task.baseline_eval_split if is_baseline else task.eval_split)
-    loaded = task.load(config.data, split, config.revision, config.limit)
+    loaded = task.load(config.data, split, config.revision, config.limit, **config.task_options)
     if not loaded.examples:
         raise ValueError(f"task {task.name} split {split} has no examples in {config.data}")
     train_info = None
@@ -137,7 +138,7 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
             raise ValueError(f"task {task.name} has no training split for a baseline")
         if split == task.train_split or (split == "all" and task.train_split in ("train",)):
             raise ValueError(f"a baseline cannot be scored on its own training split ({split})")
-        train = task.load(config.data, task.train_split, config.revision)
+        train = task.load(config.data, task.train_split, config.revision, **config.task_options)
         model.prepare(train.examples, protocol)
         train_info = {"split": task.train_split, "n_examples": len(train.examples),
                       "report": getattr(model, "training_report", None)}
@@ -186,7 +187,7 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
     results = {
         "schema_version": RESULTS_SCHEMA_VERSION,
         "kind": "review",
-        "task": {"name": task.name, "split": split, "dataset_fingerprint": loaded.fingerprint,
+        "task": {"name": task.name, "split": split, "options": config.task_options, "dataset_fingerprint": loaded.fingerprint,
                  "source": loaded.source, "n_examples": len(loaded.examples), "skipped": loaded.skipped},
         "protocol": protocol.describe(),
         "model": {"backend": config.backend, "model_args": config.model_args, "fingerprint": model.fingerprint,
@@ -219,7 +220,8 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
         "started": started, "seconds": round(time.time() - started, 3),
         "cache": {"hits": cached.hits, "misses": cached.misses}, "host": platform.node(),
     }, indent=2) + "\n")
-    model.close()
+    if backend is None:  # a backend the caller passed in stays the caller's to close
+        model.close()
     return results
 
 

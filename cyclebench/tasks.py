@@ -39,13 +39,19 @@ class ReviewTask:
     train_split: str | None
     # Split the baselines are scored on when the eval split overlaps their training data.
     baseline_eval_split: str | None
-    loader: Callable[[str, str, str | None], LoadedSplit]
+    loader: Callable[..., LoadedSplit]
+    # Options a user may pass (``--task-args k=v``), with their defaults.
+    options: dict[str, Any] = field(default_factory=dict)
 
-    def load(self, data: str, split: str | None = None, revision: str | None = None, limit: int | None = None) -> LoadedSplit:
+    def load(self, data: str, split: str | None = None, revision: str | None = None, limit: int | None = None,
+             **options: Any) -> LoadedSplit:
         split = split or self.eval_split
         if split not in self.splits:
             raise ValueError(f"task {self.name} has splits {self.splits}, not {split!r}")
-        loaded = self.loader(data, split, revision)
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            raise ValueError(f"task {self.name} takes options {sorted(self.options)}, not {unknown}")
+        loaded = self.loader(data, split, revision, **{**self.options, **options})
         if limit is not None:
             loaded = LoadedSplit(loaded.task, loaded.split, loaded.examples[:limit], loaded.fingerprint,
                                  {**loaded.source, "limit": limit}, loaded.skipped)
@@ -94,13 +100,21 @@ def _scores(reviews: list[dict[str, Any]], name: str) -> tuple[float, ...]:
     return tuple(float(r[name]) for r in reviews if r.get(name) is not None)
 
 
-def review5k_examples(rows: Iterable[dict[str, Any]]) -> tuple[list[ReviewExample], dict[str, int]]:
-    """Rows of the Review-5K ``default`` config to examples; papers without text or ratings are counted."""
+def review5k_examples(rows: Iterable[dict[str, Any]], abstract_fallback: bool = False) -> tuple[list[ReviewExample], dict[str, int]]:
+    """Rows of the Review-5K ``default`` config to examples; papers without text or ratings are counted.
+
+    With ``abstract_fallback`` a paper built without a text is shown to the model as its title and
+    abstract (counted as ``abstract_only``), which a build with ``--allow-missing-text`` needs.
+    """
     examples, skipped = [], {}
     for row in rows:
         reviews = row.get("reviews") or []
         ratings = _scores(reviews, "rating")
-        reason = None if row.get("paper_text") else "no_paper_text"
+        text = row.get("paper_text")
+        if not text and abstract_fallback and row.get("abstract"):
+            text = f"# {row.get('title') or ''}\n\n## Abstract\n\n{row['abstract']}"
+            skipped["abstract_only"] = skipped.get("abstract_only", 0) + 1
+        reason = None if text else "no_paper_text"
         reason = reason or (None if ratings else "no_ratings")
         if reason:
             skipped[reason] = skipped.get(reason, 0) + 1
@@ -110,7 +124,7 @@ def review5k_examples(rows: Iterable[dict[str, Any]]) -> tuple[list[ReviewExampl
             ReviewExample(
                 paper_id=row["id"],
                 title=row.get("title") or "",
-                paper_text=row["paper_text"],
+                paper_text=text,
                 ratings=ratings,
                 accepted=True if decision == "accept" else False if decision == "reject" else None,
                 soundness=_scores(reviews, "soundness"),
@@ -124,9 +138,10 @@ def review5k_examples(rows: Iterable[dict[str, Any]]) -> tuple[list[ReviewExampl
     return examples, skipped
 
 
-def _load_review5k(data: str, split: str, revision: str | None) -> LoadedSplit:
+def _load_review5k(data: str, split: str, revision: str | None, abstract_fallback: bool = False) -> LoadedSplit:
     fingerprint, source = dataset_fingerprint(data, revision)
-    examples, skipped = review5k_examples(_rows(data, "default", [split], revision))
+    examples, skipped = review5k_examples(_rows(data, "default", [split], revision), abstract_fallback)
+    source = {**source, "abstract_fallback": abstract_fallback}
     return LoadedSplit("review-5k", split, examples, fingerprint, source, skipped)
 
 
@@ -163,7 +178,7 @@ TASKS: dict[str, ReviewTask] = {
         ReviewTask(
             "review-5k", "Review-5K (ICLR, rebuilt by cyclebench): rating, aspects and decision per paper",
             splits=("train", "test"), eval_split="test", train_split="train", baseline_eval_split="test",
-            loader=_load_review5k,
+            loader=_load_review5k, options={"abstract_fallback": False},
         ),
         ReviewTask(
             "deepreview-13k", "DeepReview-13K test papers, ICLR 2024 and 2025 kept apart",

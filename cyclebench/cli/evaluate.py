@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--data", required=True, help="a built dataset folder, or a Hub repo id (with --revision)")
     model.add_argument("--revision", default=None, help="Hub tag/commit for a repo id")
     model.add_argument("--split", default=None, help="default: the task's evaluation split")
+    model.add_argument("--task-args", default="", help="task options k=v,... e.g. abstract_fallback=true")
     model.add_argument("--protocol", required=True, help="cyclereviewer | deepreviewer | aiscientist")
     model.add_argument("--protocol-args", default="", help="k=v,... e.g. mode=best,reviewers=4")
     model.add_argument("--backend", required=True, help="hf | vllm | openai | baseline-tfidf | baseline-minilm | baseline-constant")
@@ -33,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
 
     config = ReviewRunConfig(
-        task=args.task, data=args.data, revision=args.revision, split=args.split, protocol=args.protocol,
+        task=args.task, data=args.data, revision=args.revision, split=args.split,
+        task_options=parse_model_args(args.task_args), protocol=args.protocol,
         protocol_options=parse_model_args(args.protocol_args), backend=args.backend,
         model_args=parse_model_args(args.model_args), sampling=parse_model_args(args.gen_args),
         limit=args.limit, seed=args.seed, n_resamples=args.bootstrap, batch_size=args.batch_size,
