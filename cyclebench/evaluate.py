@@ -15,6 +15,7 @@ import platform
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+@lru_cache(maxsize=1)
 def _package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -210,12 +212,16 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
         "provenance": {"imported": False, "cyclebench_version": _package_versions().get("cyclebench", "local"),
                        "packages": _package_versions(), "python": platform.python_version()},
     }
-    _atomic_write(output / "predictions.jsonl",
-                  "".join(json.dumps(asdict(p), ensure_ascii=False, default=_jsonable) + "\n" for p in predictions))
-    _atomic_write(output / "results.json", json.dumps(results, indent=2, default=_jsonable) + "\n")
-    from cyclebench.report import write_review_report
+    results_text = json.dumps(results, indent=2, default=_jsonable) + "\n"
+    previous = output / "results.json"
+    unchanged = previous.is_file() and previous.read_text(encoding="utf-8") == results_text
+    if not (unchanged and (output / "report.md").is_file()):  # a cached rerun rewrites nothing
+        _atomic_write(output / "predictions.jsonl",
+                      "".join(json.dumps(asdict(p), ensure_ascii=False, default=_jsonable) + "\n" for p in predictions))
+        _atomic_write(previous, results_text)
+        from cyclebench.report import write_review_report
 
-    write_review_report(output, results, loaded.examples, parsed)
+        write_review_report(output, results, loaded.examples, parsed)
     _atomic_write(output / "run.json", json.dumps({
         "started": started, "seconds": round(time.time() - started, 3),
         "cache": {"hits": cached.hits, "misses": cached.misses}, "host": platform.node(),

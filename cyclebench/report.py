@@ -42,61 +42,29 @@ def metric_table(metrics: dict[str, Any]) -> str:
 
 
 def _plots(output: Path, examples: list[ReviewExample], parsed: list[ParsedReview]) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from cyclebench import plots
 
     human = [sum(e.ratings) / len(e.ratings) for e in examples]
-    pred = [p.rating for p in parsed]
-    pairs = [(h, p) for h, p in zip(human, pred) if p is not None]
-    files = []
-
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    if pairs:
-        ax.scatter([h for h, _ in pairs], [p for _, p in pairs], s=12, alpha=0.6)
-    lo, hi = 0, 10
-    ax.plot([lo, hi], [lo, hi], color="grey", linewidth=1, linestyle="--")
-    ax.set(xlabel="human mean rating", ylabel="predicted rating", xlim=(lo, hi), ylim=(lo, hi),
-           title=f"predicted vs human ({len(pairs)} of {len(examples)} parsed)")
-    fig.tight_layout()
-    fig.savefig(output / "pred_vs_human.png", dpi=110)
-    plt.close(fig)
-    files.append("pred_vs_human.png")
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    bins = [x / 2 for x in range(0, 21)]
-    ax.hist(human, bins=bins, alpha=0.6, label="human mean")
-    if pairs:
-        ax.hist([p for _, p in pairs], bins=bins, alpha=0.6, label="predicted")
-    ax.set(xlabel="rating", ylabel="papers", title="rating histograms")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(output / "rating_hist.png", dpi=110)
-    plt.close(fig)
-    files.append("rating_hist.png")
-
+    pairs = [(h, p.rating) for h, p in zip(human, parsed) if p.rating is not None]
+    charts = {
+        "pred_vs_human.svg": plots.scatter(
+            pairs, title=f"predicted vs human ({len(pairs)} of {len(examples)} parsed)",
+            xlabel="human mean rating", ylabel="predicted rating"),
+        "rating_hist.svg": plots.histograms(
+            {"human mean": human, "predicted": [p for _, p in pairs]}, title="rating histograms", xlabel="rating"),
+    }
     labels = ["accept", "reject", "unparsed"]
-    matrix = [[0, 0, 0], [0, 0, 0]]
+    counts = [[0, 0, 0], [0, 0, 0]]
     for example, review in zip(examples, parsed):
         if example.accepted is None:
             continue
-        row = 0 if example.accepted else 1
         col = 2 if review.decision is None else (0 if review.decision == "accept" else 1)
-        matrix[row][col] += 1
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    ax.imshow(matrix, cmap="Blues")
-    for i in range(2):
-        for j in range(3):
-            ax.text(j, i, str(matrix[i][j]), ha="center", va="center")
-    ax.set_xticks(range(3), labels)
-    ax.set_yticks(range(2), labels[:2])
-    ax.set(xlabel="predicted", ylabel="human decision", title="decision confusion matrix")
-    fig.tight_layout()
-    fig.savefig(output / "confusion.png", dpi=110)
-    plt.close(fig)
-    files.append("confusion.png")
-    return files
+        counts[0 if example.accepted else 1][col] += 1
+    charts["confusion.svg"] = plots.matrix(labels[:2], labels, counts, title="decision confusion matrix",
+                                           xlabel="predicted", ylabel="human decision")
+    for name, svg in charts.items():
+        (output / name).write_text(svg, encoding="utf-8")
+    return list(charts)
 
 
 def write_review_report(output: Path, results: dict[str, Any], examples: list[ReviewExample],

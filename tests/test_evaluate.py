@@ -57,7 +57,7 @@ def test_baseline_on_corpus_review5k_with_human_proxy_row(corpus_review5k, tmp_p
     predictions = [json.loads(line) for line in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
     assert len(predictions) == counts["n_papers"]
     assert all(p["parsed"]["rating"] is not None for p in predictions)
-    for plot in ("pred_vs_human.png", "rating_hist.png", "confusion.png", "report.md"):
+    for plot in ("pred_vs_human.svg", "rating_hist.svg", "confusion.svg", "report.md"):
         assert (tmp_path / "run" / plot).stat().st_size > 0
 
 
