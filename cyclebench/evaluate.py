@@ -114,8 +114,6 @@ def score_predictions(
 def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_dir: str | Path | None = None,
                           backend: Any = None, progress: bool | None = None) -> dict[str, Any]:
     """Run (or resume) one review evaluation into ``output``; returns the results dict."""
-    from tqdm.auto import tqdm
-
     from cyclebench.backends import GenerationRequest, build_backend
     from cyclebench.backends.cache import CachedBackend
     from cyclebench.protocols import get_protocol
@@ -125,7 +123,7 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     task = get_task(config.task)
-    protocol = get_protocol(config.protocol, **config.protocol_options)
+    protocol = get_protocol(config.protocol, **resolve_protocol_options(config.protocol_options))
     if config.sampling:
         protocol.sampling.update(config.sampling)
     model = backend if backend is not None else build_backend(config.backend, config.model_args)
@@ -151,14 +149,24 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
         GenerationRequest(ex.paper_id, tuple(protocol.build_messages(ex.paper_text, title=ex.title)), sampling)
         for ex in loaded.examples
     ]
-    responses = []
-    bar = tqdm(total=len(requests), desc=f"{task.name} x {config.backend}", unit=" papers",
-               disable=None if progress is None else not progress)
-    for start in range(0, len(requests), config.batch_size):
-        batch = requests[start : start + config.batch_size]
-        responses.extend(cached.generate(batch))
-        bar.update(len(batch))
-    bar.close()
+    responses = _generate_all(cached, requests, config.batch_size, f"{task.name} x {config.backend}", progress)
+    rounds = int(getattr(protocol, "reflections", 1) or 1)
+    for round_no in range(2, rounds + 1):
+        # Reflection (AI Scientist): the model sees its previous answer and may revise it, until it says
+        # it is done; each round's requests are cached like the first.
+        # As in the original, only a reflection answer can end the loop (round 1 always gets round 2).
+        todo = [i for i, r in enumerate(responses)
+                if r.text is not None and (round_no == 2 or not protocol.reflection_done(r.text))]
+        if not todo:
+            break
+        follow = [GenerationRequest(requests[i].request_id,
+                                    tuple(protocol.build_reflection_messages(list(requests[i].messages),
+                                                                             responses[i].text, round_no)),
+                                    sampling) for i in todo]
+        answers = _generate_all(cached, follow, config.batch_size, f"reflection {round_no}/{rounds}", progress)
+        for i, request, answer in zip(todo, follow, answers):
+            if answer.error is None and answer.text is not None:
+                requests[i], responses[i] = request, answer
 
     parsed: list[ParsedReview] = []
     predictions: list[PaperPrediction] = []
@@ -191,7 +199,7 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
         "kind": "review",
         "task": {"name": task.name, "split": split, "options": config.task_options, "dataset_fingerprint": loaded.fingerprint,
                  "source": loaded.source, "n_examples": len(loaded.examples), "skipped": loaded.skipped},
-        "protocol": protocol.describe(),
+        "protocol": {**protocol.describe(), "arguments": config.protocol_options},
         "model": {"backend": config.backend, "model_args": config.model_args, "fingerprint": model.fingerprint,
                   "baseline": is_baseline, "training": train_info},
         "seed": config.seed,
@@ -229,6 +237,45 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
     if backend is None:  # a backend the caller passed in stays the caller's to close
         model.close()
     return results
+
+
+def _generate_all(backend: Any, requests: list[Any], batch_size: int, label: str, progress: bool | None) -> list[Any]:
+    from tqdm.auto import tqdm
+
+    responses = []
+    with tqdm(total=len(requests), desc=label, unit=" papers", disable=None if progress is None else not progress) as bar:
+        for start in range(0, len(requests), batch_size):
+            batch = requests[start : start + batch_size]
+            responses.extend(backend.generate(batch))
+            bar.update(len(batch))
+    return responses
+
+
+def load_few_shot(folder: str | Path, n: int | None = None) -> list[tuple[str, str]]:
+    """AI Scientist few-shot examples from a folder of ``NAME.txt`` (paper) + ``NAME.json`` (its review,
+    the original double-encoded form or a plain object), sorted by name; the first ``n`` when given."""
+    from cyclebench.protocols.aiscientist import decode_fewshot_review
+
+    folder = Path(folder)
+    pairs = []
+    for review_file in sorted(folder.glob("*.json")):
+        paper_file = review_file.with_suffix(".txt")
+        if not paper_file.is_file():
+            raise FileNotFoundError(f"few-shot review {review_file.name} has no paper text {paper_file.name}")
+        review = decode_fewshot_review(review_file.read_text(encoding="utf-8"))
+        pairs.append((paper_file.read_text(encoding="utf-8"), json.dumps(review, indent=4)))
+    if not pairs:
+        raise FileNotFoundError(f"no few-shot examples (*.json + *.txt) in {folder}")
+    return pairs[:n] if n else pairs
+
+
+def resolve_protocol_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Turn file-valued options into what a (pure) protocol takes: ``few_shot=DIR`` plus ``num_fs=N``."""
+    options = dict(options)
+    few_shot = options.get("few_shot")
+    if isinstance(few_shot, str):
+        options["few_shot"] = load_few_shot(few_shot, options.pop("num_fs", None))
+    return options
 
 
 def _jsonable(value: Any) -> Any:

@@ -149,3 +149,36 @@ def test_killed_run_resumes_without_regenerating(sample_build, tmp_path):
     run_review_evaluation(config, tmp_path / "run", backend=rerun, progress=False)
     assert rerun.calls == []  # a finished run costs no generation
     assert (tmp_path / "run" / "results.json").read_text() == (tmp_path / "reference" / "results.json").read_text()
+
+
+def _aiscientist_answer(overall: int, done: bool) -> str:
+    review = {"Summary": "s", "Strengths": ["a"], "Weaknesses": ["b"], "Originality": 2, "Quality": 2, "Clarity": 2,
+              "Significance": 2, "Questions": ["q"], "Limitations": ["l"], "Ethical Concerns": False, "Soundness": 2,
+              "Presentation": 2, "Contribution": 2, "Overall": overall, "Confidence": 3, "Decision": "Reject"}
+    return ("THOUGHT:\nfine" + (" I am done" if done else "") + "\n\nREVIEW JSON:\n```json\n"
+            + json.dumps(review) + "\n```")
+
+
+@pytest.mark.parametrize(("done", "rounds_run"), [(False, 3), (True, 2)])
+def test_aiscientist_reflection_rounds(corpus_aiscientist, tmp_path, done, rounds_run):
+    backend = build_backend("fake", {"text": _aiscientist_answer(7, done)})
+    config = ReviewRunConfig(task="aiscientist-iclr2022", data=str(corpus_aiscientist), protocol="aiscientist",
+                             protocol_options={"reflections": 3}, backend="fake", limit=4, n_resamples=100)
+    results = run_review_evaluation(config, tmp_path / "run", backend=backend, progress=False)
+    # Round 1 for every paper; later rounds until the model says it is done (after round 2 here).
+    assert len(backend.calls) == 4 * rounds_run
+    assert results["counts"]["parse_status"] == {"ok": 4}
+    assert results["protocol"]["options"]["reflections"] == 3
+
+
+def test_aiscientist_few_shot_from_the_corpus_folder(corpus, corpus_aiscientist, tmp_path):
+    backend = build_backend("fake", {"text": _aiscientist_answer(4, True)})
+    folder = corpus / "reviews" / "aiscientist_fewshot"
+    config = ReviewRunConfig(task="aiscientist-iclr2022", data=str(corpus_aiscientist), protocol="aiscientist",
+                             protocol_options={"few_shot": str(folder), "num_fs": 1}, backend="fake", limit=2,
+                             n_resamples=100)
+    results = run_review_evaluation(config, tmp_path / "run", backend=backend, progress=False)
+    assert results["protocol"]["options"]["few_shot"] == 1
+    assert results["protocol"]["arguments"]["few_shot"] == str(folder)
+    cache = next((tmp_path / "run" / "cache").rglob("responses.jsonl"))
+    assert cache.stat().st_size > 0

@@ -635,6 +635,9 @@ class AIScientistProtocol(ReviewProtocol):
             {"role": "user", "content": reflection_prompt(current_round, self.reflections)},
         ]
 
+    def reflection_done(self, output_text: str) -> bool:
+        return reflection_converged(output_text)
+
     def parse(self, output_text: str) -> ParsedReview:
         return parse_aiscientist_output(output_text, decision_rule=self.decision_rule, threshold=self.threshold)
 
