@@ -102,7 +102,15 @@ def _is_abstract_heading(line: str) -> bool:
     return bool(_ABSTRACT_PARAGRAPH_RE.match(line.strip()))
 
 
+_REFERENCE_HINT_RE = re.compile(r"r\s?e\s?f|b\s?i\s?b|l\s?i\s?t", re.IGNORECASE)
+
+
 def _is_references_heading(line: str) -> bool:
+    # Cheap test first: every line of a paper is asked, and almost none can be such a heading.
+    if len(line) > 200:
+        return False
+    if not _REFERENCE_HINT_RE.search(line):
+        return False
     return _heading_word(line) in _REFERENCE_WORDS
 
 
