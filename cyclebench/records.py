@@ -227,3 +227,60 @@ class ReviewExample:
     confidence: tuple[float, ...] = ()
     year: int | None = None
     rating_scale: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Paper generation (CycleResearcher format, REFERENCE 1.3)
+
+
+@dataclass(frozen=True, slots=True)
+class PaperOutline:
+    """The research outline a Research-14K record teaches the generator to write before the paper."""
+
+    motivation: str
+    main_idea: str
+    interestingness: int | None = None
+    feasibility: int | None = None
+    novelty: int | None = None
+    # How the outline was made: "from-sections-v1" (deterministic, from the paper's own sections) or
+    # "model:<backend>/<model>" (through an evaluation backend).
+    method: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentSpec:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentResult:
+    name: str
+    kind: Literal["table", "image", "text"]
+    content: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedPaper:
+    """A paper as a generator wrote it, parsed part by part; what failed to parse is named in ``problems``.
+
+    The experimental results of a generated paper are simulated by the model, never run.
+    """
+
+    paper_id: str
+    status: ParseStatus
+    problems: tuple[str, ...] = ()
+    outline: PaperOutline | None = None
+    title: str | None = None
+    abstract: str | None = None
+    latex_body: str | None = None  # the LaTeX of part 1 (intro, related work, method) after the abstract
+    experiments_latex: str | None = None  # the LaTeX of part 2 (experiments, discussion, conclusion)
+    setup: tuple[ExperimentSpec, ...] = ()
+    results: tuple[ExperimentResult, ...] = ()
+
+    def text(self) -> str:
+        """The paper as one markdown-ish text a reviewer model reads."""
+        parts = [f"# {self.title}" if self.title else "", f"## Abstract\n\n{self.abstract}" if self.abstract else ""]
+        parts += [self.latex_body or "", self.experiments_latex or ""]
+        return "\n\n".join(p for p in parts if p).strip()
