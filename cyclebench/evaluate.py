@@ -191,19 +191,43 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
                 human_accepted=example.accepted,
             )
         )
-    scored = score_predictions(loaded.examples, parsed, n_resamples=config.n_resamples, seed=config.seed)
+    results = finish_review_run(
+        output, loaded=loaded, task_options=config.task_options,
+        protocol_desc={**protocol.describe(), "arguments": config.protocol_options},
+        model_info={"backend": config.backend, "model_args": config.model_args, "fingerprint": model.fingerprint,
+                    "baseline": is_baseline, "training": train_info},
+        parsed=parsed, predictions=predictions, generation_errors=generation_errors,
+        seed=config.seed, n_resamples=config.n_resamples, provenance={"imported": False},
+    )
+    _atomic_write(output / "run.json", json.dumps({
+        "started": started, "seconds": round(time.time() - started, 3),
+        "cache": {"hits": cached.hits, "misses": cached.misses}, "host": platform.node(),
+    }, indent=2) + "\n")
+    if backend is None:  # a backend the caller passed in stays the caller's to close
+        model.close()
+    return results
+
+
+def finish_review_run(
+    output: Path, *, loaded: Any, task_options: dict[str, Any], protocol_desc: dict[str, Any],
+    model_info: dict[str, Any], parsed: list[ParsedReview], predictions: list[PaperPrediction],
+    generation_errors: Counter[str], seed: int, n_resamples: int, provenance: dict[str, Any],
+) -> dict[str, Any]:
+    """Score parsed reviews and write results.json, predictions.jsonl and the report (shared by model runs
+    and imported recorded outputs, so both give the same figures, counts and definitions)."""
+    scored = score_predictions(loaded.examples, parsed, n_resamples=n_resamples, seed=seed)
     status = Counter(p.status for p in parsed)
     problems = Counter(_problem_key(problem) for p in parsed for problem in p.problems)
     results = {
         "schema_version": RESULTS_SCHEMA_VERSION,
         "kind": "review",
-        "task": {"name": task.name, "split": split, "options": config.task_options, "dataset_fingerprint": loaded.fingerprint,
-                 "source": loaded.source, "n_examples": len(loaded.examples), "skipped": loaded.skipped},
-        "protocol": {**protocol.describe(), "arguments": config.protocol_options},
-        "model": {"backend": config.backend, "model_args": config.model_args, "fingerprint": model.fingerprint,
-                  "baseline": is_baseline, "training": train_info},
-        "seed": config.seed,
-        "n_resamples": config.n_resamples,
+        "task": {"name": loaded.task, "split": loaded.split, "options": task_options,
+                 "dataset_fingerprint": loaded.fingerprint, "source": loaded.source,
+                 "n_examples": len(loaded.examples), "skipped": loaded.skipped},
+        "protocol": protocol_desc,
+        "model": model_info,
+        "seed": seed,
+        "n_resamples": n_resamples,
         "metrics": scored["metrics"],
         "counts": {
             **{k: v for k, v in scored.items() if k not in ("metrics", "definitions")},
@@ -217,7 +241,7 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
                              "counted in n_failed; it is never scored as 0",
             "decision_rule": "as the protocol read it (see each prediction's decision_rule)",
         },
-        "provenance": {"imported": False, "cyclebench_version": _package_versions().get("cyclebench", "local"),
+        "provenance": {**provenance, "cyclebench_version": _package_versions().get("cyclebench", "local"),
                        "packages": _package_versions(), "python": platform.python_version()},
     }
     results_text = json.dumps(results, indent=2, default=_jsonable) + "\n"
@@ -230,12 +254,6 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
         from cyclebench.report import write_review_report
 
         write_review_report(output, results, loaded.examples, parsed)
-    _atomic_write(output / "run.json", json.dumps({
-        "started": started, "seconds": round(time.time() - started, 3),
-        "cache": {"hits": cached.hits, "misses": cached.misses}, "host": platform.node(),
-    }, indent=2) + "\n")
-    if backend is None:  # a backend the caller passed in stays the caller's to close
-        model.close()
     return results
 
 

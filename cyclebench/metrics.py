@@ -246,7 +246,10 @@ class _ProxyPlan(_Plan):
 
 
 class _DecisionPlan(_Plan):
-    """Accuracy, macro-F1 and balanced accuracy of accept/reject decisions (sklearn's definitions)."""
+    """Accuracy, macro-F1, F1 of the accept class and balanced accuracy of decisions (sklearn's definitions).
+
+    The accept-class F1 is sklearn's default binary F1 (positive = accept), the figure the AI Scientist
+    paper reports; macro-F1 is the CycleReviewer tables' figure."""
 
     def __init__(self, truth: Array, decided: Array):
         valid = np.isfinite(truth) & np.isfinite(decided)
@@ -271,7 +274,7 @@ class _DecisionPlan(_Plan):
         # balanced accuracy = mean recall over the classes present in the truth (sklearn).
         r_pos, r_neg = _div(tp, tp + fn), _div(tn, tn + fp)
         bal = _div(np.nan_to_num(r_pos) + np.nan_to_num(r_neg), (tp + fn > 0) * 1.0 + (tn + fp > 0))
-        return {"accuracy": acc, "macro_f1": macro, "balanced_accuracy": bal}
+        return {"accuracy": acc, "macro_f1": macro, "accept_f1": f_pos, "balanced_accuracy": bal}
 
 
 class _PearsonPlan(_Plan):
@@ -792,6 +795,7 @@ def evaluate_reviews(
     if "decision" in plans:
         metrics["decision_accuracy"] = fig("decision", "accuracy")
         metrics["decision_macro_f1"] = fig("decision", "macro_f1")
+        metrics["decision_accept_f1"] = fig("decision", "accept_f1")
         metrics["decision_balanced_accuracy"] = fig("decision", "balanced_accuracy")
     if "auc" in plans:
         metrics["roc_auc"] = fig("auc", "roc_auc")

@@ -74,7 +74,8 @@ def test_hand_computed_functions():
     )
     dec = M.decision_metrics(TRUE, DEC)
     assert dec == pytest.approx(
-        {"accuracy": 2 / 3, "macro_f1": 2 / 3, "balanced_accuracy": 0.75, "n": 3, "n_failed": 1, "n_truth_missing": 0}
+        {"accuracy": 2 / 3, "macro_f1": 2 / 3, "accept_f1": 2 / 3, "balanced_accuracy": 0.75, "n": 3, "n_failed": 1,
+         "n_truth_missing": 0}
     )
     assert M.roc_auc(PRED, TRUE) == pytest.approx(0.75)
     assert M.spearman(PRED, hm) == pytest.approx(math.sqrt(3) / 2)
@@ -101,6 +102,8 @@ def test_hand_computed_suite():
         "proxy_human_all_mae": (11 / 7, 3),
         "decision_accuracy": (2 / 3, 3),
         "decision_macro_f1": (2 / 3, 3),
+        # valid decisions: (accept, accept), (reject, accept), (reject, reject): TP 1, FP 1, TN 1, FN 0
+        "decision_accept_f1": (2 / 3, 3),
         "decision_balanced_accuracy": (0.75, 3),
         "roc_auc": (0.75, 3),
         "spearman": (math.sqrt(3) / 2, 3),
@@ -181,6 +184,7 @@ def test_agreement_with_sklearn_and_scipy(seed):
     got = M.decision_metrics(truth, dec)
     assert got["accuracy"] == pytest.approx(accuracy_score(t, d))
     assert got["macro_f1"] == pytest.approx(f1_score(t, d, average="macro"))
+    assert got["accept_f1"] == pytest.approx(f1_score(t, d))
     assert got["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(t, d))
     assert got["n"] == d_ok.sum() and got["n_failed"] == (~d_ok).sum()
     assert M.pairwise_accuracy(pred, hm) == pytest.approx(_brute_pairwise(pred[ok], hm[ok]), abs=1e-12)

@@ -28,9 +28,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--output", type=Path, required=True, help="run folder: results.json, predictions.jsonl, report.md")
     model.add_argument("--cache-dir", type=Path, default=None, help="response cache (default: OUTPUT/cache)")
 
+    recorded = sub.add_parser("predictions", help="score recorded outputs of a system (no backend)",
+                              description="Parse and score recorded outputs with the same parsers, metrics and "
+                                          "report as `evaluate model`; the results are marked imported.")
+    recorded.add_argument("--task", required=True)
+    recorded.add_argument("--data", required=True, help="the task's dataset build (folder) or Hub id (with --revision)")
+    recorded.add_argument("--revision", default=None)
+    recorded.add_argument("--split", default=None)
+    recorded.add_argument("--task-args", default="")
+    recorded.add_argument("--protocol", required=True)
+    recorded.add_argument("--protocol-args", default="", help="e.g. decision_rule=threshold,threshold=8")
+    recorded.add_argument("--predictions", type=Path, required=True, help="file or folder of recorded outputs")
+    recorded.add_argument("--format", default="jsonl", choices=["jsonl", "text", "aiscientist-csv"])
+    recorded.add_argument("--model-name", default=None, help="name shown for the system (default: file name)")
+    recorded.add_argument("--seed", type=int, default=0)
+    recorded.add_argument("--bootstrap", type=int, default=10_000)
+    recorded.add_argument("--output", type=Path, required=True)
+
+
+_SUMMARY = ("rating_mae", "rating_mse", "proxy_model_mae", "proxy_human_mae", "decision_accuracy",
+            "decision_macro_f1", "decision_accept_f1", "decision_balanced_accuracy", "roc_auc", "spearman",
+            "pearson", "pairwise_accuracy")
+
+
+def _print_summary(output: Path, results: dict) -> None:
+    summary = {k: v["value"] for k, v in results["metrics"].items() if k in _SUMMARY}
+    counts = {k: results["counts"][k] for k in ("n_papers", "n_evaluated", "n_failed")}
+    print(json.dumps({"output": str(output), "counts": counts, "metrics": summary}, indent=2))
+
 
 def run(args: argparse.Namespace) -> int:
     from cyclebench.backends import parse_model_args
+
+    if args.what == "predictions":
+        from cyclebench.imported import score_recorded_outputs
+
+        results = score_recorded_outputs(
+            task=args.task, data=args.data, revision=args.revision, split=args.split,
+            task_options=parse_model_args(args.task_args), protocol=args.protocol,
+            protocol_options=parse_model_args(args.protocol_args), predictions=args.predictions, fmt=args.format,
+            model_name=args.model_name, seed=args.seed, n_resamples=args.bootstrap, output=args.output)
+        _print_summary(args.output, results)
+        return 0
+
     from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
 
     config = ReviewRunConfig(
@@ -41,9 +81,5 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit, seed=args.seed, n_resamples=args.bootstrap, batch_size=args.batch_size,
     )
     results = run_review_evaluation(config, args.output, cache_dir=args.cache_dir)
-    summary = {k: v["value"] for k, v in results["metrics"].items()
-               if k in ("rating_mae", "rating_mse", "proxy_model_mae", "proxy_human_mae", "decision_accuracy",
-                        "decision_macro_f1", "spearman", "pairwise_accuracy")}
-    print(json.dumps({"output": str(args.output), "counts": {k: results["counts"][k] for k in ("n_papers", "n_evaluated", "n_failed")},
-                      "metrics": summary}, indent=2))
+    _print_summary(args.output, results)
     return 0

@@ -1,0 +1,159 @@
+"""Score recorded outputs of systems we cannot rerun: same parsers, metrics and report as a model run.
+
+Accepted forms (``--format``):
+  ``jsonl``           our own ``predictions.jsonl`` (its raw ``output`` is parsed again; the file's own
+                      ``parsed`` field is not trusted), or any JSONL with ``paper_id`` and ``text``/``output``;
+  ``text``            a folder of raw outputs named ``<paper_id>.txt`` / ``.md`` / ``.json``;
+  ``aiscientist-csv`` the AI Scientist reviewer's recorded review table (``paper_id`` + the review form
+                      columns, one row per paper), read with the ``aiscientist`` protocol's record parser.
+
+Every paper of the task split is scored: one without a recorded output is a counted failure
+(``no_recorded_output``), never dropped; outputs for papers outside the split and repeated outputs are
+counted and left out. The results say the outputs were imported, from which file and its sha256.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cyclebench.records import ParsedReview
+
+FORMATS = ("jsonl", "text", "aiscientist-csv")
+
+
+@dataclass(frozen=True)
+class RecordedOutput:
+    paper_id: str
+    text: str | None = None
+    record: dict[str, str] | None = None  # one row of a table form
+
+
+def read_recorded_outputs(path: str | Path, fmt: str) -> Iterator[RecordedOutput | tuple[str, str]]:
+    """Recorded outputs, or ``(where, reason)`` for an entry that cannot be read."""
+    path = Path(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    if fmt == "text":
+        if not path.is_dir():
+            raise NotADirectoryError(f"--format text needs a folder of <paper_id>.txt files: {path}")
+        for file in sorted(path.iterdir()):
+            if file.suffix.lower() not in (".txt", ".md", ".json"):
+                continue
+            try:
+                yield RecordedOutput(file.stem, text=file.read_text(encoding="utf-8"))
+            except UnicodeDecodeError:
+                yield file.name, "not_utf8"
+        return
+    if fmt == "aiscientist-csv":
+        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or "paper_id" not in reader.fieldnames:
+                raise ValueError(f"{path}: no paper_id column (columns: {reader.fieldnames})")
+            for line_no, row in enumerate(reader, start=2):
+                paper_id = (row.get("paper_id") or "").strip()
+                if not paper_id:
+                    yield f"{path.name}:{line_no}", "missing_paper_id"
+                    continue
+                yield RecordedOutput(paper_id, record={k: v for k, v in row.items() if k is not None})
+        return
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                yield f"{path.name}:{line_no}", "malformed_json"
+                continue
+            paper_id = row.get("paper_id") if isinstance(row, dict) else None
+            if not isinstance(paper_id, str) or not paper_id:
+                yield f"{path.name}:{line_no}", "missing_paper_id"
+                continue
+            text = row.get("output", row.get("text"))
+            yield RecordedOutput(paper_id, text=text if isinstance(text, str) else None)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
+def score_recorded_outputs(
+    *, task: str, data: str, protocol: str, predictions: str | Path, fmt: str, output: str | Path,
+    model_name: str | None = None, protocol_options: dict[str, Any] | None = None, split: str | None = None,
+    revision: str | None = None, task_options: dict[str, Any] | None = None, seed: int = 0,
+    n_resamples: int = 10_000,
+) -> dict[str, Any]:
+    """Parse and score recorded outputs against a task split; writes the same files as a model run."""
+    from cyclebench.evaluate import PaperPrediction, failed_parse, finish_review_run, resolve_protocol_options
+    from cyclebench.protocols import get_protocol
+    from cyclebench.tasks import get_task
+
+    predictions = Path(predictions)
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    spec = get_task(task)
+    loaded = spec.load(data, split, revision, **(task_options or {}))
+    reader = get_protocol(protocol, **resolve_protocol_options(protocol_options or {}))
+    if fmt == "aiscientist-csv" and not hasattr(reader, "parse_record"):
+        raise ValueError(f"--format aiscientist-csv needs the aiscientist protocol, not {protocol!r}")
+
+    wanted = {e.paper_id for e in loaded.examples}
+    recorded: dict[str, RecordedOutput] = {}
+    import_problems: Counter[str] = Counter()
+    for item in read_recorded_outputs(predictions, fmt):
+        if isinstance(item, tuple):
+            import_problems[item[1]] += 1
+        elif item.paper_id not in wanted:
+            import_problems["paper_not_in_split"] += 1
+        elif item.paper_id in recorded:
+            import_problems["repeated_paper_id"] += 1
+        else:
+            recorded[item.paper_id] = item
+
+    parsed: list[ParsedReview] = []
+    rows: list[PaperPrediction] = []
+    missing: Counter[str] = Counter()
+    for example in loaded.examples:
+        item = recorded.get(example.paper_id)
+        if item is None:
+            missing["no_recorded_output"] += 1
+            review = failed_parse("no_recorded_output")
+        elif item.record is not None:
+            review = reader.parse_record(item.record)
+        elif item.text is None:
+            missing["empty_recorded_output"] += 1
+            review = failed_parse("empty_recorded_output")
+        else:
+            review = reader.parse(item.text)
+        raw = None if item is None else (item.text if item.record is None else json.dumps(item.record, ensure_ascii=False))
+        parsed.append(review)
+        rows.append(PaperPrediction(
+            paper_id=example.paper_id,
+            request_hash=hashlib.sha256((raw or "").encode()).hexdigest(),
+            output=raw, generation_error=None if item is not None else "no_recorded_output", finish_reason=None,
+            parsed=asdict(review), human_ratings=list(example.ratings), human_accepted=example.accepted,
+        ))
+    name = model_name or predictions.stem
+    return finish_review_run(
+        output, loaded=loaded, task_options=task_options or {},
+        protocol_desc={**reader.describe(), "arguments": protocol_options or {}},
+        model_info={"backend": "imported", "model_args": {"name": name}, "fingerprint": f"imported:{_sha256(predictions)}",
+                    "baseline": False, "training": None},
+        parsed=parsed, predictions=rows, generation_errors=missing, seed=seed, n_resamples=n_resamples,
+        provenance={"imported": True, "label": "imported recorded outputs (not re-run)", "source_file": predictions.name,
+                    "source_sha256": _sha256(predictions), "format": fmt,
+                    "import_problems": dict(sorted(import_problems.items())), "n_recorded": len(recorded)},
+    )
