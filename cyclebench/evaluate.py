@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import time
 from collections import Counter
@@ -19,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cyclebench.fileio import atomic_write_text
 from cyclebench.records import ParsedReview, ReviewExample
 
 RESULTS_SCHEMA_VERSION = 1
@@ -56,12 +56,6 @@ class PaperPrediction:
     parsed: dict[str, Any]
     human_ratings: list[float]
     human_accepted: bool | None
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 @lru_cache(maxsize=1)
@@ -199,7 +193,7 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
         parsed=parsed, predictions=predictions, generation_errors=generation_errors,
         seed=config.seed, n_resamples=config.n_resamples, provenance={"imported": False},
     )
-    _atomic_write(output / "run.json", json.dumps({
+    atomic_write_text(output / "run.json", json.dumps({
         "started": started, "seconds": round(time.time() - started, 3),
         "cache": {"hits": cached.hits, "misses": cached.misses}, "host": platform.node(),
     }, indent=2) + "\n")
@@ -248,9 +242,9 @@ def finish_review_run(
     previous = output / "results.json"
     unchanged = previous.is_file() and previous.read_text(encoding="utf-8") == results_text
     if not (unchanged and (output / "report.md").is_file()):  # a cached rerun rewrites nothing
-        _atomic_write(output / "predictions.jsonl",
+        atomic_write_text(output / "predictions.jsonl",
                       "".join(json.dumps(asdict(p), ensure_ascii=False, default=_jsonable) + "\n" for p in predictions))
-        _atomic_write(previous, results_text)
+        atomic_write_text(previous, results_text)
         from cyclebench.report import write_review_report
 
         write_review_report(output, results, loaded.examples, parsed)

@@ -122,7 +122,7 @@ def test_killed_run_resumes_without_regenerating(sample_build, tmp_path):
     config = ReviewRunConfig(task="review-5k", data=str(sample_build), protocol="cyclereviewer", backend="fake",
                              model_args={"responses": str(canned)}, batch_size=2, n_resamples=300)
 
-    reference = run_review_evaluation(config, tmp_path / "reference", progress=False)
+    run_review_evaluation(config, tmp_path / "reference", progress=False)
 
     killed = build_backend("fake", config.model_args)
     real_generate = killed.generate

@@ -50,6 +50,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cyclebench.fileio import sha256_file
 from cyclebench.records import PaperText, RecordError, TextSource
 
 CLEANING_VERSION = "clean-v1"
@@ -479,7 +480,7 @@ class PapersDirectory:
         path = self.root / f.path
         source: TextSource
         if f.kind == "pdf":
-            digest = _sha256_file(path)
+            digest = sha256_file(path)
             raw, source = extract_pdf_text(path)
         elif f.kind == "latex":
             from cyclebench.sources import latex
@@ -525,22 +526,14 @@ def decode_text_file(data: bytes) -> str:
         raise RecordError("text_not_utf8", f"invalid UTF-8 at byte {exc.start}: {exc.reason}") from exc
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _sha256_path(path: Path) -> str:
     """sha256 of a file's bytes; for a folder, of its sorted (relative path, file sha256) list."""
     if not path.is_dir():
-        return _sha256_file(path)
+        return sha256_file(path)
     h = hashlib.sha256()
     for p in sorted(q for q in path.rglob("*") if q.is_file()):
         h.update(p.relative_to(path).as_posix().encode("utf-8", "surrogateescape") + b"\0")
-        h.update(_sha256_file(p).encode("ascii") + b"\n")
+        h.update(sha256_file(p).encode("ascii") + b"\n")
     return h.hexdigest()
 
 
