@@ -77,3 +77,13 @@ def test_build_config_yaml_rejects_unknown_keys(tmp_path):
     config.write_text("min_reviews: 3\nnot_a_field: 1\n")
     with pytest.raises(SystemExit, match="unknown config keys"):
         main(["build", "review-5k", "--sample", "--out", str(tmp_path / "o"), "--config", str(config)])
+
+
+def test_user_errors_are_one_line_not_tracebacks(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("CYCLEBENCH_DEBUG", raising=False)
+    code = main(["evaluate", "model", "--task", "review-5k", "--data", str(tmp_path / "missing"),
+                 "--protocol", "cyclereviewer", "--backend", "fake", "--output", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("cyclebench evaluate: error:") and "Traceback" not in err
+    assert "--revision" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # subcommand -> (module, one-line help). Modules expose ``add_arguments(parser)`` and ``run(args) -> int``.
@@ -34,7 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    return int(importlib.import_module(args._module).run(args) or 0)
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, ImportError, KeyError) as exc:
+        # A user error (bad argument, missing file, missing optional dependency): one clear line, no
+        # traceback unless CYCLEBENCH_DEBUG is set.
+        if os.environ.get("CYCLEBENCH_DEBUG"):
+            raise
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"cyclebench {args.command}: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
