@@ -59,7 +59,7 @@ class PaperPrediction:
 
 
 @lru_cache(maxsize=1)
-def _package_versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
@@ -235,15 +235,15 @@ def finish_review_run(
                              "counted in n_failed; it is never scored as 0",
             "decision_rule": "as the protocol read it (see each prediction's decision_rule)",
         },
-        "provenance": {**provenance, "cyclebench_version": _package_versions().get("cyclebench", "local"),
-                       "packages": _package_versions(), "python": platform.python_version()},
+        "provenance": {**provenance, "cyclebench_version": package_versions().get("cyclebench", "local"),
+                       "packages": package_versions(), "python": platform.python_version()},
     }
-    results_text = json.dumps(results, indent=2, default=_jsonable) + "\n"
+    results_text = json.dumps(results, indent=2, default=jsonable) + "\n"
     previous = output / "results.json"
     unchanged = previous.is_file() and previous.read_text(encoding="utf-8") == results_text
     if not (unchanged and (output / "report.md").is_file()):  # a cached rerun rewrites nothing
         atomic_write_text(output / "predictions.jsonl",
-                      "".join(json.dumps(asdict(p), ensure_ascii=False, default=_jsonable) + "\n" for p in predictions))
+                      "".join(json.dumps(asdict(p), ensure_ascii=False, default=jsonable) + "\n" for p in predictions))
         atomic_write_text(previous, results_text)
         from cyclebench.report import write_review_report
 
@@ -290,7 +290,7 @@ def resolve_protocol_options(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, (set, tuple)):

@@ -86,7 +86,7 @@ def dataset_fingerprint(data: str, revision: str | None) -> tuple[str, dict[str,
     return f"hub:{data}@{revision}", {"repo": data, "revision": revision}
 
 
-def _rows(data: str, config: str, splits: Iterable[str], revision: str | None) -> list[dict[str, Any]]:
+def read_rows(data: str, config: str, splits: Iterable[str], revision: str | None) -> list[dict[str, Any]]:
     """Rows of a config's splits: a local build is read straight from its parquet shards (the card's
     ``configs`` say which), a Hub dataset through ``datasets.load_dataset`` at the given revision."""
     rows: list[dict[str, Any]] = []
@@ -173,7 +173,7 @@ def review5k_examples(rows: Iterable[dict[str, Any]], abstract_fallback: bool = 
 
 def _load_review5k(data: str, split: str, revision: str | None, abstract_fallback: bool = False) -> LoadedSplit:
     fingerprint, source = dataset_fingerprint(data, revision)
-    examples, skipped = review5k_examples(_rows(data, "default", [split], revision), abstract_fallback)
+    examples, skipped = review5k_examples(read_rows(data, "default", [split], revision), abstract_fallback)
     source = {**source, "abstract_fallback": abstract_fallback}
     return LoadedSplit("review-5k", split, examples, fingerprint, source, skipped)
 
@@ -182,7 +182,7 @@ def _load_aiscientist(data: str, split: str, revision: str | None) -> LoadedSpli
     fingerprint, source = dataset_fingerprint(data, revision)
     splits = ["train", "test"] if split == "all" else [split]
     examples, skipped = [], {}
-    for row in _rows(data, "default", splits, revision):
+    for row in read_rows(data, "default", splits, revision):
         if not row.get("paper_text") or not row.get("ratings"):
             skipped["no_text_or_ratings"] = skipped.get("no_text_or_ratings", 0) + 1
             continue

@@ -45,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     recorded.add_argument("--bootstrap", type=int, default=10_000)
     recorded.add_argument("--output", type=Path, required=True)
 
+    from cyclebench.cli.evaluate_generation import add_generator_arguments, add_papers_arguments
+
+    add_generator_arguments(sub)
+    add_papers_arguments(sub)
+
 
 _SUMMARY = ("rating_mae", "rating_mse", "proxy_model_mae", "proxy_human_mae", "decision_accuracy",
             "decision_macro_f1", "decision_accept_f1", "decision_balanced_accuracy", "roc_auc", "spearman",
@@ -59,6 +64,11 @@ def _print_summary(output: Path, results: dict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cyclebench.backends import parse_model_args
+
+    if args.what in ("generator", "papers"):
+        from cyclebench.cli.evaluate_generation import run_generator, run_papers
+
+        return run_generator(args) if args.what == "generator" else run_papers(args)
 
     if args.what == "predictions":
         from cyclebench.imported import score_recorded_outputs
