@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,11 +43,13 @@ class ReviewTask:
     loader: Callable[..., LoadedSplit]
     # Options a user may pass (``--task-args k=v``), with their defaults.
     options: dict[str, Any] = field(default_factory=dict)
+    # Further split names the task accepts (DeepReview-13K rebuilds name a test split per year built).
+    split_pattern: str | None = None
 
     def load(self, data: str, split: str | None = None, revision: str | None = None, limit: int | None = None,
              **options: Any) -> LoadedSplit:
         split = split or self.eval_split
-        if split not in self.splits:
+        if split not in self.splits and not (self.split_pattern and re.fullmatch(self.split_pattern, split)):
             raise ValueError(f"task {self.name} has splits {self.splits}, not {split!r}")
         unknown = sorted(set(options) - set(self.options))
         if unknown:
@@ -216,7 +219,7 @@ TASKS: dict[str, ReviewTask] = {
         ReviewTask(
             "deepreview-13k", "DeepReview-13K test papers, ICLR 2024 and 2025 kept apart",
             splits=("train", "test_2024", "test_2025"), eval_split="test_2024", train_split="train",
-            baseline_eval_split="test_2024", loader=_load_deepreview,
+            baseline_eval_split="test_2024", loader=_load_deepreview, split_pattern=r"test_\d{4}",
         ),
         ReviewTask(
             "aiscientist-iclr2022", "AI Scientist reviewer benchmark (ICLR 2022 papers, human ratings + decision)",

@@ -36,8 +36,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ais.add_argument("--overwrite", action="store_true")
     add_dataclass_arguments(ais, AIScientistConfig)
 
+    from cyclebench.cli.build_deepreview13k import add_deepreview13k_arguments
+
+    add_deepreview13k_arguments(sub)
+
 
 def run(args: argparse.Namespace) -> int:
+    if args.dataset == "deepreview-13k":
+        from cyclebench.cli.build_deepreview13k import run_deepreview13k
+
+        return run_deepreview13k(args)
     if args.dataset == "aiscientist-iclr2022":
         from builders import aiscientist_iclr2022
 

@@ -81,10 +81,8 @@ class _SplitWriter:
     def finish(self) -> list[Path]:
         self._flush()
         self._close_shard()
-        if not self.parts:  # an empty split still gets one (empty) shard so every config has every split
-            part = self.folder / f"{self.split}-00000.parquet.part"
-            pq.write_table(self.schema.empty_table(), part, compression=COMPRESSION)
-            self.parts.append(part)
+        # An empty split writes no shard: `datasets` cannot load a split whose only file has no rows, so
+        # the card leaves it out and the manifest says so (see ``card_front_matter``).
         final = []
         for index, part in enumerate(self.parts):
             target = self.folder / f"{self.split}-{index:05d}-of-{len(self.parts):05d}.parquet"
@@ -153,10 +151,13 @@ class HubFolderWriter:
                     "sha256": sha256_file(path),
                 }
         self.shards = dict(sorted(self.shards.items()))
+        for writer in self._writers.values():
+            if writer.folder.is_dir() and not any(writer.folder.iterdir()):
+                writer.folder.rmdir()
         return self.shards
 
     def split_rows(self) -> dict[str, dict[str, int]]:
-        """Rows per config and split, in the order the configs and splits were declared."""
+        """Rows per config and split, in the order the configs and splits were declared (0 = no shard)."""
         return {
             config: {
                 split: sum(s["rows"] for s in self.shards.values() if s["config"] == config and s["split"] == split)
@@ -215,7 +216,9 @@ def card_front_matter(
     configs = []
     infos = []
     for config, schema in schemas.items():
-        splits = split_rows.get(config, {})
+        splits = {split: rows for split, rows in split_rows.get(config, {}).items() if rows}
+        if not splits:
+            continue
         configs.append(
             {
                 "config_name": config,

@@ -111,7 +111,7 @@ def deepreview_example(row: dict[str, Any]) -> tuple[ReviewExample | None, str |
     decision = str(row.get("decision") or "").lower()
     accepted = True if "accept" in decision else False if "reject" in decision else None
     return ReviewExample(paper_id=paper_id, title=str(row.get("title") or ""), paper_text=text, ratings=ratings,
-                         accepted=accepted, rating_scale="1/3/5/6/8/10"), None
+                         accepted=accepted, rating_scale=row.get("rating_scale") or "1/3/5/6/8/10"), None
 
 
 def read_deepreview_split(data: str, split: str, revision: str | None = None) -> tuple[list[ReviewExample], dict[str, int], dict[str, Any]]:

@@ -1,0 +1,700 @@
+"""Cross-dataset decontamination: find test papers that also sit in a training split, report, remove.
+
+Review-5K, Research-14K and DeepReview-13K were published without a check that the test papers of one are
+absent from the training data of another (DeepReview's 2024 test papers may be in Review-5K train). This
+module compares every test split given with every train split given, by four methods:
+
+* ``id``: equal paper ids (OpenReview ids: ``id`` / ``forum`` / ``openreview_id``; Research-14K ``paperId``);
+* ``arxiv``: equal arXiv ids, version and ``arXiv:`` / URL prefix removed (``2301.01234v2`` = ``2301.01234``);
+* ``title``: equal normalised titles (unicode NFKC, lower case, every run of punctuation and whitespace
+  collapsed to one space);
+* ``abstract``: near-duplicate abstracts. Abstracts are normalised like titles and cut into word
+  ``shingle_words``-grams (3); MinHash (datasketch, ``num_perm`` 128) with an LSH index at ``lsh_threshold``
+  (0.5, below the decision line so that few true pairs are missed) proposes candidates, and a pair counts
+  when the exact Jaccard similarity of the two shingle sets is at least ``jaccard_threshold`` (0.7).
+  Why 0.7: on the 300 real ICLR 2026 abstracts of the dev corpus (57-250 words), the most similar pair of
+  distinct papers has a 3-gram Jaccard of 0.078, while changing 3 words of an abstract leaves at least
+  0.81 and changing 5 words leaves 0.85 on average (0.71 at worst); a threshold of 0.8 would miss a
+  quarter of the 5-word edits. Abstracts shorter than ``min_abstract_words`` (20) words are not compared
+  (counted). Where a row has no abstract column (the original DeepReview CSVs) it is read from the paper
+  in ``inputs``: the text after an "Abstract" heading, up to the next heading.
+
+A test paper that matches by any method is contaminated; its removal reason is the first method that
+matched, in the order above (``overlap:id``, ``overlap:arxiv``, ``overlap:title``, ``overlap:abstract``).
+
+With a training-data cutoff date, each test paper's public date is compared with it: the earliest of the
+OpenReview ``odate`` / ``cdate`` / ``pdate`` columns when the row has them, else the first day of the
+month of its arXiv id (``2301.x`` = 2023-01-01), else 1 January of the year before its venue ``year``
+(ICLR 2026 papers were public on OpenReview from September 2025, and preprints often precede the venue).
+The report names which field gave each date; every rule takes the earliest plausible date, so it errs
+toward reporting a paper as possibly seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import glob
+import json
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+METHODS = ("id", "arxiv", "title", "abstract")
+ID_COLUMNS = ("id", "paperId", "paper_id", "forum", "openreview_id")
+KEY_COLUMNS = ("id", "paperId", "paper_id")
+ARXIV_COLUMNS = ("arxiv", "arxiv_id", "arXiv")
+DATE_COLUMNS = ("odate", "cdate", "pdate")
+_TABLE_SUFFIXES = (".parquet", ".csv", ".jsonl", ".json")
+
+
+@dataclass(frozen=True)
+class OverlapConfig:
+    """How papers are compared; written into every report."""
+
+    shingle_words: int = 3
+    num_perm: int = 128
+    jaccard_threshold: float = 0.7
+    lsh_threshold: float = 0.5
+    min_abstract_words: int = 20
+    minhash_seed: int = 1
+    methods: tuple[str, ...] = METHODS
+
+    def __post_init__(self) -> None:
+        if self.shingle_words < 1 or self.num_perm < 16 or self.min_abstract_words < self.shingle_words:
+            raise ValueError("need shingle_words >= 1, num_perm >= 16, min_abstract_words >= shingle_words")
+        if not 0.0 < self.lsh_threshold <= self.jaccard_threshold <= 1.0:
+            raise ValueError("need 0 < lsh_threshold <= jaccard_threshold <= 1")
+        unknown = set(self.methods) - set(METHODS)
+        if unknown or not self.methods:
+            raise ValueError(f"methods must be among {METHODS}, got {self.methods}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalisation (pure)
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])")
+_ARXIV_OLD = re.compile(r"\b([a-z][a-z.\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?\b")
+
+
+def normalise_text(text: str | None) -> str:
+    """NFKC, lower case, every run of punctuation / symbols / whitespace -> one space, stripped."""
+    if not text:
+        return ""
+    return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+def normalise_arxiv(value: Any) -> str | None:
+    """``"arXiv:2301.01234v2"``, ``"https://arxiv.org/abs/2301.01234"``, ``"hep-th/9901001"`` -> the bare id."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    match = _ARXIV_NEW.search(text) or _ARXIV_OLD.search(text)
+    return match.group(1) if match else None
+
+
+def shingles(text: str | None, size: int) -> frozenset[str]:
+    words = normalise_text(text).split()
+    if len(words) < size:
+        return frozenset()
+    return frozenset(" ".join(words[i : i + size]) for i in range(len(words) - size + 1))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a and not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+_ABSTRACT_HEAD = re.compile(
+    r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?(?:\*\*|__)?[ \t]*abstract[ \t]*(?:\*\*|__)?[ \t]*[:.\-\u2014]?[ \t]*", re.IGNORECASE | re.MULTILINE
+)
+_NEXT_SECTION = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]|(?:\d+\.?|I\.?)[ \t]+introduction\b|introduction[ \t]*$|keywords?\b)",
+                           re.IGNORECASE | re.MULTILINE)
+
+
+def abstract_from_text(text: str | None, limit: int = 4000) -> str | None:
+    """The abstract of a paper text: what follows an "Abstract" heading (in the first 20,000 characters)
+    up to the next heading, an "Introduction" line or a "Keywords" line; None when there is no such heading."""
+    if not text:
+        return None
+    head = text[:20000]
+    match = _ABSTRACT_HEAD.search(head)
+    if match is None:
+        return None
+    tail = head[match.end() :]
+    stop = _NEXT_SECTION.search(tail, 1)
+    body = tail[: stop.start()] if stop else tail
+    body = body.strip()[:limit]
+    return body or None
+
+
+def _messages_paper(value: Any) -> str | None:
+    from cyclebench.sources.westlake import paper_text_from_messages
+
+    return paper_text_from_messages(value)
+
+
+def parse_cutoff(date: str) -> int:
+    """``YYYY-MM-DD`` -> ms since epoch at 00:00 UTC."""
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError as exc:
+        raise ValueError(f"cutoff date must be YYYY-MM-DD, got {date!r}") from exc
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp() * 1000)
+
+
+def _ms(year: int, month: int = 1) -> int:
+    return int(dt.datetime(year, month, 1, tzinfo=dt.timezone.utc).timestamp() * 1000)
+
+
+def public_date(row: dict[str, Any], arxiv: str | None) -> tuple[int | None, str | None]:
+    """(ms, field): the earliest OpenReview date the row has, else its arXiv id's month, else 1 January of
+    the year before its venue year."""
+    dated = [(row[c], c) for c in DATE_COLUMNS if isinstance(row.get(c), int) and not isinstance(row.get(c), bool)]
+    if dated:
+        return min(dated)
+    if arxiv and _ARXIV_NEW.fullmatch(arxiv):
+        yy, mm = int(arxiv[:2]), int(arxiv[2:4])
+        if 1 <= mm <= 12:
+            return _ms(2000 + yy, mm), "arxiv_id"
+    year = row.get("year")
+    try:
+        year = int(year) if year not in (None, "") else None
+    except (TypeError, ValueError):
+        year = None
+    if year is not None and 1900 <= year <= 2200:
+        return _ms(year - 1), "year"
+    return None, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading dataset splits
+
+
+@dataclass(frozen=True)
+class SplitRef:
+    """One split of one dataset folder: ``DIR`` + split name."""
+
+    path: Path
+    split: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.path}:{self.split}"
+
+
+@dataclass(frozen=True)
+class PaperKeys:
+    """What a paper is compared by."""
+
+    key: str  # the row's id as the dataset names it (used to remove its rows)
+    ids: frozenset[str]
+    arxiv: str | None
+    title: str
+    title_norm: str
+    shingles: frozenset[str]
+    abstract_source: str | None  # "column", "inputs", "paper_text" or None
+    public_ms: int | None
+    date_field: str | None
+
+
+@dataclass
+class SplitPapers:
+    ref: SplitRef
+    kind: str
+    papers: list[PaperKeys]
+    rows: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def _front_matter(folder: Path) -> dict[str, Any] | None:
+    import yaml
+
+    card = folder / "README.md"
+    if not card.is_file():
+        return None
+    text = card.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        return None
+    end = text.find("\n---\n", 4)
+    if end < 0:
+        return None
+    data = yaml.safe_load(text[4:end])
+    return data if isinstance(data, dict) else None
+
+
+def dataset_files(folder: Path, config: str = "default") -> dict[str, list[Path]]:
+    """Files of each split of a dataset folder's ``config``: from the card's YAML ``configs`` (a Hub-layout
+    folder), else ``<split>.parquet|.csv|.jsonl|.json`` files at the top (the original WestlakeNLP files)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"not a dataset folder: {folder}")
+    front = _front_matter(folder)
+    if front and isinstance(front.get("configs"), list):
+        for entry in front["configs"]:
+            if entry.get("config_name") == config:
+                out: dict[str, list[Path]] = {}
+                for spec in entry.get("data_files", []):
+                    out[spec["split"]] = sorted(Path(p) for p in glob.glob(str(folder / spec["path"])))
+                return out
+        raise ValueError(f"{folder}: the card has no config {config!r}")
+    out = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in _TABLE_SUFFIXES and path.stem != "manifest":
+            out.setdefault(path.stem, []).append(path)
+    if not out:
+        raise ValueError(f"{folder}: no dataset card with configs and no <split>.parquet/.csv/.jsonl files")
+    return out
+
+
+def parse_split_arg(text: str, default_prefix: str) -> list[SplitRef]:
+    """``DIR`` (every split whose name starts with ``default_prefix``) or ``DIR:SPLIT``."""
+    path, split = Path(text), None
+    if not path.exists() and ":" in text:
+        head, _, tail = text.rpartition(":")
+        if tail and "/" not in tail and Path(head).exists():
+            path, split = Path(head), tail
+    splits = dataset_files(path)
+    if split is not None:
+        if split not in splits:
+            raise ValueError(f"{path}: no split {split!r}; splits: {sorted(splits)}")
+        return [SplitRef(path, split)]
+    chosen = [s for s in splits if s.startswith(default_prefix)]
+    if not chosen:
+        raise ValueError(f"{path}: no split starting with {default_prefix!r}; splits: {sorted(splits)}; name one as DIR:SPLIT")
+    return [SplitRef(path, s) for s in chosen]
+
+
+def _iter_rows(files: Sequence[Path], wanted: Sequence[str]) -> Iterator[dict[str, Any]]:
+    for path in files:
+        if path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            handle = pq.ParquetFile(path)
+            columns = [c for c in wanted if c in handle.schema_arrow.names]
+            for batch in handle.iter_batches(batch_size=512, columns=columns):
+                yield from batch.to_pylist()
+        else:
+            from cyclebench.sources.westlake import iter_table
+
+            for row in iter_table(path):
+                yield {k: row[k] for k in wanted if k in row}
+
+
+def detect_kind(columns: Iterable[str]) -> str:
+    cols = set(columns)
+    if {"inputs", "outputs"} <= cols:
+        return "deepreview-13k"
+    if "paperId" in cols and "messages" in cols:
+        return "research-14k"
+    if {"id", "abstract"} <= cols and ("reviews" in cols or "num_reviews" in cols):
+        return "review-5k"
+    return "table"
+
+
+def _columns(files: Sequence[Path]) -> list[str]:
+    if not files:
+        return []
+    path = files[0]
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    from cyclebench.sources.westlake import iter_table
+
+    first = next(iter_table(path), None)
+    return list(first) if first else []
+
+
+def read_split(ref: SplitRef, config: OverlapConfig) -> SplitPapers:
+    """The papers of one split, one per key (DeepReview repeats each paper once per mode: kept once)."""
+    files = dataset_files(ref.path)[ref.split]
+    columns = _columns(files)
+    kind = detect_kind(columns)
+    key_column = next((c for c in KEY_COLUMNS if c in columns), None)
+    if key_column is None:
+        raise ValueError(f"{ref.label}: no id column (one of {KEY_COLUMNS}); columns: {columns}")
+    wanted = [*ID_COLUMNS, *ARXIV_COLUMNS, "title", "abstract", "year", *DATE_COLUMNS]
+    if "abstract" not in columns:
+        wanted += ["inputs", "paper_text"]
+    papers: list[PaperKeys] = []
+    skipped: dict[str, int] = {}
+    seen: set[str] = set()
+    rows = 0
+    for row in _iter_rows(files, wanted):
+        rows += 1
+        key = row.get(key_column)
+        if key is None or not str(key).strip():
+            skipped["no_id"] = skipped.get("no_id", 0) + 1
+            continue
+        key = str(key)
+        if key in seen:
+            continue
+        seen.add(key)
+        papers.append(paper_keys(key, row, config, skipped))
+    return SplitPapers(ref, kind, papers, rows, dict(sorted(skipped.items())))
+
+
+def paper_keys(key: str, row: dict[str, Any], config: OverlapConfig, skipped: dict[str, int]) -> PaperKeys:
+    ids = frozenset(str(row[c]).strip() for c in ID_COLUMNS if row.get(c) not in (None, "") and str(row[c]).strip())
+    arxiv = next((a for c in ARXIV_COLUMNS if (a := normalise_arxiv(row.get(c)))), None)
+    abstract, source = row.get("abstract"), "column"
+    if not (isinstance(abstract, str) and abstract.strip()):
+        abstract, source = None, None
+        if row.get("inputs") is not None:
+            abstract, source = abstract_from_text(_messages_paper(row["inputs"])), "inputs"
+        elif isinstance(row.get("paper_text"), str):
+            abstract, source = abstract_from_text(row["paper_text"]), "paper_text"
+        if abstract is None:
+            source = None
+            skipped["no_abstract"] = skipped.get("no_abstract", 0) + 1
+    grams: frozenset[str] = frozenset()
+    if abstract is not None:
+        if len(normalise_text(abstract).split()) < config.min_abstract_words:
+            skipped["abstract_too_short"] = skipped.get("abstract_too_short", 0) + 1
+        else:
+            grams = shingles(abstract, config.shingle_words)
+    title = str(row.get("title") or "")
+    ms, date_field = public_date(row, arxiv)
+    return PaperKeys(key, ids, arxiv, title, normalise_text(title), grams, source, ms, date_field)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding overlaps
+
+
+@dataclass(frozen=True)
+class Match:
+    test_key: str
+    train_key: str
+    methods: tuple[str, ...]
+    jaccard: float | None
+
+
+class TrainIndex:
+    """Every train paper of one train split, indexed by id, arXiv id, normalised title and MinHash LSH."""
+
+    def __init__(self, split: SplitPapers, config: OverlapConfig):
+        self.split = split
+        self.config = config
+        self.by_id: dict[str, list[int]] = {}
+        self.by_arxiv: dict[str, list[int]] = {}
+        self.by_title: dict[str, list[int]] = {}
+        self.lsh = None
+        if "abstract" in config.methods:
+            try:
+                from datasketch import MinHash, MinHashLSH
+            except ImportError as exc:  # a dependency of the package; this names it when an install lacks it
+                raise RuntimeError("the abstract method needs datasketch (pip install datasketch), "
+                                   "or leave it out: --methods id arxiv title") from exc
+            self.lsh = MinHashLSH(threshold=config.lsh_threshold, num_perm=config.num_perm)
+            self._minhash = MinHash
+        for i, paper in enumerate(split.papers):
+            for value in paper.ids:
+                self.by_id.setdefault(value, []).append(i)
+            if paper.arxiv:
+                self.by_arxiv.setdefault(paper.arxiv, []).append(i)
+            if paper.title_norm:
+                self.by_title.setdefault(paper.title_norm, []).append(i)
+            if paper.shingles and self.lsh is not None:
+                self.lsh.insert(str(i), self.minhash(paper.shingles))
+
+    def minhash(self, grams: frozenset[str]) -> Any:
+        m = self._minhash(num_perm=self.config.num_perm, seed=self.config.minhash_seed)
+        m.update_batch([g.encode("utf-8") for g in sorted(grams)])
+        return m
+
+    def matches(self, paper: PaperKeys, minhash: Any | None) -> list[Match]:
+        found: dict[int, dict[str, Any]] = {}
+        methods = self.config.methods
+
+        def hit(index: int, method: str, score: float | None = None) -> None:
+            entry = found.setdefault(index, {"methods": set(), "jaccard": None})
+            entry["methods"].add(method)
+            if score is not None:
+                entry["jaccard"] = score
+
+        if "id" in methods:
+            for value in paper.ids:
+                for i in self.by_id.get(value, ()):
+                    hit(i, "id")
+        if "arxiv" in methods and paper.arxiv:
+            for i in self.by_arxiv.get(paper.arxiv, ()):
+                hit(i, "arxiv")
+        if "title" in methods and paper.title_norm:
+            for i in self.by_title.get(paper.title_norm, ()):
+                hit(i, "title")
+        if self.lsh is not None and minhash is not None:
+            for candidate in self.lsh.query(minhash):
+                i = int(candidate)
+                score = jaccard(paper.shingles, self.split.papers[i].shingles)
+                if score >= self.config.jaccard_threshold:
+                    hit(i, "abstract", round(score, 4))
+        return [
+            Match(paper.key, self.split.papers[i].key, tuple(m for m in METHODS if m in entry["methods"]), entry["jaccard"])
+            for i, entry in sorted(found.items())
+        ]
+
+
+def reason_for(methods: Iterable[str]) -> str:
+    """The removal reason: the first matching method in the order id, arxiv, title, abstract."""
+    got = set(methods)
+    return "overlap:" + next(m for m in METHODS if m in got)
+
+
+def check_overlap(tests: Sequence[SplitRef], trains: Sequence[SplitRef], config: OverlapConfig | None = None,
+                  cutoff_date: str | None = None) -> dict[str, Any]:
+    """Compare every test split with every train split; the report as a JSON-ready dict.
+
+    ``contaminated[test label][paper key] = {"reason": ..., "matches": [...]}`` is what a removal uses.
+    """
+    config = config or OverlapConfig()
+    cutoff_ms = parse_cutoff(cutoff_date) if cutoff_date else None
+    test_splits = [read_split(ref, config) for ref in tests]
+    train_splits = [read_split(ref, config) for ref in trains]
+    indexes = [TrainIndex(split, config) for split in train_splits]
+    pairs = []
+    contaminated: dict[str, dict[str, Any]] = {}
+    possibly_seen: dict[str, Any] = {}
+    for test in test_splits:
+        label = test.ref.label
+        per_paper: dict[str, dict[str, Any]] = {}
+        hashing = indexes[0] if indexes and indexes[0].lsh is not None else None
+        minhashes = {p.key: hashing.minhash(p.shingles) if hashing and p.shingles else None for p in test.papers}
+        for index in indexes:
+            if _same_split(index.split.ref, test.ref):
+                continue  # a split is not compared with itself
+            counts = {m: 0 for m in config.methods}
+            matches = []
+            for paper in test.papers:
+                for match in index.matches(paper, minhashes[paper.key]):
+                    matches.append(match)
+                    for method in match.methods:
+                        counts[method] += 1
+                    entry = per_paper.setdefault(paper.key, {"methods": set(), "matches": []})
+                    entry["methods"].update(match.methods)
+                    entry["matches"].append({"train": index.split.ref.label, "train_key": match.train_key,
+                                             "methods": list(match.methods), "jaccard": match.jaccard})
+            pairs.append({
+                "test": label,
+                "train": index.split.ref.label,
+                "pairs_by_method": counts,
+                "test_papers_matched": len({m.test_key for m in matches}),
+                "matches": [dataclasses.asdict(m) | {"methods": list(m.methods)} for m in matches],
+            })
+        reasons: dict[str, int] = {}
+        papers = {}
+        for key in sorted(per_paper):
+            reason = reason_for(per_paper[key]["methods"])
+            reasons[reason] = reasons.get(reason, 0) + 1
+            papers[key] = {"reason": reason, "matches": per_paper[key]["matches"]}
+        contaminated[label] = {"papers": len(papers), "by_reason": dict(sorted(reasons.items())), "items": papers}
+        if cutoff_ms is not None:
+            seen = [p for p in test.papers if p.public_ms is not None and p.public_ms < cutoff_ms]
+            by_field: dict[str, int] = {}
+            for p in seen:
+                by_field[p.date_field or ""] = by_field.get(p.date_field or "", 0) + 1
+            possibly_seen[label] = {
+                "papers": len(seen),
+                "of": len(test.papers),
+                "by_date_field": dict(sorted(by_field.items())),
+                "undated": sum(p.public_ms is None for p in test.papers),
+                "items": {p.key: {"public_date": _iso(p.public_ms), "field": p.date_field} for p in seen},
+            }
+    report: dict[str, Any] = {
+        "definitions": {
+            "methods": list(config.methods),
+            "config": dataclasses.asdict(config),
+            "id": "equal values of " + ", ".join(ID_COLUMNS),
+            "arxiv": "equal arXiv ids without version or prefix",
+            "title": "equal titles after NFKC, lower case, punctuation and whitespace runs -> one space",
+            "abstract": (f"word {config.shingle_words}-gram shingles; MinHash LSH ({config.num_perm} permutations, "
+                         f"LSH threshold {config.lsh_threshold}) proposes, exact Jaccard >= "
+                         f"{config.jaccard_threshold} decides; abstracts under {config.min_abstract_words} words skipped"),
+            "reason": "first matching method in the order id, arxiv, title, abstract",
+            "public_date": "earliest of odate/cdate/pdate, else the arXiv id's month, else 1 January of year - 1",
+        },
+        "tests": [_split_summary(s) for s in test_splits],
+        "trains": [_split_summary(s) for s in train_splits],
+        "pairs": pairs,
+        "contaminated": contaminated,
+    }
+    if cutoff_ms is not None:
+        report["cutoff"] = {"date": cutoff_date, "possibly_seen": possibly_seen}
+    return report
+
+
+def _same_split(a: SplitRef, b: SplitRef) -> bool:
+    return a.split == b.split and a.path.resolve() == b.path.resolve()
+
+
+def _iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).date().isoformat()
+
+
+def _split_summary(split: SplitPapers) -> dict[str, Any]:
+    sources: dict[str, int] = {}
+    for p in split.papers:
+        name = p.abstract_source or "none"
+        sources[name] = sources.get(name, 0) + 1
+    return {"split": split.ref.label, "kind": split.kind, "rows": split.rows, "papers": len(split.papers),
+            "abstract_sources": dict(sorted(sources.items())), "skipped": split.skipped}
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# Removing contaminated test items (a builder step)
+
+
+def removals_by_folder(report: dict[str, Any], tests: Sequence[SplitRef]) -> dict[Path, dict[str, dict[str, dict[str, Any]]]]:
+    """``{folder: {split: {paper key: {"reason", "matches"}}}}`` from a report."""
+    out: dict[Path, dict[str, dict[str, dict[str, Any]]]] = {}
+    for ref in tests:
+        items = report["contaminated"].get(ref.label, {}).get("items", {})
+        out.setdefault(ref.path.resolve(), {})[ref.split] = items
+    return out
+
+
+def remove_contaminated(folder: Path, removals: dict[str, dict[str, dict[str, Any]]], *, against: Sequence[str],
+                        config: OverlapConfig, extra_files: dict[str, str] | None = None) -> dict[str, Any]:
+    """Rewrite ``folder`` (a cyclebench Hub-layout build) without the contaminated test papers.
+
+    Every config's rows of the named splits whose key (``id`` / ``paper_id`` / ``paperId``) is contaminated
+    are dropped; each removed paper is appended to ``rejects.jsonl`` (stage ``decontamination``, reason
+    ``overlap:<method>``); ``manifest.json`` gets a ``decontamination`` entry (what it was checked against,
+    removed papers by reason, rows removed and left per config and split, new shard hashes) and the card
+    its new split sizes and a note. The new folder is assembled beside the old one and swapped in, so the
+    dataset is whole before and after. Returns the manifest entry.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cyclebench.hub.writer import COMPRESSION, ROW_GROUP_SIZE, sha256_file
+
+    folder = Path(folder).resolve()
+    manifest_path = folder / "manifest.json"
+    front = _front_matter(folder)
+    if not manifest_path.is_file() or not front or "configs" not in front:
+        raise ValueError(f"{folder}: removal needs a dataset folder built by cyclebench (manifest.json + card with configs)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".decontam.partial", dir=folder.parent))
+    try:
+        for path in sorted(folder.rglob("*")):
+            target = scratch / path.relative_to(folder)
+            if path.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+            elif path.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+        rows_removed: dict[str, dict[str, int]] = {}
+        rows_left: dict[str, dict[str, int]] = {}
+        new_shards: dict[str, dict[str, Any]] = {}
+        for entry in front["configs"]:
+            name = entry["config_name"]
+            for spec in entry.get("data_files", []):
+                split = spec["split"]
+                if split not in removals:
+                    continue
+                drop_keys = set(removals[split])
+                removed = left = 0
+                for shard in sorted(glob.glob(str(scratch / spec["path"]))):
+                    table = pq.read_table(shard)
+                    key_column = next((c for c in KEY_COLUMNS if c in table.column_names), None)
+                    if key_column is None:
+                        raise ValueError(f"{shard}: no key column among {KEY_COLUMNS}")
+                    keys = table.column(key_column).to_pylist()
+                    keep = [str(k) not in drop_keys for k in keys]
+                    dropped = keep.count(False)
+                    if dropped:
+                        table = table.filter(pa.array(keep))
+                        pq.write_table(table, shard, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE,
+                                       write_statistics=True)
+                    removed += dropped
+                    left += table.num_rows
+                    rel = Path(shard).relative_to(scratch).as_posix()
+                    new_shards[rel] = {"config": name, "split": split, "rows": table.num_rows,
+                                       "bytes": Path(shard).stat().st_size, "sha256": sha256_file(Path(shard))}
+                rows_removed.setdefault(name, {})[split] = removed
+                rows_left.setdefault(name, {})[split] = left
+        by_reason: dict[str, dict[str, int]] = {}
+        with open(scratch / "rejects.jsonl", "a", encoding="utf-8") as sink:
+            for split in sorted(removals):
+                for key in sorted(removals[split]):
+                    item = removals[split][key]
+                    by_reason.setdefault(split, {})
+                    by_reason[split][item["reason"]] = by_reason[split].get(item["reason"], 0) + 1
+                    trains = sorted({m["train"] for m in item["matches"]})
+                    sink.write(json.dumps({"detail": f"split {split}; in {', '.join(trains)}", "reason": item["reason"],
+                                           "record_id": key, "stage": "decontamination"}, ensure_ascii=True) + "\n")
+        note = {
+            "against": list(against),
+            "config": dataclasses.asdict(config),
+            "papers_removed": {s: dict(sorted(r.items())) for s, r in sorted(by_reason.items())},
+            "rows_removed": rows_removed,
+            "rows_left": rows_left,
+        }
+        if "shards" in manifest:
+            manifest["shards"].update(new_shards)
+            manifest["shards"] = dict(sorted(manifest["shards"].items()))
+        manifest.setdefault("decontamination", []).append(note)
+        (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=True) + "\n", encoding="utf-8")
+        _update_card(scratch / "README.md", new_shards, note)
+        for name, text in (extra_files or {}).items():
+            (scratch / name).write_text(text, encoding="utf-8")
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        folder.rename(old)
+        scratch.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return note
+
+
+def _update_card(card: Path, shards: dict[str, dict[str, Any]], note: dict[str, Any]) -> None:
+    import yaml
+
+    text = card.read_text(encoding="utf-8")
+    end = text.find("\n---\n", 4)
+    front = yaml.safe_load(text[4:end])
+    body = text[end + len("\n---\n") :]
+    for info in front.get("dataset_info", []):
+        for split in info.get("splits", []):
+            files = [s for s in shards.values() if s["config"] == info["config_name"] and s["split"] == split["name"]]
+            if files:
+                split["num_examples"] = sum(s["rows"] for s in files)
+                split["num_bytes"] = sum(s["bytes"] for s in files)
+    lines = [f"- {split}: " + ", ".join(f"{n} {reason}" for reason, n in reasons.items())
+             for split, reasons in note["papers_removed"].items()] or ["- nothing removed"]
+    section = (
+        "\n## Decontamination\n\n"
+        "Test papers also found in a training split were removed (`cyclebench check-overlap --remove`), checked "
+        f"against: {', '.join(note['against'])}. Papers removed per split and reason:\n\n" + "\n".join(lines) +
+        "\n\nEach removed paper is in `rejects.jsonl` (stage `decontamination`); `manifest.json` holds the rows left.\n"
+    )
+    card.write_text("---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100) + "---\n"
+                    + body.rstrip("\n") + "\n" + section, encoding="utf-8")

@@ -1,0 +1,746 @@
+"""DeepReview-13K: papers with a DeepReviewer reasoning chain in three modes, built from raw OpenReview notes.
+
+The published DeepReview-13K (ICLR 2024 + 2025: 13,378 train rows per mode, 1,286 test papers in
+``test_2024`` / ``test_2025``) was released without the code that made it. This builder rebuilds it from a raw
+OpenReview snapshot plus a papers folder: per paper the human reviews (newest version each), the authors'
+responses (Official_Comment notes signed by the authors, placed in the thread of the review they answer),
+the meta review and the decision. A reasoning-chain stage (:mod:`builders.reasoning_chain`: offline
+``ChainFromReviews`` or ``ChainByModel``) turns them into simulated reviewers, a verification of each
+weakness and the final review with the averaged human scores and the real decision, and every kept paper
+becomes one row per mode (fast / standard / best):
+
+* ``inputs``: exactly ``get_protocol("deepreviewer", mode=m, reviewers=R).build_messages(paper, title)``
+  (R = the paper's number of reviews, or ``prompt_reviewers`` when pinned);
+* ``outputs``: the assistant turn, written by ``format_deepreviewer_output`` and checked at build time to
+  parse back through the same protocol to the same scores, decision and reviewer ratings (a paper that does
+  not is rejected as ``round_trip_mismatch``, never written).
+
+Splits: ``train`` and one ``test_<year>`` per year built; a paper is in test when the stable hash of its id
+falls below ``test_fraction`` (10% as published). A split left without rows is not written (``datasets``
+cannot load a folder that lists an empty split); the manifest names it under ``empty_splits_omitted``. Work per paper runs on N processes through
+:func:`builders.executor.run_ordered`; rows are written in input order, so shards are byte-identical
+whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+
+import cyclebench
+from builders.base import RejectLog, config_sha256, hash_split, input_fingerprint
+from builders.executor import run_ordered
+from builders.reasoning_chain import (
+    MODE_BLOCKS,
+    ChainFromReviews,
+    PaperMaterial,
+    ReasoningChain,
+    ReviewDiscussion,
+    chain_review,
+    has_content,
+    review_parts,
+)
+from cyclebench.hub.writer import HubFolderWriter, card_front_matter
+from cyclebench.records import Comment, RecordError, Reject, Submission
+from cyclebench.sources.openreview import iter_raw_notes, parse_submission, reply_kind
+
+NAME = "deepreview-13k"
+VERSION = "1.0.0"
+CHANGELOG = """\
+## 1.0.0
+- First rebuild from raw OpenReview notes: one row per paper and mode (fast / standard / best) with the
+  published columns `id, title, decision, rating, reviewer_comments, inputs, outputs` plus `mode` and
+  provenance; splits `train` + `test_<year>`; offline reasoning chain `from-reviews-v1` or a model chain;
+  every output checked to parse back to the human mean scores and the real decision.
+"""
+
+Policy = Literal["drop", "as_reject"]
+MODES = ("fast", "standard", "best")
+TITLE_ABSTRACT = "title+abstract"
+
+
+@dataclass(frozen=True)
+class DeepReview13KConfig:
+    """Everything that decides the content of a build; its hash goes into the manifest."""
+
+    # OpenReview venue ids to keep; empty keeps every venue in the input.
+    venues: tuple[str, ...] = ()
+    # Years to build; empty builds every year found in the input (a first pass over it finds them).
+    years: tuple[int, ...] = ()
+    # Fewer readable, non-empty reviews -> "too_few_reviews". 2 is the least the n-1 proxy metric can use.
+    min_reviews: int = 2
+    # Published: test = a random 10% per year.
+    test_fraction: float = 0.1
+    seed: int = 0
+    # Withdrawn / desk-rejected papers: dropped with a reason, or kept with the decision Reject.
+    withdrawn: Policy = "drop"
+    desk_rejected: Policy = "drop"
+    # Without a text file a paper is rejected ("no_paper_text"); when false its title + abstract stand in
+    # (text_source "title+abstract", counted).
+    require_text: bool = True
+    text_prefer: tuple[str, ...] = ("latex", "markdown", "text", "pdf")
+    modes: tuple[str, ...] = MODES
+    # Simulated reviewers the system prompt asks for; 0 = the paper's number of kept reviews, so that the
+    # prompt and the target agree (the original inference default is 4).
+    prompt_reviewers: int = 0
+    # Final scores are the human means rounded to this many decimals (6.333... -> 6.33).
+    score_decimals: int = 2
+    # The verification heuristic's "persuaded" line (ICLR's "marginally above" since 2020).
+    acceptance_threshold: float = 6.0
+    max_rows_per_shard: int = 1000
+    license: str = "cc-by-4.0"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
+        if self.min_reviews < 1:
+            raise ValueError("min_reviews must be >= 1: a chain is made from reviews")
+        for name in ("withdrawn", "desk_rejected"):
+            if getattr(self, name) not in ("drop", "as_reject"):
+                raise ValueError(f"{name} must be 'drop' or 'as_reject'")
+        if not self.modes or any(m not in MODES for m in self.modes) or len(set(self.modes)) != len(self.modes):
+            raise ValueError(f"modes must be distinct values of {MODES}, got {self.modes}")
+        if self.prompt_reviewers < 0:
+            raise ValueError("prompt_reviewers must be >= 0 (0 = per paper)")
+        if not 0 <= self.score_decimals <= 6:
+            raise ValueError("score_decimals must be in 0..6")
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema
+
+_MESSAGE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
+SCHEMA = pa.schema(
+    [
+        # Published columns.
+        pa.field("id", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("decision", pa.string()),  # "Accept" / "Reject"
+        pa.field("rating", pa.string()),  # JSON list of the human rating strings as the form wrote them
+        pa.field("reviewer_comments", pa.string()),  # JSON: reviews, author responses, meta review
+        pa.field("inputs", pa.list_(_MESSAGE)),  # system prompt + paper
+        pa.field("outputs", pa.string()),  # the assistant turn
+        # Ours.
+        pa.field("mode", pa.string()),
+        pa.field("year", pa.int64()),
+        pa.field("venue_id", pa.string()),
+        pa.field("text_source", pa.string()),
+        pa.field("chain_method", pa.string()),
+        pa.field("decision_raw", pa.string()),
+        pa.field("rating_mean", pa.float64()),  # exact mean; the outputs carry it rounded
+        pa.field("rating_scale", pa.string()),
+        pa.field("num_reviews", pa.int64()),
+        pa.field("abstract", pa.string()),
+        pa.field("text_sha256", pa.string()),
+        # OpenReview dates (ms since epoch): created, made public (odate), published (pdate).
+        pa.field("cdate", pa.int64()),
+        pa.field("odate", pa.int64()),
+        pa.field("pdate", pa.int64()),
+    ]
+)
+SCHEMAS = {"default": SCHEMA}
+
+
+def split_names(years: Iterable[int]) -> list[str]:
+    return ["train", *(f"test_{y}" for y in sorted(set(years)))]
+
+
+def split_for(paper_id: str, year: int, config: DeepReview13KConfig) -> str:
+    return f"test_{year}" if hash_split(paper_id, config.test_fraction, config.seed) == "test" else "train"
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw note -> discussion (pure)
+
+
+def _replies(note: dict[str, Any]) -> list[dict[str, Any]]:
+    details = note.get("details")
+    replies = details.get("directReplies") if isinstance(details, dict) else None
+    if replies is None:
+        replies = note.get("notes")
+    return [r for r in replies if isinstance(r, dict)] if isinstance(replies, list) else []
+
+
+def _stamp(note: dict[str, Any]) -> int:
+    for key in ("tmdate", "mdate", "cdate"):
+        value = note.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return 0
+
+
+def initial_ratings(note: dict[str, Any], submission: Submission) -> dict[str, int]:
+    """Rating of the oldest version of each kept review that the snapshot holds more than once."""
+    from cyclebench.sources.scores import parse_score
+
+    versions: dict[str, list[tuple[int, int, dict[str, Any]]]] = {}
+    for position, reply in enumerate(_replies(note)):
+        if reply_kind(reply) == "Official_Review" and isinstance(reply.get("id"), str):
+            versions.setdefault(reply["id"], []).append((_stamp(reply), position, reply))
+    out: dict[str, int] = {}
+    for review in submission.reviews:
+        entries = versions.get(review.note_id, [])
+        if len(entries) < 2:
+            continue
+        oldest = min(entries, key=lambda e: (e[0], e[1]))[2]
+        content = oldest.get("content") if isinstance(oldest.get("content"), dict) else {}
+        raw = content.get("rating", content.get("recommendation"))
+        raw = raw.get("value") if isinstance(raw, dict) else raw
+        try:
+            out[review.note_id] = parse_score(raw, review.rating.scale, "rating").value
+        except RecordError:
+            continue  # an unreadable old version: the history is unknown, not a change
+    return out
+
+
+def thread_roots(submission: Submission) -> dict[str, str]:
+    """For each comment id, the note its thread starts from: a review id, or the submission id.
+
+    A comment is followed up its ``replyto`` chain through other comments; a chain that reaches neither a
+    kept review nor a known comment (a reply to the paper, to a dropped note, or a loop) belongs to the paper.
+    """
+    parent = {c.note_id: c.replyto for c in submission.comments}
+    review_ids = {r.note_id for r in submission.reviews}
+    roots: dict[str, str] = {}
+    for comment in submission.comments:
+        seen: set[str] = set()
+        node: str | None = comment.note_id
+        root = submission.id
+        while node is not None and node not in seen:
+            seen.add(node)
+            target = parent.get(node)
+            if target in review_ids:
+                root = target
+                break
+            node = target if target in parent else None
+        roots[comment.note_id] = root
+    return roots
+
+
+def discussions_of(note: dict[str, Any], submission: Submission) -> tuple[tuple[ReviewDiscussion, ...], tuple[Comment, ...]]:
+    """Kept reviews with their rating history and the author comments in their threads, plus the author
+    comments addressed to the whole paper."""
+    roots = thread_roots(submission)
+    by_time = sorted((c for c in submission.comments if c.by_authors and c.text.strip()),
+                     key=lambda c: (c.cdate or 0, c.note_id))
+    initial = initial_ratings(note, submission)
+    discussions = tuple(
+        ReviewDiscussion(
+            review=r,
+            initial_rating=initial.get(r.note_id),
+            direct_responses=tuple(c for c in by_time if roots.get(c.note_id) == r.note_id),
+        )
+        for r in submission.reviews
+    )
+    general = tuple(c for c in by_time if roots.get(c.note_id) == submission.id)
+    return discussions, general
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows (pure)
+
+
+def reviewer_comments(material: PaperMaterial) -> str:
+    """The ``reviewer_comments`` cell: every kept review with its scores, texts, rating history and the
+    author responses in its thread; the general author responses; the meta review."""
+    reviews = []
+    for i, d in enumerate(material.discussions, 1):
+        r = d.review
+        scores = {name: {"value": s.value, "raw": s.raw, "scale": s.scale}
+                  for name in ("rating", "confidence", "soundness", "presentation", "contribution")
+                  if (s := getattr(r, name)) is not None}
+        reviews.append({
+            "reviewer": i,
+            "note_id": r.note_id,
+            "scores": scores,
+            "initial_rating": d.initial_rating,
+            "versions_seen": r.versions_seen,
+            "texts": {k: v for k, v in review_parts(r.texts).items() if v},
+            "author_responses": [{"note_id": c.note_id, "title": c.title, "text": c.text} for c in d.direct_responses],
+        })
+    meta = material.submission.meta_review
+    return json.dumps({
+        "reviews": reviews,
+        "general_author_responses": [{"note_id": c.note_id, "title": c.title, "text": c.text}
+                                     for c in material.general_responses],
+        "meta_review": meta.text if meta is not None else None,
+    }, ensure_ascii=False)
+
+
+def round_trip_problems(parsed: Any, chain: ReasoningChain, mode: str) -> list[str]:
+    """Where a parsed output differs from the chain it was written from (scores, decision, reviewers)."""
+    problems = []
+    for name in ("rating", "soundness", "presentation", "contribution", "confidence"):
+        if getattr(parsed, name) != getattr(chain, name):
+            problems.append(f"{name}: wrote {getattr(chain, name)!r}, read {getattr(parsed, name)!r}")
+    if parsed.decision != chain.decision:
+        problems.append(f"decision: wrote {chain.decision!r}, read {parsed.decision!r}")
+    if "simreviewers" in MODE_BLOCKS[mode]:
+        written = [r.rating for r in chain.reviewers]
+        read = [r.rating for r in parsed.reviewers]
+        if written != read:
+            problems.append(f"reviewer ratings: wrote {written}, read {read}")
+    return problems
+
+
+def paper_rows(material: PaperMaterial, chain: ReasoningChain, config: DeepReview13KConfig,
+               extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per mode; raises ``RecordError("round_trip_mismatch")`` when an output does not read back."""
+    from cyclebench.protocols import get_protocol
+    from cyclebench.protocols.deepreviewer import format_deepreviewer_output
+
+    sub = material.submission
+    reviews = [d.review for d in material.discussions]
+    reviewers = config.prompt_reviewers or len(reviews)
+    ratings = [r.rating.value for r in reviews]
+    base = {
+        "id": sub.id,
+        "title": sub.title,
+        "decision": material.decision.capitalize(),
+        "rating": json.dumps([r.rating.raw for r in reviews], ensure_ascii=False),
+        "reviewer_comments": reviewer_comments(material),
+    }
+    rows = []
+    for mode in config.modes:
+        protocol = get_protocol("deepreviewer", mode=mode, reviewers=reviewers)
+        try:
+            output = format_deepreviewer_output(chain_review(chain, mode), escape=True)
+        except ValueError as exc:
+            raise RecordError("output_not_writable", f"{mode}: {exc}") from exc
+        problems = round_trip_problems(protocol.parse(output), chain, mode)
+        if problems:
+            raise RecordError("round_trip_mismatch", f"{mode}: " + "; ".join(problems))
+        rows.append({
+            **base,
+            "inputs": protocol.build_messages(material.paper_text, sub.title),
+            "outputs": output,
+            "mode": mode,
+            "year": sub.year,
+            "venue_id": sub.venue_id,
+            "text_source": material.text_source,
+            "chain_method": chain.method,
+            "decision_raw": sub.decision.raw,
+            "rating_mean": sum(ratings) / len(ratings),
+            "rating_scale": "|".join(sorted({r.rating.scale for r in reviews})),
+            "num_reviews": len(reviews),
+            "abstract": sub.abstract or None,
+            **extra,
+        })
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# The per-paper stage (runs in the workers)
+
+
+@dataclass(frozen=True)
+class PaperOutcome:
+    """What the stage made of one raw note: rejects, review counts, and rows or the chain's material."""
+
+    record_id: str
+    paper_id: str | None = None
+    rejects: tuple[Reject, ...] = ()
+    rejected: bool = False
+    reviews_in: int = 0
+    reviews_superseded: int = 0
+    reviews_kept: int = 0
+    # Reviews that were readable but left with their rejected paper.
+    reviews_dropped: int = 0
+    material: PaperMaterial | None = None
+    rows: tuple[dict[str, Any], ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_DIRECTORIES: dict[str, Any] = {}
+
+
+def _directory(root: str) -> Any:
+    """One scanned papers folder per process (workers scan it once, not once per paper)."""
+    if root not in _DIRECTORIES:
+        from cyclebench.sources.text import PapersDirectory
+
+        _DIRECTORIES[root] = PapersDirectory(root)
+    return _DIRECTORIES[root]
+
+
+@dataclass(frozen=True)
+class PaperStage:
+    """Parse, filter, attach text and (for a pure chain) build the rows of one raw note. Picklable."""
+
+    config: DeepReview13KConfig
+    papers: str | None
+    chain: ChainFromReviews | None = None
+
+    def __call__(self, raw: Any) -> PaperOutcome:
+        if raw.error is not None:
+            return PaperOutcome(raw.record_id, rejects=(Reject(raw.record_id, "paper", raw.error.reason, raw.error.detail),),
+                                rejected=True)
+        try:
+            parsed = parse_submission(raw.note)
+        except RecordError as exc:
+            return PaperOutcome(raw.record_id, rejects=(Reject(raw.record_id, "paper", exc.reason, exc.detail),),
+                                rejected=True)
+        sub = parsed.submission
+        rejects: list[Reject] = list(parsed.review_rejects)
+        reviews_in = len(sub.reviews) + len(parsed.review_rejects)
+        empty = [r for r in sub.reviews if not has_content(r)]
+        rejects += [Reject(r.note_id, "review", "empty_review", "no text in any field of the review") for r in empty]
+        if empty:
+            sub = dataclasses.replace(sub, reviews=tuple(r for r in sub.reviews if has_content(r)))
+        kept = len(sub.reviews)
+
+        def drop(reason: str, detail: str = "") -> PaperOutcome:
+            rejects.append(Reject(sub.id, "paper", reason, detail))
+            return PaperOutcome(raw.record_id, sub.id, tuple(rejects), True, reviews_in,
+                                parsed.superseded_review_versions, 0, kept)
+
+        config = self.config
+        if config.venues and sub.venue_id not in config.venues:
+            return drop("venue_not_selected", sub.venue_id)
+        if sub.year is None:
+            return drop("unknown_year", sub.venue_id)
+        if config.years and sub.year not in config.years:
+            return drop("year_not_selected", str(sub.year))
+        label = sub.decision.label
+        if label == "withdrawn" and config.withdrawn == "drop":
+            return drop("withdrawn", sub.decision.raw)
+        if label == "desk_rejected" and config.desk_rejected == "drop":
+            return drop("desk_rejected", sub.decision.raw)
+        if label == "undecided":
+            return drop("undecided", sub.decision.raw)
+        if kept == 0:
+            return drop("no_reviews", f"{reviews_in} review(s) in the snapshot, none readable and non-empty")
+        if kept < config.min_reviews:
+            return drop("too_few_reviews", f"{kept} < {config.min_reviews}")
+
+        text = None
+        if self.papers is not None:
+            try:
+                text = _directory(self.papers).read(sub.id, prefer=config.text_prefer)
+            except RecordError as exc:
+                if config.require_text:
+                    return drop(exc.reason, exc.detail)
+                rejects.append(Reject(sub.id, "text", exc.reason, exc.detail))
+        if text is not None:
+            paper_text, text_source, text_sha = text.text, text.source, text.source_sha256
+        elif config.require_text:
+            return drop("no_paper_text", "no text file for this id (or pass --allow-missing-text)")
+        elif sub.abstract.strip():
+            paper_text, text_source, text_sha = f"# {sub.title}\n\n## Abstract\n\n{sub.abstract.strip()}", TITLE_ABSTRACT, None
+        else:
+            return drop("no_paper_text", "no text file and no abstract to stand in")
+
+        discussions, general = discussions_of(raw.note, sub)
+        material = PaperMaterial(
+            submission=sub, paper_text=paper_text, text_source=text_source, discussions=discussions,
+            general_responses=general, decision="accept" if label == "accept" else "reject",
+        )
+        odate = raw.note.get("odate")
+        extra = {"text_sha256": text_sha, "cdate": sub.cdate, "pdate": sub.pdate,
+                 "odate": odate if isinstance(odate, int) and not isinstance(odate, bool) else None}
+        outcome = PaperOutcome(raw.record_id, sub.id, tuple(rejects), False, reviews_in,
+                               parsed.superseded_review_versions, kept, 0, material, (), extra)
+        if self.chain is None:
+            return outcome
+        try:
+            rows = paper_rows(material, self.chain.build(material), config, extra)
+        except RecordError as exc:
+            return drop(exc.reason, exc.detail)
+        return dataclasses.replace(outcome, material=None, rows=tuple(rows))
+
+
+# ---------------------------------------------------------------------------------------------
+# The build
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def scan_years(snapshots: Sequence[Path]) -> list[int]:
+    """The years of every readable submission (a first, parse-only pass; splits must be named up front)."""
+    years: set[int] = set()
+    for snapshot in snapshots:
+        for raw in iter_raw_notes(snapshot):
+            if raw.error is not None:
+                continue
+            try:
+                year = parse_submission(raw.note).submission.year
+            except RecordError:
+                continue
+            if year is not None:
+                years.add(year)
+    return sorted(years)
+
+
+def build(
+    openreview: str | Path | Iterable[str | Path],
+    papers: str | Path | None,
+    out: str | Path,
+    config: DeepReview13KConfig | None = None,
+    *,
+    chain: Any = None,
+    workers: int | None = None,
+    model_batch_size: int = 64,
+    overwrite: bool = False,
+    progress: bool | None = None,
+) -> BuildReport:
+    """Build DeepReview-13K from raw OpenReview snapshot(s) and a papers folder into ``out`` (Hub layout).
+
+    ``chain`` is the reasoning-chain stage (default :class:`ChainFromReviews` with the config's rounding and
+    threshold); a pure chain runs in the ``workers`` processes, a model chain in this process in batches of
+    ``model_batch_size`` papers.
+    """
+    from tqdm.auto import tqdm
+
+    config = config or DeepReview13KConfig()
+    chain = chain or ChainFromReviews(score_decimals=config.score_decimals, acceptance_threshold=config.acceptance_threshold)
+    if getattr(chain, "score_decimals", config.score_decimals) != config.score_decimals:
+        raise ValueError("the chain's score_decimals differs from the config's")
+    snapshots = [Path(openreview)] if isinstance(openreview, (str, Path)) else [Path(p) for p in openreview]
+    for snapshot in snapshots:
+        if not snapshot.is_file():
+            raise FileNotFoundError(f"OpenReview snapshot not found: {snapshot}")
+    if papers is not None and not Path(papers).is_dir():
+        raise NotADirectoryError(f"papers folder not found: {papers}")
+    if config.require_text and papers is None:
+        raise ValueError("require_text is set but no papers folder was given (--papers, or --allow-missing-text)")
+    _DIRECTORIES.clear()  # a folder indexed by an earlier build in this process may have changed
+    years = list(config.years) or scan_years(snapshots)
+    splits = split_names(years)
+    stage = PaperStage(config, str(Path(papers).resolve()) if papers is not None else None,
+                       chain if getattr(chain, "pure", False) else None)
+
+    counts: dict[str, Any] = {"papers_in": 0, "papers_kept": 0, "reviews_in": 0, "reviews_kept": 0,
+                              "reviews_dropped_with_paper": 0, "review_versions_superseded": 0}
+    text_sources: dict[str, int] = {}
+    text_inputs: dict[str, str] = {}
+    seen: set[str] = set()
+    writer = HubFolderWriter(out, SCHEMAS, {"default": splits}, max_rows_per_shard=config.max_rows_per_shard,
+                             overwrite=overwrite)
+    with writer:
+        with open(writer.scratch / "rejects.jsonl", "w", encoding="utf-8") as sink:
+            log = RejectLog(sink)
+
+            def keep(outcome: PaperOutcome, rows: Sequence[dict[str, Any]]) -> None:
+                source = rows[0]["text_source"]
+                text_sources[source] = text_sources.get(source, 0) + 1
+                if rows[0]["text_sha256"]:
+                    text_inputs[outcome.paper_id or ""] = rows[0]["text_sha256"]
+                split = split_for(rows[0]["id"], rows[0]["year"], config)
+                writer.add_many("default", split, rows)
+                counts["papers_kept"] += 1
+                counts["reviews_kept"] += outcome.reviews_kept
+
+            def reject_paper(outcome: PaperOutcome, reason: str, detail: str) -> None:
+                log.reject(Reject(outcome.paper_id or outcome.record_id, "paper", reason, detail))
+                counts["reviews_dropped_with_paper"] += outcome.reviews_kept
+
+            pending: list[PaperOutcome] = []
+
+            def flush() -> None:
+                for outcome, made in zip(pending, chain.build_many([o.material for o in pending])):
+                    if isinstance(made, RecordError):
+                        reject_paper(outcome, made.reason, made.detail)
+                        continue
+                    try:
+                        rows = paper_rows(outcome.material, made, config, outcome.extra)
+                    except RecordError as exc:
+                        reject_paper(outcome, exc.reason, exc.detail)
+                        continue
+                    keep(outcome, rows)
+                pending.clear()
+
+            notes: Iterator[Any] = (raw for snapshot in snapshots for raw in iter_raw_notes(snapshot))
+            outcomes = run_ordered(stage, notes, workers)
+            bar = tqdm(outcomes, desc=f"build {NAME}", unit=" papers", disable=None if progress is None else not progress)
+            for outcome in bar:
+                counts["papers_in"] += 1
+                counts["reviews_in"] += outcome.reviews_in
+                counts["review_versions_superseded"] += outcome.reviews_superseded
+                if outcome.paper_id is not None and outcome.paper_id in seen:
+                    # A second copy of a paper id: its own paper-level verdict is replaced by this one.
+                    for reject in outcome.rejects:
+                        if reject.stage != "paper":
+                            log.reject(reject)
+                    log.reject(Reject(outcome.paper_id, "paper", "duplicate_paper_id", outcome.record_id))
+                    counts["reviews_dropped_with_paper"] += outcome.reviews_kept + outcome.reviews_dropped
+                    continue
+                if outcome.paper_id is not None:
+                    seen.add(outcome.paper_id)
+                for reject in outcome.rejects:
+                    log.reject(reject)
+                if outcome.rejected:
+                    counts["reviews_dropped_with_paper"] += outcome.reviews_dropped
+                    continue
+                if outcome.rows:
+                    keep(outcome, outcome.rows)
+                else:
+                    pending.append(outcome)
+                    if len(pending) >= model_batch_size:
+                        flush()
+            flush()
+        shards, split_rows, omitted = _omit_empty_splits(writer)
+        counts["empty_splits_omitted"] = omitted
+        counts["papers_rejected"] = log.by_reason("paper")
+        counts["reviews_rejected"] = log.by_reason("review")
+        counts["text_fallbacks"] = log.by_reason("text")
+        counts["splits"] = {"rows": split_rows, "papers": {s: n // len(config.modes) for s, n in split_rows.items()}}
+        counts["text_sources"] = dict(sorted(text_sources.items()))
+        _check_reconciles(counts, log, len(config.modes))
+        manifest = {
+            "dataset": NAME,
+            "builder_version": VERSION,
+            "cyclebench_version": cyclebench.__version__,
+            "config": dataclasses.asdict(config),
+            "config_sha256": config_sha256(config),
+            "chain": chain.describe(),
+            "inputs": {
+                "openreview": [input_fingerprint(s) for s in snapshots],
+                "paper_texts": dict(sorted(text_inputs.items())),
+            },
+            "shards": shards,
+            "counts": counts,
+            "definitions": {
+                "split": (f"test_<year> when sha256('{config.seed}:' + paper id) read as a fraction is < "
+                          f"{config.test_fraction}, else train"),
+                "reviews": "newest version per note id, then newest per reviewer signature; reviews with no text rejected",
+                "author_responses": "Official_Comment notes signed by the paper's Authors group, placed in the thread "
+                                    "of the review their replyto chain reaches, else addressed to the paper",
+                "decision": "Decision note, else venueid, else venue; outputs say Accept / Reject",
+                "final_scores": f"mean of the human scores per paper, rounded to {config.score_decimals} decimals",
+                "round_trip": "every output parsed back by get_protocol('deepreviewer', mode=m) to the same scores, "
+                              "decision and simulated reviewer ratings",
+                "dates": "cdate / odate / pdate of the submission note, ms since epoch",
+            },
+        }
+        writer.write_text("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=True) + "\n")
+        writer.write_text("README.md", dataset_card(manifest, config, split_rows, shards))
+        path = writer.commit()
+    return BuildReport(path, manifest)
+
+
+def _omit_empty_splits(writer: HubFolderWriter) -> tuple[dict[str, Any], dict[str, int], list[str]]:
+    """Close the shards and delete the empty split files: ``datasets`` cannot load a folder whose card
+    lists a split without rows (a year can have no test paper, e.g. a small input)."""
+    shards = writer.finish_shards()
+    rows = writer.split_rows()["default"]
+    omitted = [split for split, n in rows.items() if n == 0]
+    for rel in [rel for rel, info in shards.items() if info["split"] in omitted]:
+        (writer.scratch / rel).unlink()
+        del shards[rel]
+    return shards, {s: n for s, n in rows.items() if s not in omitted}, omitted
+
+
+def _check_reconciles(counts: dict[str, Any], log: RejectLog, modes: int) -> None:
+    papers_out = counts["papers_kept"] + log.total("paper")
+    if papers_out != counts["papers_in"]:
+        raise AssertionError(f"papers do not reconcile: {counts['papers_in']} in, {papers_out} out")
+    reviews_out = counts["reviews_kept"] + log.total("review") + counts["reviews_dropped_with_paper"]
+    if reviews_out != counts["reviews_in"]:
+        raise AssertionError(f"reviews do not reconcile: {counts['reviews_in']} in, {reviews_out} out")
+    rows = sum(counts["splits"]["rows"].values())
+    if rows != counts["papers_kept"] * modes:
+        raise AssertionError(f"rows do not reconcile: {rows} rows for {counts['papers_kept']} papers x {modes} modes")
+
+
+def dataset_card(manifest: dict[str, Any], config: DeepReview13KConfig, split_rows: dict[str, int],
+                 shards: dict[str, Any]) -> str:
+    counts = manifest["counts"]
+    front = card_front_matter(SCHEMAS, {"default": split_rows}, shards, license_id=config.license,
+                              pretty_name="DeepReview-13K (cyclebench rebuild)",
+                              tags=["peer-review", "openreview", "deepreviewer", "cyclebench"])
+
+    def table(items: dict[str, int]) -> str:
+        return "\n".join(f"| {k} | {v} |" for k, v in items.items()) or "| (none) | 0 |"
+
+    split_table = "\n".join(f"| {s} | {counts['splits']['papers'][s]} | {n} |" for s, n in split_rows.items())
+    chain = manifest["chain"]
+    return f"""{front}
+# DeepReview-13K (cyclebench rebuild, builder {VERSION})
+
+Papers with a DeepReviewer reasoning chain in three modes ({", ".join(config.modes)}), rebuilt from raw
+OpenReview notes by `cyclebench build deepreview-13k` (cyclebench {manifest['cyclebench_version']}).
+
+```python
+from datasets import load_dataset
+ds = load_dataset("<this repo or folder>")   # splits: {", ".join(split_rows)}
+```
+
+## Rows
+
+| split | papers | rows (papers x modes) |
+|---|---|---|
+{split_table}
+
+Papers in: {counts['papers_in']}; kept: {counts['papers_kept']}. Reviews in: {counts['reviews_in']}; kept:
+{counts['reviews_kept']}. Text sources: {json.dumps(counts['text_sources'])}.
+
+| paper rejected because | papers |
+|---|---|
+{table(counts['papers_rejected'])}
+
+| review rejected because | reviews |
+|---|---|
+{table(counts['reviews_rejected'])}
+
+Every rejected record is in `rejects.jsonl` with its reason; `manifest.json` holds the config, its hash, the
+sha256 of every input and shard, the chain stage's description and these counts.
+
+## Columns
+
+`id, title, decision, rating, reviewer_comments, inputs, outputs` as published (`rating` is a JSON list of the
+human rating strings as the form wrote them; `reviewer_comments` a JSON object with every review, its scores,
+rating history and the author responses in its thread, the general author responses and the meta review;
+`inputs` the system prompt of the mode + the paper; `outputs` the assistant turn), then `mode` and provenance:
+`year, venue_id, text_source, chain_method, decision_raw, rating_mean, rating_scale, num_reviews, abstract,
+text_sha256, cdate, odate, pdate`. Rating scales differ by year (ICLR 2026 rates on 0/2/4/6/8/10):
+`rating_scale` names it.
+
+## How it was built
+
+- Reasoning chain: `{chain['method']}`. The offline chain (`from-reviews-v1`) writes one simulated reviewer
+  per human review (its final texts and scores), a verification block per weakness whose conclusion is a
+  **heuristic** read from the discussion (direct author response, rating moved up past
+  {config.acceptance_threshold:g} -> Invalid; rating up otherwise -> Partially Valid; else Valid; confidence
+  from how much discussion evidence exists), and the final review: human mean scores rounded to
+  {config.score_decimals} decimals, the real decision, summary from the meta review (else the most confident
+  reviewer), attributed strengths and questions, and the weaknesses not judged Invalid. Best mode adds three
+  literature-search questions and an analysis derived from the paper's metadata and the reviewers' prior-work
+  points; no search is run.
+- Modes crop one chain: fast = final review; standard = simulated reviewers + verification + final review;
+  best = search questions + analysis + standard.
+- Round trip: every output was parsed back by the `deepreviewer` protocol of its mode to the same scores,
+  decision and reviewer ratings before it was written.
+- Split: `test_<year>` when sha256("{config.seed}:" + id), read as a fraction, is below {config.test_fraction};
+  adding papers never moves another paper.
+
+## Changelog
+
+{CHANGELOG}
+## License
+
+OpenReview notes are CC BY 4.0. Paper texts are the authors' work, included for research on peer review. The
+original DeepReview-13K terms forbid using models trained on it for real peer review; that request is
+repeated here.
+
+## Citation
+
+```bibtex
+@inproceedings{{zhu2025deepreview,
+  title     = {{DeepReview: Improving LLM-based Paper Review with Human-like Deep Thinking Process}},
+  author    = {{Zhu, Minjun and Weng, Yixuan and Yang, Linyi and Zhang, Yue}},
+  booktitle = {{Proceedings of the 63rd Annual Meeting of the Association for Computational Linguistics}},
+  year      = {{2025}}
+}}
+```
+"""
+
