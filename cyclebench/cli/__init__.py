@@ -9,11 +9,12 @@ import sys
 
 # subcommand -> (module, one-line help). Modules expose ``add_arguments(parser)`` and ``run(args) -> int``.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "build": ("cyclebench.cli.build", "build a dataset (review-5k, deepreview-13k, aiscientist-iclr2022) in the Hub layout"),
+    "build": ("cyclebench.cli.build", "build a dataset (review-5k, research-14k, deepreview-13k, aiscientist-iclr2022) in the Hub layout"),
     "check-overlap": ("cyclebench.cli.check_overlap",
                       "report (and remove) test papers that also appear in training splits of the datasets"),
     "evaluate": ("cyclebench.cli.evaluate", "evaluate a reviewer (model, baseline or recorded outputs) or a paper generator; judge folders of papers"),
     "fetch": ("cyclebench.cli.fetch", "write a raw OpenReview snapshot with openreview-py (needs network)"),
+    "train": ("cyclebench.cli.train", "print or run the launch command of a training recipe (SFT, Iterative SimPO)"),
     "publish": ("cyclebench.cli.publish", "upload a built dataset folder to the Hugging Face Hub and tag it"),
 }
 

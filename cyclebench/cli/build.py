@@ -40,8 +40,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_deepreview13k_arguments(sub)
 
+    from cyclebench.cli.build_research14k import add_research14k_arguments
+
+    add_research14k_arguments(sub)
+
 
 def run(args: argparse.Namespace) -> int:
+    if args.dataset == "research-14k":
+        from cyclebench.cli.build_research14k import run_research14k
+
+        return run_research14k(args)
     if args.dataset == "deepreview-13k":
         from cyclebench.cli.build_deepreview13k import run_deepreview13k
 
