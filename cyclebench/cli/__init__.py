@@ -15,6 +15,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("cyclebench.cli.evaluate", "evaluate a reviewer (model, baseline or recorded outputs) or a paper generator; judge folders of papers"),
     "fetch": ("cyclebench.cli.fetch", "write a raw OpenReview snapshot with openreview-py (needs network)"),
     "train": ("cyclebench.cli.train", "print or run the launch command of a training recipe (SFT, Iterative SimPO)"),
+    "leaderboard": ("cyclebench.cli.leaderboard",
+                    "submit a run to the leaderboard, validate (re-score) submissions, build the static site"),
     "publish": ("cyclebench.cli.publish", "upload a built dataset folder to the Hugging Face Hub and tag it"),
 }
 

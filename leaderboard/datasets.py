@@ -1,0 +1,67 @@
+"""The local dataset builds a validation re-scores against (``--data TASK=PATH``), named by fingerprint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from leaderboard.outcome import Problem
+
+
+def parse_data_options(values: list[str]) -> dict[str, list[Path]]:
+    """``["TASK=PATH", ...]`` -> ``{task: [path, ...]}``; a malformed entry or a missing folder is an error."""
+    out: dict[str, list[Path]] = {}
+    for value in values:
+        task, sep, path = value.partition("=")
+        if not sep or not task.strip() or not path.strip():
+            raise ValueError(f"--data takes TASK=PATH, got {value!r}")
+        folder = Path(path.strip())
+        if not folder.is_dir():
+            raise ValueError(f"--data {value}: {folder} is not a folder")
+        out.setdefault(task.strip(), []).append(folder)
+    return out
+
+
+class DatasetBuilds:
+    """Local dataset builds per task, their fingerprints and loaded splits (both computed once)."""
+
+    def __init__(self, builds: dict[str, list[Path]] | None = None):
+        self.builds = {task: [Path(p) for p in paths] for task, paths in (builds or {}).items()}
+        self._loaded: dict[tuple[Any, ...], Any] = {}
+        self._fingerprints: dict[Path, str] = {}
+
+    def fingerprint(self, path: Path) -> str:
+        from cyclebench.tasks import dataset_fingerprint
+
+        if path not in self._fingerprints:
+            self._fingerprints[path] = dataset_fingerprint(str(path), None)[0]
+        return self._fingerprints[path]
+
+    def find(self, task: str, fingerprint: str, split_fingerprint: Any = None) -> tuple[Path | None, Problem | None]:
+        """The build of ``task`` whose fingerprint is ``fingerprint``: ``dataset_fingerprint(PATH, None)``,
+        or, for a task whose loader names its data otherwise (DeepReview-13K hashes the split's file),
+        ``split_fingerprint(PATH)``."""
+        paths = self.builds.get(task)
+        if not paths:
+            return None, Problem("unknown_dataset", f"no dataset build given for task {task!r}; pass --data "
+                                                    f"{task}=PATH with the build the results name ({fingerprint})")
+        for path in paths:
+            if self.fingerprint(path) == fingerprint:
+                return path, None
+        if split_fingerprint is not None:
+            for path in paths:
+                try:
+                    if split_fingerprint(path) == fingerprint:
+                        return path, None
+                except (ValueError, OSError, KeyError):
+                    continue  # not a build of this split: reported below with the others
+        given = ", ".join(f"{self.fingerprint(p)} ({p})" for p in paths)
+        return None, Problem("dataset_differs", f"dataset build differs: results.json names {fingerprint}, the "
+                                                f"build(s) given for {task} are {given}")
+
+    def load(self, task: Any, path: Path, split: str, options: dict[str, Any], limit: int | None) -> Any:
+        key = (task.name, str(path), split, json.dumps(options, sort_keys=True), limit)
+        if key not in self._loaded:
+            self._loaded[key] = task.load(str(path), split, None, limit, **options)
+        return self._loaded[key]

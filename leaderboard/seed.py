@@ -1,0 +1,168 @@
+"""Produce the seeded leaderboard submissions: the CPU baselines on two datasets built from the corpus.
+
+    python -m leaderboard.seed [--corpus ../shared/corpus] [--work build/leaderboard-seed]
+                               [--out leaderboard/submissions] [--without-minilm]
+
+Steps, each the documented command's own code path:
+
+1. build ``aiscientist-iclr2022`` (``iclr2022_ratings.tsv`` + the 150 markdown papers) and ``review-5k``
+   (``iclr2026_v2.jsonl`` with ``--allow-missing-text``) from the corpus into ``--work`` with
+   ``cyclebench build`` (both builds are byte-reproducible, so CI can rebuild and re-score them);
+2. evaluate ``baseline-constant``, ``baseline-tfidf`` and ``baseline-minilm`` on each with
+   ``run_review_evaluation`` (trained on the train split, scored on the test split; review-5k with
+   ``abstract_fallback=true`` since the corpus has no texts for those papers);
+3. ``submit`` every run under ``--out`` as ``<SEED_DATE>_<backend>-<task>``, replacing an earlier seed;
+4. score the AI Scientist reviewer's six recorded configurations (``reviews/aiscientist_llm_reviews``) on the
+   ``aiscientist-iclr2022`` build with ``evaluate predictions`` and submit them as imported recorded outputs.
+
+The same corpus, package versions and ``--work`` path give byte-identical submissions (results.json
+records the build's absolute path and the package versions, so another machine differs only there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SEED_DATE = "2026-11-24"
+AUTHORS = ["cyclebench (leaderboard/seed.py)"]
+
+
+@dataclass(frozen=True)
+class SeedTask:
+    task: str
+    protocol: str
+    build_args: tuple[str, ...]  # `cyclebench build` arguments; {corpus} and {out} are filled in
+    task_options: dict[str, Any] = field(default_factory=dict)
+
+
+SEED_TASKS = (
+    SeedTask("aiscientist-iclr2022", "aiscientist",
+             ("aiscientist-iclr2022", "--ratings", "{corpus}/reviews/iclr2022_ratings.tsv",
+              "--papers", "{corpus}/papers/markdown/iclr2022")),
+    SeedTask("review-5k", "cyclereviewer",
+             ("review-5k", "--openreview", "{corpus}/openreview/iclr2026_v2.jsonl", "--allow-missing-text"),
+             {"abstract_fallback": True}),
+)
+# backend -> display name (the site's label column says "baseline")
+BASELINES = {
+    "baseline-constant": "Training mean",
+    "baseline-tfidf": "TF-IDF ridge",
+    "baseline-minilm": "MiniLM ridge",
+}
+
+
+def build_corpus_datasets(corpus: str | Path, work: str | Path, tasks: tuple[SeedTask, ...] = SEED_TASKS) -> dict[str, Path]:
+    """Build the seed tasks' datasets from the corpus into ``work/<task>``; ``{task: folder}``."""
+    from cyclebench.cli import main
+
+    corpus, work = Path(corpus).resolve(), Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for spec in tasks:
+        folder = work / spec.task
+        argv = ["build", *(a.format(corpus=corpus) for a in spec.build_args), "--out", str(folder), "--overwrite"]
+        with contextlib.redirect_stdout(io.StringIO()):
+            status = main(argv)
+        if status:
+            raise RuntimeError(f"cyclebench {' '.join(argv)} exited with {status}")
+        out[spec.task] = folder
+    return out
+
+
+def seed(corpus: str | Path, work: str | Path, out: str | Path, backends: tuple[str, ...] = tuple(BASELINES),
+         progress: bool | None = False) -> list[Path]:
+    """Build, evaluate and submit; returns the submission folders written."""
+    from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
+    from leaderboard.submit import submit
+
+    work, out = Path(work).resolve(), Path(out)
+    datasets = build_corpus_datasets(corpus, work)
+    written = []
+    for spec in SEED_TASKS:
+        for backend in backends:
+            run_dir = work / "runs" / f"{backend}-{spec.task}"
+            config = ReviewRunConfig(task=spec.task, data=str(datasets[spec.task]), protocol=spec.protocol,
+                                     backend=backend, task_options=dict(spec.task_options))
+            run_review_evaluation(config, run_dir, progress=progress)
+            name = f"{backend}-{spec.task}"
+            target = out / f"{SEED_DATE}_{name}"
+            if target.exists():
+                shutil.rmtree(target)
+            written.append(submit(
+                run_dir, name, out=out, model_name=BASELINES[backend], authors=AUTHORS, date=SEED_DATE,
+                description=f"Seeded by leaderboard/seed.py: {backend} trained on the train split of the "
+                            f"{spec.task} build made from the shared corpus, scored on its test split "
+                            f"with the {spec.protocol} protocol."))
+            print(f"seeded {target}", file=sys.stderr)
+    return written
+
+
+# The AI Scientist reviewer's recorded configurations (its review_iclr_bench/llm_reviews CSVs): file stem
+# prefix -> the name its paper gives the configuration.
+RECORDED = {
+    "claude-3-5-sonnet-20240620_temp_0_1_reflect_5_ensemble_5": "AI Scientist reviewer: Claude 3.5 Sonnet, reflection 5, ensemble 5",
+    "gpt-4o-2024-05-13_temp_0_1_fewshot_1_reflect_5_ensemble_5": "AI Scientist reviewer: GPT-4o, 1-shot, reflection 5, ensemble 5",
+    "gpt-4o-2024-05-13_temp_0_1_pages_all": "AI Scientist reviewer: GPT-4o",
+    "gpt-4o-2024-05-13_temp_0_1_reflect_5_ensemble_5": "AI Scientist reviewer: GPT-4o, reflection 5, ensemble 5",
+    "gpt-4o-2024-05-13_temp_0_1_reflect_5_pages_all": "AI Scientist reviewer: GPT-4o, reflection 5",
+    "gpt-4o-mini-2024-07-18_temp_0_1_fewshot_1_reflect_5_ensemble_5": "AI Scientist reviewer: GPT-4o-mini, 1-shot, reflection 5, ensemble 5",
+}
+
+
+def seed_imported(corpus: str | Path, work: str | Path, out: str | Path) -> list[Path]:
+    """Submit the AI Scientist's six recorded reviewer configurations on the corpus build, as imported
+    recorded outputs (scored with the aiscientist protocol, Overall >= 6; never re-run)."""
+    from cyclebench.imported import score_recorded_outputs
+    from leaderboard.submit import submit
+
+    corpus, work, out = Path(corpus).resolve(), Path(work).resolve(), Path(out)
+    datasets = build_corpus_datasets(corpus, work, tuple(t for t in SEED_TASKS if t.task == "aiscientist-iclr2022"))
+    written = []
+    for csv_path in sorted((corpus / "reviews" / "aiscientist_llm_reviews").glob("*.csv")):
+        label = next((v for k, v in RECORDED.items() if csv_path.stem.startswith(k)), csv_path.stem)
+        slug = csv_path.stem.replace("_temp_0_1", "").replace("_pages_all", "").replace("_", "-")
+        run_dir = work / "runs" / f"imported-{slug}"
+        score_recorded_outputs(task="aiscientist-iclr2022", data=str(datasets["aiscientist-iclr2022"]),
+                               protocol="aiscientist", protocol_options={"decision_rule": "threshold", "threshold": 6},
+                               predictions=csv_path, fmt="aiscientist-csv", output=run_dir, model_name=label)
+        name = f"imported-{slug}"
+        target = out / f"{SEED_DATE}_{name}"
+        if target.exists():
+            shutil.rmtree(target)
+        written.append(submit(
+            run_dir, name, out=out, model_name=label, authors=["SakanaAI/AI-Scientist (recorded reviews)"],
+            date=SEED_DATE, description=f"Recorded reviews of the AI Scientist reviewer ({csv_path.name}, "
+                                        "Apache-2.0), imported and scored by cyclebench; not re-run."))
+        print(f"seeded {target}", file=sys.stderr)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m leaderboard.seed", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
+    parser.add_argument("--work", type=Path, default=Path("build/leaderboard-seed"),
+                        help="dataset builds and run folders (not committed)")
+    parser.add_argument("--out", type=Path, default=Path("leaderboard/submissions"))
+    parser.add_argument("--without-minilm", action="store_true", help="skip baseline-minilm (the slow one)")
+    parser.add_argument("--only-imported", action="store_true",
+                        help="only the AI Scientist's recorded reviewer configurations")
+    args = parser.parse_args(argv)
+    if not args.corpus.is_dir():
+        parser.error(f"no corpus at {args.corpus}")
+    if not args.only_imported:
+        backends = tuple(b for b in BASELINES if not (args.without_minilm and b == "baseline-minilm"))
+        seed(args.corpus, args.work, args.out, backends, progress=None)
+    seed_imported(args.corpus, args.work, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+"""Build the static leaderboard site from validated submissions and the published reference rows.
+
+Every submission is validated (re-scored) while the site is built; only verified ones become rows, the
+rest are listed with their reasons, so submissions in = rows shown + submissions excluded. Templates are
+Jinja2 with autoescaping on, so a model name or any other submitted text is rendered as text; the pages
+carry a Content-Security-Policy that allows only the site's own script and style files, and the plots
+are SVG files (labels escaped by ``cyclebench.plots``) embedded with ``<img>``. The output has no
+timestamps: the same submissions and dataset builds give the same bytes.
+
+Layout of ``--out``::
+
+    index.html                      one table per task (and split and dataset build), plots, exclusions
+    verification.json               the outcome of every submission's validation
+    plots/<table>-<figure>.svg      per-model bars with 95% intervals
+    submissions/<folder>/index.html one page per verified submission, with pred_vs_human.svg,
+                                    results.json and metadata.yaml as submitted
+    static/sortable.js, style.css   the table sorter (no dependencies) and the style sheet
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from leaderboard.columns import CHART_FIGURES, COLUMNS, Column
+from leaderboard.reported import ReportedRow, load_reported
+from leaderboard.safe_read import FILE_LIMITS, read_bounded
+from leaderboard.validate import DatasetBuilds, Verification, list_submissions, model_block, validate_submissions
+
+STATIC_FILES = ("sortable.js", "style.css")
+MEASURED_LABELS = ("verified", "baseline", "imported (not re-run)")
+LABEL_HELP = {
+    "verified": "a model run whose every figure was recomputed from its predictions against the dataset build",
+    "baseline": "a CPU baseline (trained on the task's training split), verified the same way",
+    "imported (not re-run)": "recorded outputs of a system that was not run here, parsed and scored by cyclebench, "
+                             "verified the same way",
+    "human": "human reviewers against each other on the same papers (leave-one-out proxy), computed from the data",
+    "reported": "a published number, copied from the source named in the row; not re-run and not on this build",
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int | None = None
+
+
+@dataclass
+class Row:
+    label: str
+    name: str
+    cells: dict[str, Cell]
+    how: str = ""
+    n: int | None = None
+    href: str | None = None
+    note: str = ""
+    source: str = ""
+
+
+@dataclass
+class Table:
+    slug: str
+    kind: str
+    task: str
+    split: str
+    fingerprint: str | None
+    title: str
+    description: str
+    rows: list[Row] = field(default_factory=list)
+    columns: list[Column] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # published sources, cited by number in the rows
+    charts: list[tuple[str, str]] = field(default_factory=list)  # (title, path relative to the site root)
+
+
+@dataclass
+class SiteReport:
+    out: Path
+    verifications: list[Verification]
+    tables: list[Table]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        verified = sum(v.verified for v in self.verifications)
+        return {"submissions": len(self.verifications), "verified": verified,
+                "excluded": len(self.verifications) - verified}
+
+
+# ---------------------------------------------------------------------------------------------
+# rows and tables (pure)
+
+
+def _slug(*parts: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(p for p in parts if p)).strip("-")
+
+
+def _how(v: Verification) -> str:
+    results = v.results or {}
+    if v.kind == "generator":
+        judge = results["judge"]
+        if judge.get("label"):
+            return f"judge: {judge['label']}"
+        args = ",".join(f"{k}={val}" for k, val in sorted(judge["model_args"].items()))
+        return f"judge: {judge['protocol']} via {judge['backend']}" + (f" ({args})" if args else "")
+    protocol = results["protocol"]
+    args = ",".join(f"{k}={val}" for k, val in sorted((protocol.get("arguments") or {}).items()))
+    return protocol["name"] + (f" ({args})" if args else "")
+
+
+def measured_row(v: Verification, columns: tuple[Column, ...]) -> Row:
+    metrics = v.recomputed["metrics"]
+    cells = {c.key: Cell(metrics[c.source]["value"], metrics[c.source]["ci_low"], metrics[c.source]["ci_high"],
+                         metrics[c.source]["n"])
+             for c in columns if c.source and c.source in metrics}
+    return Row(label=v.label or "verified", name=(v.metadata or {})["model"]["name"], cells=cells, how=_how(v),
+               n=_n_papers(v), href=f"submissions/{v.folder}/index.html")
+
+
+def _n_papers(v: Verification) -> int | None:
+    counts = v.recomputed["counts"]
+    return counts.get("n_papers", counts.get("n_entries"))
+
+
+def human_row(verified: list[Verification], columns: tuple[Column, ...]) -> Row | None:
+    """The human proxy row of a review table: each human rating against the mean of the paper's other
+    ratings over every paper with two or more ratings (``proxy_human_all_*``). It depends on the data
+    only, so any verified run on the build gives it; the first by folder name is used."""
+    for v in sorted(verified, key=lambda x: x.folder):
+        metrics = v.recomputed["metrics"]
+        cells = {c.key: Cell(metrics[c.human_source]["value"], metrics[c.human_source]["ci_low"],
+                             metrics[c.human_source]["ci_high"], metrics[c.human_source]["n"])
+                 for c in columns if c.human_source and c.human_source in metrics}
+        if cells and any(cell.value is not None for cell in cells.values()):
+            n = next(iter(cells.values())).n
+            return Row(label="human", name="Human reviewers (n-1 proxy)", cells=cells, how="from the data", n=n,
+                       note=f"leave-one-out: each rating against the mean of the paper's other ratings (papers "
+                            f"with >= 2); computed from the build while re-scoring {v.folder}")
+    return None
+
+
+def reported_row(r: ReportedRow) -> Row:
+    return Row(label="reported", name=r.model, cells={k: Cell(v) for k, v in r.figures.items()},
+               how=r.judge and f"judge: {r.judge}" or "", note=r.note, source=r.source)
+
+
+def _sort_key(row: Row, key: str, better: str) -> tuple[int, float]:
+    cell = row.cells.get(key)
+    if cell is None or cell.value is None:
+        return (1, 0.0)
+    return (0, cell.value if better == "lower" else -cell.value)
+
+
+def _task_description(task: str) -> str:
+    from cyclebench.tasks import TASKS
+
+    return TASKS[task].description if task in TASKS else ""
+
+
+def assemble_tables(verifications: list[Verification], reported: list[ReportedRow]) -> list[Table]:
+    """One table per (kind, task, split, dataset build) with verified runs, the human row and the published
+    rows of that task; a task with published rows only gets a table of those."""
+    groups: dict[tuple[str, str, str, str], list[Verification]] = {}
+    for v in verifications:
+        if v.verified:
+            groups.setdefault((v.kind, v.task, v.split, v.dataset_fingerprint), []).append(v)
+    tables = []
+    for (kind, task, split, fingerprint), members in sorted(groups.items()):
+        columns = COLUMNS[kind]
+        primary = columns[0]
+        rows = sorted((measured_row(v, columns) for v in sorted(members, key=lambda x: x.folder)),
+                      key=lambda r: _sort_key(r, primary.key, primary.better))
+        if kind == "review":
+            human = human_row(members, columns)
+            rows += [human] if human else []
+        rows += [reported_row(r) for r in reported if r.kind == kind and r.task == task]
+        short = fingerprint.split(":", 1)[-1][:12]
+        tables.append(Table(slug=_slug(task, split, short), kind=kind, task=task, split=split, fingerprint=fingerprint,
+                            title=f"{task} · split {split} · build {short}", description=_task_description(task),
+                            rows=rows))
+    covered = {(t.kind, t.task) for t in tables}
+    for kind, task in sorted({(r.kind, r.task) for r in reported} - covered, key=lambda kt: (kt[0] != "review", kt[1])):
+        rows = [reported_row(r) for r in reported if r.kind == kind and r.task == task]
+        tables.append(Table(slug=_slug(task, "published"), kind=kind, task=task, split="", fingerprint=None,
+                            title=f"{task} · published numbers only", description=_task_description(task), rows=rows))
+    for table in tables:
+        present = {key for row in table.rows for key, cell in row.cells.items() if cell.value is not None}
+        table.columns = [c for c in COLUMNS[table.kind] if c.key in present]
+        table.sources = list(dict.fromkeys(row.source for row in table.rows if row.source))
+    return tables
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering (side effects)
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
+
+
+def _sort_value(value: Any) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def environment() -> Any:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("leaderboard", "templates"), autoescape=True,
+                      undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["fmt"] = _fmt
+    env.filters["sort_value"] = _sort_value
+    env.filters["sci"] = lambda value: "–" if value is None else f"{value:.2g}"
+    env.filters["css"] = lambda text: re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+    return env
+
+
+def _charts(table: Table, plots_dir: Path) -> None:
+    from cyclebench import plots
+
+    by_key = {c.key: c for c in COLUMNS[table.kind]}
+    for key in CHART_FIGURES[table.kind]:
+        column = by_key[key]
+        rows = [r for r in table.rows if r.label in (*MEASURED_LABELS, "human")
+                and r.cells.get(key) is not None and r.cells[key].value is not None]
+        if not rows:
+            continue
+        svg = plots.bars([r.name for r in rows], [r.cells[key].value for r in rows],
+                         [r.cells[key].ci_low for r in rows], [r.cells[key].ci_high for r in rows],
+                         title=f"{column.label}: {table.task} {table.split}".strip(), ylabel=column.label)
+        name = f"{table.slug}-{key}.svg"
+        (plots_dir / name).write_text(svg, encoding="utf-8")
+        table.charts.append((f"{column.label} ({column.better} is better)", f"plots/{name}"))
+
+
+def _submission_page(env: Any, v: Verification, folder: Path, dest: Path) -> None:
+    from cyclebench import plots
+
+    dest.mkdir(parents=True)
+    scatter = None
+    if v.points and v.rating_bounds:
+        lo, hi = v.rating_bounds
+        n_papers = _n_papers(v)
+        (dest / "pred_vs_human.svg").write_text(plots.scatter(
+            v.points, title=f"predicted vs human ({len(v.points)} of {n_papers} papers rated)",
+            xlabel="human mean rating (dataset build)", ylabel="predicted rating", lo=lo, hi=hi), encoding="utf-8")
+        scatter = "pred_vs_human.svg"
+    for name in ("results.json", "metadata.yaml"):
+        (dest / name).write_bytes(read_bounded(folder / name, FILE_LIMITS[name]))
+    metrics = v.recomputed["metrics"]
+    html = env.get_template("submission.html").render(
+        root="../../", v=v, meta=v.metadata, results=v.results, model=model_block(v.results), scatter=scatter,
+        figures=[(name, metrics[name]) for name in metrics], counts=v.recomputed["counts"], how=_how(v),
+        label_help=LABEL_HELP)
+    (dest / "index.html").write_text(html, encoding="utf-8")
+
+
+def build_site(out: str | Path, submissions: str | Path, datasets: DatasetBuilds, *, overwrite: bool = False,
+               reported: list[ReportedRow] | None = None) -> SiteReport:
+    """Validate every submission under ``submissions`` and write the site to ``out`` (atomically)."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty (pass overwrite=True / --overwrite)")
+    folders = list_submissions(Path(submissions))
+    verifications = validate_submissions(folders, datasets, folders)
+    tables = assemble_tables(verifications, load_reported() if reported is None else reported)
+
+    partial = out.parent / f".{out.name}.partial"
+    if partial.exists():
+        shutil.rmtree(partial)
+    (partial / "plots").mkdir(parents=True)
+    (partial / "static").mkdir()
+    (partial / "submissions").mkdir()
+    try:
+        for name in STATIC_FILES:
+            (partial / "static" / name).write_bytes((files("leaderboard") / "static" / name).read_bytes())
+        for table in tables:
+            _charts(table, partial / "plots")
+        env = environment()
+        by_folder = {p.name: p for p in folders}
+        for v in verifications:
+            if v.verified:
+                _submission_page(env, v, by_folder[v.folder], partial / "submissions" / v.folder)
+        report = SiteReport(out, verifications, tables)
+        (partial / "index.html").write_text(env.get_template("index.html").render(
+            root="", tables=tables, verifications=verifications, counts=report.counts, label_help=LABEL_HELP,
+            excluded=[v for v in verifications if not v.verified]), encoding="utf-8")
+        (partial / "verification.json").write_text(json.dumps({
+            **report.counts, "submissions_checked": [v.to_dict() for v in verifications]}, indent=2) + "\n",
+            encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(partial, out)
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial)
+    return report
