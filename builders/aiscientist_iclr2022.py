@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 import cyclebench
-from builders.base import RejectLog, config_sha256, hash_split, input_fingerprint
+from builders.base import RejectLog, hash_split, input_fingerprint, manifest_header
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
 from cyclebench.records import RecordError, Reject, ReviewExample
 from cyclebench.sources.text import PapersDirectory
@@ -167,11 +167,7 @@ def build(ratings_path: str | Path, papers: str | Path, out: str | Path, config:
         shards = writer.finish_shards()
         split_rows = writer.split_rows()
         manifest = {
-            "dataset": NAME,
-            "builder_version": VERSION,
-            "cyclebench_version": cyclebench.__version__,
-            "config": dataclasses.asdict(config),
-            "config_sha256": config_sha256(config),
+            **manifest_header(NAME, VERSION, config),
             "inputs": {"ratings": input_fingerprint(Path(ratings_path))},
             "shards": shards,
             "counts": {"papers_kept": n_kept, "papers_rejected": log.by_reason("paper"), "splits": split_rows},

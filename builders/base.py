@@ -52,6 +52,19 @@ class RejectLog:
         return sum(self.counts.get(stage, Counter()).values())
 
 
+def manifest_header(name: str, version: str, config: Any) -> dict[str, Any]:
+    """The first keys of every builder's manifest: what was built, by which builder and with which config."""
+    import cyclebench
+
+    return {
+        "dataset": name,
+        "builder_version": version,
+        "cyclebench_version": cyclebench.__version__,
+        "config": dataclasses.asdict(config),
+        "config_sha256": config_sha256(config),
+    }
+
+
 def input_fingerprint(path: Path) -> dict[str, Any]:
     from cyclebench.hub.writer import sha256_file
 

@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cyclebench.sources.latex import group_end
+
 ABSTRACT_SOURCES = ("bib", "key", "arxiv", "doi", "title")
 IDENTIFIERS = ("key", "arxiv", "doi", "title")
 
@@ -154,24 +156,6 @@ def _flat(text: str) -> str:
 _CITE_RE = re.compile(r"\\([A-Za-z]*[Cc]ite[A-Za-z]*)\*?")
 
 
-def _group_end(s: str, i: int, open_: str = "{", close: str = "}") -> int:
-    """Index just past the group opened at ``s[i]`` (escaped delimiters skipped); -1 if it never closes."""
-    depth = 0
-    while i < len(s):
-        c = s[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == open_:
-            depth += 1
-        elif c == close:
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return -1
-
-
 def cited_keys(tex: str) -> tuple[str, ...]:
     """Keys cited in ``tex`` (comments already stripped), first-citation order, no repeats.
 
@@ -186,13 +170,13 @@ def cited_keys(tex: str) -> tuple[str, ...]:
             while j < len(tex) and tex[j] in " \t\n":
                 j += 1
             if j < len(tex) and tex[j] == "[":
-                end = _group_end(tex, j, "[", "]")
+                end = group_end(tex, j, "[", "]")
                 if end < 0:
                     break
                 i = end
                 continue
             if j < len(tex) and tex[j] == "{":
-                end = _group_end(tex, j)
+                end = group_end(tex, j)
                 if end < 0:
                     break
                 for key in tex[j + 1 : end - 1].split(","):

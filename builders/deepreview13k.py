@@ -33,8 +33,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-import cyclebench
-from builders.base import RejectLog, config_sha256, hash_split, input_fingerprint
+from builders.base import RejectLog, hash_split, input_fingerprint, manifest_header
 from builders.executor import run_ordered
 from builders.reasoning_chain import (
     MODE_BLOCKS,
@@ -597,11 +596,7 @@ def build(
         counts["text_sources"] = dict(sorted(text_sources.items()))
         _check_reconciles(counts, log, len(config.modes))
         manifest = {
-            "dataset": NAME,
-            "builder_version": VERSION,
-            "cyclebench_version": cyclebench.__version__,
-            "config": dataclasses.asdict(config),
-            "config_sha256": config_sha256(config),
+            **manifest_header(NAME, VERSION, config),
             "chain": chain.describe(),
             "inputs": {
                 "openreview": [input_fingerprint(s) for s in snapshots],

@@ -29,7 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from builders.bibtex import BibParse, cited_keys, parse_bbl, parse_bibtex, references_from_text
+from builders.bibtex import (
+    BibParse,
+    cited_keys,
+    parse_bbl,
+    parse_bibtex,
+    references_from_text,
+)
 from cyclebench.fileio import sha256_file
 from cyclebench.records import RecordError
 
@@ -527,7 +533,11 @@ def reference_lines(raw: str) -> list[str] | None:
 
 def extract_text_paper(path: Path, kind: SourceKind) -> ExtractedPaper:
     """A markdown/text file or a PDF to an ``ExtractedPaper`` (sections from its headings)."""
-    from cyclebench.sources.text import clean_paper_text, decode_text_file, extract_pdf_text
+    from cyclebench.sources.text import (
+        clean_paper_text,
+        decode_text_file,
+        extract_pdf_text,
+    )
 
     check_not_empty(path)
     pages = None

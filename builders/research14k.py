@@ -46,8 +46,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-import cyclebench
-from builders.base import RejectLog, config_sha256, input_fingerprint
+from builders.base import RejectLog, input_fingerprint, manifest_header
 from builders.bibtex import (
     AbstractIndex,
     CitedReferences,
@@ -58,8 +57,19 @@ from builders.bibtex import (
     read_abstract_rows,
 )
 from builders.executor import DatatroveOptions, Engine, run_stage
-from builders.outline import OutlineByModel, OutlineFromSections, PaperParts, ResearchOutline, split_parts
-from builders.paper_extract import EXTRACTOR_VERSION, ExtractedPaper, PaperSection, extract_paper
+from builders.outline import (
+    OutlineByModel,
+    OutlineFromSections,
+    PaperParts,
+    ResearchOutline,
+    split_parts,
+)
+from builders.paper_extract import (
+    EXTRACTOR_VERSION,
+    ExtractedPaper,
+    PaperSection,
+    extract_paper,
+)
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
 from cyclebench.records import GeneratedPaper, RecordError, Reject
 
@@ -673,11 +683,7 @@ def build(
             raise AssertionError(f"papers do not reconcile: {counts['papers_in']} in, "
                                  f"{counts['papers_kept']} kept + {log.total('paper')} rejected")
         manifest = {
-            "dataset": NAME,
-            "builder_version": VERSION,
-            "cyclebench_version": cyclebench.__version__,
-            "config": dataclasses.asdict(config),
-            "config_sha256": config_sha256(config),
+            **manifest_header(NAME, VERSION, config),
             "inputs": {
                 "metadata": input_fingerprint(metadata),
                 "abstracts": input_fingerprint(Path(abstracts)) if abstracts is not None else None,

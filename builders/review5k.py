@@ -14,7 +14,6 @@ Configs written:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,8 +22,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-import cyclebench
-from builders.base import RejectLog, config_sha256, hash_split, input_fingerprint
+from builders.base import RejectLog, hash_split, input_fingerprint, manifest_header
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
 from cyclebench.records import PaperText, RecordError, Reject, Review, Score, Submission
 from cyclebench.sources.openreview import iter_raw_notes, parse_submission
@@ -280,7 +278,10 @@ def paper_rows(submission: Submission, text: PaperText | None) -> dict[str, dict
 
 def sft_messages(submission: Submission, text: PaperText) -> list[dict[str, str]]:
     """System prompt + paper + the human reviews written as a CycleReviewer (Llama dialect) answer."""
-    from cyclebench.protocols.cyclereviewer import CycleReviewerProtocol, format_cyclereviewer_output
+    from cyclebench.protocols.cyclereviewer import (
+        CycleReviewerProtocol,
+        format_cyclereviewer_output,
+    )
 
     protocol = CycleReviewerProtocol()
     messages = protocol.build_messages(text.text, title=submission.title)
@@ -383,11 +384,7 @@ def build(
         counts["text_sources"] = dict(sorted(text_sources.items()))
         _check_reconciles(counts, log)
         manifest = {
-            "dataset": NAME,
-            "builder_version": VERSION,
-            "cyclebench_version": cyclebench.__version__,
-            "config": dataclasses.asdict(config),
-            "config_sha256": config_sha256(config),
+            **manifest_header(NAME, VERSION, config),
             "inputs": {
                 "openreview": [input_fingerprint(s) for s in snapshots],
                 "paper_texts": dict(sorted(text_inputs.items())),

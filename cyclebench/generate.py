@@ -150,8 +150,7 @@ def prompts_from_rows(rows: list[dict[str, Any]]) -> tuple[list[GenerationPrompt
 def load_generation_prompts(task: str, data: str, split: str = "test", revision: str | None = None,
                             limit: int | None = None) -> PromptSplit:
     """The prompts of a generation task's split (a Hub-layout folder or a Hub repo id + revision)."""
-    from cyclebench.tasks import read_rows
-    from cyclebench.tasks import dataset_fingerprint
+    from cyclebench.tasks import dataset_fingerprint, read_rows
 
     if task not in GENERATION_TASKS:
         raise ValueError(f"unknown generation task {task!r}; known: {', '.join(GENERATION_TASKS)}")

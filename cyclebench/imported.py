@@ -97,7 +97,12 @@ def score_recorded_outputs(
     n_resamples: int = 10_000,
 ) -> dict[str, Any]:
     """Parse and score recorded outputs against a task split; writes the same files as a model run."""
-    from cyclebench.evaluate import PaperPrediction, failed_parse, finish_review_run, resolve_protocol_options
+    from cyclebench.evaluate import (
+        PaperPrediction,
+        failed_parse,
+        finish_review_run,
+        resolve_protocol_options,
+    )
     from cyclebench.protocols import get_protocol
     from cyclebench.tasks import get_task
 

@@ -201,7 +201,11 @@ class HFBackend(Backend):
 
     def _generate_batch(self, prompts: list[list[int]], sampling: dict[str, Any]) -> list[dict[str, Any]]:
         torch = self._torch
-        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
+        from transformers import (
+            GenerationConfig,
+            LogitsProcessorList,
+            StoppingCriteriaList,
+        )
 
         temperature = float(sampling.get("temperature", 1.0) if sampling.get("temperature") is not None else 1.0)
         top_p = float(sampling.get("top_p", 1.0) if sampling.get("top_p") is not None else 1.0)

@@ -45,7 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     recorded.add_argument("--bootstrap", type=int, default=10_000)
     recorded.add_argument("--output", type=Path, required=True)
 
-    from cyclebench.cli.evaluate_generation import add_generator_arguments, add_papers_arguments
+    from cyclebench.cli.evaluate_generation import (
+        add_generator_arguments,
+        add_papers_arguments,
+    )
 
     add_generator_arguments(sub)
     add_papers_arguments(sub)

@@ -110,7 +110,7 @@ def _skip_ws(s: str, i: int) -> int:
     return i
 
 
-def _group_end(s: str, i: int, open_: str = "{", close: str = "}") -> int:
+def group_end(s: str, i: int, open_: str = "{", close: str = "}") -> int:
     """Index just past the group opened at ``s[i]``; ``-1`` when it never closes."""
     depth = 0
     n = len(s)
@@ -146,7 +146,7 @@ def _read_args(s: str, i: int, spec: str) -> tuple[list[str | None], int]:
                 out.append(None)
         elif kind == "[":
             if j < len(s) and s[j] == "[":
-                end = _group_end(s, j, "[", "]")
+                end = group_end(s, j, "[", "]")
                 if end < 0:
                     out.append(None)
                     continue
@@ -156,7 +156,7 @@ def _read_args(s: str, i: int, spec: str) -> tuple[list[str | None], int]:
                 out.append(None)
         else:
             if j < len(s) and s[j] == "{":
-                end = _group_end(s, j)
+                end = group_end(s, j)
                 if end < 0:
                     out.append(s[j + 1 :])
                     return out, len(s)
@@ -986,7 +986,7 @@ def _text_macros(preamble_and_body: str) -> dict[str, str]:
     for m in re.finditer(r"\\(?:newcommand|renewcommand|providecommand|DeclareRobustCommand)\*?\s*", preamble_and_body):
         i = m.end()
         if preamble_and_body.startswith("{", i):
-            end = _group_end(preamble_and_body, i)
+            end = group_end(preamble_and_body, i)
             if end < 0:
                 continue
             name = preamble_and_body[i + 1 : end - 1].strip()
@@ -1002,13 +1002,13 @@ def _text_macros(preamble_and_body: str) -> dict[str, str]:
             continue  # takes arguments
         if j >= len(preamble_and_body) or preamble_and_body[j] != "{":
             continue
-        end = _group_end(preamble_and_body, j)
+        end = group_end(preamble_and_body, j)
         if end < 0 or not re.fullmatch(r"\\[A-Za-z]+", name):
             continue
         out[name[1:]] = preamble_and_body[j + 1 : end - 1]
     for m in re.finditer(r"\\def\s*\\([A-Za-z]+)\s*\{", preamble_and_body):
         j = m.end() - 1
-        end = _group_end(preamble_and_body, j)
+        end = group_end(preamble_and_body, j)
         if end > 0:
             out[m.group(1)] = preamble_and_body[j + 1 : end - 1]
     # Never let an author's definition shadow what the converter handles itself.
@@ -1136,12 +1136,12 @@ def _table_rows(tab: str) -> list[list[str]]:
     t = tab.lstrip()
     for _ in range(2):
         if t.startswith("{"):
-            end = _group_end(t, 0)
+            end = group_end(t, 0)
             if end < 0:
                 break
             t = t[end:].lstrip()
         elif t.startswith("["):
-            end = _group_end(t, 0, "[", "]")
+            end = group_end(t, 0, "[", "]")
             if end < 0:
                 break
             t = t[end:].lstrip()
@@ -1161,7 +1161,7 @@ def _table_rows(tab: str) -> list[list[str]]:
             row = []
             i += 2
             if i < n and t[i] == "[":
-                e = _group_end(t, i, "[", "]")
+                e = group_end(t, i, "[", "]")
                 i = e if e > 0 else i
             cell_start = i
             continue
