@@ -11,6 +11,13 @@ os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# CI draws the same examples every run (a property failure there must reproduce, not come and go);
+# locally hypothesis keeps exploring new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -635,7 +635,9 @@ def _check_score(value: Any, where: str) -> int | None:
 
 
 def _json_block(items: list[Any]) -> str:
-    return "```json\n" + json.dumps(items, indent=2, ensure_ascii=False) + "\n```"
+    # A backtick inside a JSON string is written as \u0060 (same JSON value) so that "```" in a table or
+    # description cannot close the fence early.
+    return "```json\n" + json.dumps(items, indent=2, ensure_ascii=False).replace("`", "\\u0060") + "\n```"
 
 
 def setup_json(setup: Iterable[ExperimentSpec]) -> list[dict[str, str]]:
