@@ -38,6 +38,7 @@ from builders.bibtex import (
 )
 from cyclebench.fileio import sha256_file
 from cyclebench.records import RecordError
+from cyclebench.sources.latex import mask_verbatim
 
 SourceKind = Literal["latex", "markdown", "text", "pdf"]
 EXTRACTOR_VERSION = "extract-v1"
@@ -109,39 +110,7 @@ def check_not_empty(path: Path) -> None:
 # Does the LaTeX compile (structurally)?
 
 
-_VERBATIM = ("verbatim", "verbatim*", "Verbatim", "lstlisting", "minted", "BVerbatim", "alltt", "comment")
 _BEGIN_END_RE = re.compile(r"\\(begin|end)\s*\{([^{}]*)\}")
-_VERB_RE = re.compile(r"\\verb\*?([^A-Za-z\s*])")
-_VERBATIM_BEGIN_RE = re.compile(r"\\begin\s*\{(" + "|".join(re.escape(v) for v in _VERBATIM) + r")\}")
-
-
-def _blank(text: str) -> str:
-    return re.sub(r"[^\n]", " ", text)
-
-
-def mask_verbatim(tex: str) -> str:
-    """``tex`` with the contents of ``\\verb`` and verbatim-like environments blanked (newlines kept, so
-    line numbers stay right): their braces and ``\\end{...}`` are text, not LaTeX."""
-    out: list[str] = []
-    pos = 0
-    while True:
-        v = _VERB_RE.search(tex, pos)
-        e = _VERBATIM_BEGIN_RE.search(tex, pos)
-        m = min((x for x in (v, e) if x is not None), key=lambda x: x.start(), default=None)
-        if m is None:
-            out.append(tex[pos:])
-            return "".join(out)
-        out.append(tex[pos : m.end()])
-        if m is v:
-            close = tex.find(m.group(1), m.end())
-            stop = close if close >= 0 else len(tex)
-            out.append(_blank(tex[m.end() : stop]))
-            pos = stop
-        else:
-            end = re.compile(r"\\end\s*\{" + re.escape(m.group(1)) + r"\}").search(tex, m.end())
-            stop = end.start() if end else len(tex)
-            out.append(_blank(tex[m.end() : stop]))
-            pos = stop
 
 
 def check_latex_structure(tex: str, name: str = "") -> None:

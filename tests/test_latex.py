@@ -362,3 +362,10 @@ def test_odd_input_never_crashes(tex: str) -> None:
 def test_latex_to_text_fragment() -> None:
     out = latex_to_text("A \\textbf{bold} claim~\\cite{x}, see \\url{http://a.org/b%20c} and 50\\%.\n\nNext $a_1$ para.")
     assert out == "A bold claim [x], see http://a.org/b%20c and 50%.\n\nNext $a_1$ para."
+
+
+def test_end_document_inside_verb_does_not_end_the_paper():
+    doc = parse_latex("\\documentclass{article}\\begin{document}\\section{Intro}Write \\verb|\\end{document}| "
+                      "to end.\\section{Two}More text.\\end{document}")
+    assert [s.heading for s in doc.sections] == ["Intro", "Two"]
+    assert doc.sections[1].text == "More text."

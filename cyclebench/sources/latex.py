@@ -1183,6 +1183,41 @@ def _table_rows(tab: str) -> list[list[str]]:
     return [r for r in rows if any(c.strip() for c in r)]
 
 
+# Verbatim text is text, not LaTeX: a \verb|\end{document}| must not end the document.
+_VERBATIM = ("verbatim", "verbatim*", "Verbatim", "lstlisting", "minted", "BVerbatim", "alltt", "comment")
+_VERB_RE = re.compile(r"\\verb\*?([^A-Za-z\s*])")
+_VERBATIM_BEGIN_RE = re.compile(r"\\begin\s*\{(" + "|".join(re.escape(v) for v in _VERBATIM) + r")\}")
+
+
+def _blank(text: str) -> str:
+    return re.sub(r"[^\n]", " ", text)
+
+
+def mask_verbatim(tex: str) -> str:
+    """``tex`` with the contents of ``\\verb`` and verbatim-like environments blanked (newlines kept, so
+    line numbers stay right): their braces and ``\\end{...}`` are text, not LaTeX."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        v = _VERB_RE.search(tex, pos)
+        e = _VERBATIM_BEGIN_RE.search(tex, pos)
+        m = min((x for x in (v, e) if x is not None), key=lambda x: x.start(), default=None)
+        if m is None:
+            out.append(tex[pos:])
+            return "".join(out)
+        out.append(tex[pos : m.end()])
+        if m is v:
+            close = tex.find(m.group(1), m.end())
+            stop = close if close >= 0 else len(tex)
+            out.append(_blank(tex[m.end() : stop]))
+            pos = stop
+        else:
+            end = re.compile(r"\\end\s*\{" + re.escape(m.group(1)) + r"\}").search(tex, m.end())
+            stop = end.start() if end else len(tex)
+            out.append(_blank(tex[m.end() : stop]))
+            pos = stop
+
+
 def parse_latex(source: LatexSource | str) -> LatexDocument:
     """Title, abstract, numbered sections (appendix flagged), captions of a LaTeX paper.
 
@@ -1192,11 +1227,12 @@ def parse_latex(source: LatexSource | str) -> LatexDocument:
     if isinstance(source, str):
         source = LatexSource(main_file="<string>", text=drop_iffalse(strip_comments(source)))
     tex = source.text
-    bd = _BEGIN_DOC_RE.search(tex)
+    masked = mask_verbatim(tex)  # same length and positions as tex
+    bd = _BEGIN_DOC_RE.search(masked)
     if bd is None:
         raise RecordError("latex_no_document", f"{source.main_file}: no \\begin{{document}}")
     preamble = tex[: bd.start()]
-    end_doc = re.search(r"\\end\s*\{document\}", tex[bd.end() :])
+    end_doc = re.search(r"\\end\s*\{document\}", masked[bd.end() :])
     body = tex[bd.end() : bd.end() + end_doc.start()] if end_doc else tex[bd.end() :]
     removed: list[str] = []
 
