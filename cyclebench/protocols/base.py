@@ -522,6 +522,7 @@ RATING_LABELS = {
     9: "strong accept, excellent work",
     10: "strong accept, should be highlighted at the conference",
 }
+LABELLED_RATINGS = frozenset({1, 3, 5, 6, 8, 10})
 ASPECT_LABELS = {1: "poor", 2: "fair", 3: "good", 4: "excellent"}
 CONFIDENCE_LABELS = {
     1: "Your assessment is an educated guess. The submission is not in your area or the submission was "
@@ -547,7 +548,9 @@ def render_form_score(key: str, value: float) -> str:
         return repr(float(value))
     n = int(value)
     if key == "rating":
-        return f"{n}: {RATING_LABELS[n]}" if n in RATING_LABELS else str(n)
+        # Labels only for the values of the ICLR 2024-2025 form the models were trained on; another scale's
+        # value (ICLR 2026's 0/2/4) is written bare rather than with a label from a different form.
+        return f"{n}: {RATING_LABELS[n]}" if n in LABELLED_RATINGS else str(n)
     if key == "confidence":
         return f"{n}: {CONFIDENCE_LABELS[n]}" if n in CONFIDENCE_LABELS else str(n)
     return f"{n} {ASPECT_LABELS[n]}" if n in ASPECT_LABELS else str(n)
