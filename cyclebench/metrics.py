@@ -30,6 +30,7 @@ figure of one evaluation, 95 % percentile intervals over the resamples where the
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -171,12 +172,13 @@ def _scalar(v: Any) -> Any:
 # the figures, each a (B,) array.
 
 
-class _Plan:
+class _Plan(ABC):
     features: Array
     counts: dict[str, int]
 
-    def finish(self, sums: Array, wt: Array, cache: dict) -> dict[str, Array]:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def finish(self, sums: Array, wt: Array, cache: dict) -> dict[str, Array]:
+        """The figures from the per-resample feature sums (and weights, for rank metrics)."""
 
 
 def _run(plan: _Plan, weights: Any) -> tuple[dict[str, Any], bool]:

@@ -19,6 +19,7 @@ import bisect
 import importlib
 import math
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar, Iterable, Literal, Mapping, NamedTuple, Sequence
@@ -65,7 +66,7 @@ def get_protocol(name: str, **options: Any) -> "ReviewProtocol":
     return cls(**options)
 
 
-class ReviewProtocol:
+class ReviewProtocol(ABC):
     """One way of asking a model for a review and reading the answer.
 
     Subclasses set ``name`` and ``default_sampling`` and implement :meth:`build_messages` and
@@ -92,16 +93,18 @@ class ReviewProtocol:
         """Name, options and sampling settings: what a results header records about the protocol."""
         return {"name": self.name, "options": self.options(), "sampling": dict(self.sampling)}
 
+    @abstractmethod
     def build_messages(self, paper_text: str, title: str | None = None) -> list[Message]:
-        raise NotImplementedError
+        """The chat messages that ask the model to review this paper."""
 
+    @abstractmethod
     def parse(self, output_text: str) -> ParsedReview:
-        raise NotImplementedError
+        """What the model's output says; never raises on a string (problems name what failed)."""
 
+    @abstractmethod
     def render(self, review: ParsedReview) -> str:
         """Write ``review`` in this protocol's output format, so that ``parse(render(r))`` reads back its
         rating, aspects and decision. CPU baselines answer through it; builders write targets with it."""
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
