@@ -77,13 +77,13 @@ def dataset_fingerprint(data: str, revision: str | None) -> tuple[str, dict[str,
             content = json.loads(manifest.read_text())
             shards = json.dumps(content.get("shards", {}), sort_keys=True)
             digest = hashlib.sha256(shards.encode()).hexdigest()
-            return f"sha256:{digest}", {"path": str(Path(data).resolve()), "builder": content.get("dataset"),
+            return f"sha256:{digest}", {"path": str(Path(data)), "builder": content.get("dataset"),
                                         "builder_version": content.get("builder_version")}
         files = sorted(p for p in Path(data).rglob("*.parquet"))
         digest = hashlib.sha256()
         for path in files:
             digest.update(path.read_bytes())
-        return f"sha256:{digest.hexdigest()}", {"path": str(Path(data).resolve())}
+        return f"sha256:{digest.hexdigest()}", {"path": str(Path(data))}
     if not revision:
         raise ValueError(f"{data!r} is not a local folder: give --revision (a tag such as v1.0.0) for a Hub dataset")
     return f"hub:{data}@{revision}", {"repo": data, "revision": revision}

@@ -16,7 +16,7 @@ Steps, each the documented command's own code path:
    ``aiscientist-iclr2022`` build with ``evaluate predictions`` and submit them as imported recorded outputs.
 
 The same corpus, package versions and ``--work`` path give byte-identical submissions (results.json
-records the build's absolute path and the package versions, so another machine differs only there).
+records the build path as given (relative by default) and the package versions, so another machine differs only there).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def build_corpus_datasets(corpus: str | Path, work: str | Path, tasks: tuple[See
     """Build the seed tasks' datasets from the corpus into ``work/<task>``; ``{task: folder}``."""
     from cyclebench.cli import main
 
-    corpus, work = Path(corpus).resolve(), Path(work).resolve()
+    corpus, work = Path(corpus).resolve(), Path(work)
     work.mkdir(parents=True, exist_ok=True)
     out = {}
     for spec in tasks:
@@ -82,7 +82,7 @@ def seed(corpus: str | Path, work: str | Path, out: str | Path, backends: tuple[
     from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
     from leaderboard.submit import submit
 
-    work, out = Path(work).resolve(), Path(out)
+    work, out = Path(work), Path(out)
     datasets = build_corpus_datasets(corpus, work)
     written = []
     for spec in SEED_TASKS:
@@ -122,7 +122,7 @@ def seed_imported(corpus: str | Path, work: str | Path, out: str | Path) -> list
     from cyclebench.imported import score_recorded_outputs
     from leaderboard.submit import submit
 
-    corpus, work, out = Path(corpus).resolve(), Path(work).resolve(), Path(out)
+    corpus, work, out = Path(corpus).resolve(), Path(work), Path(out)
     datasets = build_corpus_datasets(corpus, work, tuple(t for t in SEED_TASKS if t.task == "aiscientist-iclr2022"))
     written = []
     for csv_path in sorted((corpus / "reviews" / "aiscientist_llm_reviews").glob("*.csv")):

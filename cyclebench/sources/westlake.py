@@ -125,14 +125,14 @@ def read_deepreview_split(data: str, split: str, revision: str | None = None) ->
         from datasets import load_dataset
 
         rows: Iterator[dict[str, Any]] = iter(load_dataset(str(folder), split=split))
-        source = {"path": str(folder.resolve()), "format": "cyclebench build"}
+        source = {"path": str(folder), "format": "cyclebench build"}
         digest = hashlib.sha256((folder / "manifest.json").read_bytes() if (folder / "manifest.json").is_file() else b"")
     else:
         path = _find_file(folder, split)
         if path is None:
             raise FileNotFoundError(f"no {split}.csv / .parquet / .jsonl in {folder}")
         rows = iter_table(path)
-        source = {"path": str(path.resolve()), "format": "WestlakeNLP original"}
+        source = {"path": str(path), "format": "WestlakeNLP original"}
         digest = hashlib.sha256(path.read_bytes())
     examples: list[ReviewExample] = []
     seen: set[str] = set()
