@@ -11,6 +11,16 @@ from typing import Any, TextIO
 
 from cyclebench.records import Reject
 
+# Every dataset card cites the work whose datasets these rebuild.
+CYCLERESEARCHER_CITATION = """```bibtex
+@inproceedings{weng2025cycleresearcher,
+  title     = {CycleResearcher: Improving Automated Research via Automated Review},
+  author    = {Weng, Yixuan and Zhu, Minjun and Bao, Guangsheng and Zhang, Hongbo and Wang, Jindong and Zhang, Yue and Yang, Linyi},
+  booktitle = {International Conference on Learning Representations},
+  year      = {2025}
+}
+```"""
+
 
 def stable_fraction(key: str, seed: int) -> float:
     """A number in [0, 1) fixed by (seed, key) on every machine and Python version (no ``hash()``)."""

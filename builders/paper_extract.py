@@ -22,7 +22,6 @@ bytes, so the builder can run it on any number of processes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from builders.bibtex import (
     parse_bibtex,
     references_from_text,
 )
-from cyclebench.fileio import sha256_file
+from cyclebench.fileio import sha256_file, sha256_path
 from cyclebench.records import RecordError
 from cyclebench.sources.latex import mask_verbatim
 
@@ -84,17 +83,6 @@ class ExtractedPaper:
 
 # ---------------------------------------------------------------------------------------------
 # Files
-
-
-def sha256_path(path: Path) -> str:
-    """sha256 of a file; for a folder, of its sorted (relative path, file sha256) list."""
-    if not path.is_dir():
-        return sha256_file(path)
-    digest = hashlib.sha256()
-    for p in sorted(q for q in path.rglob("*") if q.is_file()):
-        digest.update(p.relative_to(path).as_posix().encode("utf-8", "surrogateescape") + b"\0")
-        digest.update(sha256_file(p).encode("ascii") + b"\n")
-    return digest.hexdigest()
 
 
 def check_not_empty(path: Path) -> None:

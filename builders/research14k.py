@@ -46,7 +46,12 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from builders.base import RejectLog, input_fingerprint, manifest_header
+from builders.base import (
+    CYCLERESEARCHER_CITATION,
+    RejectLog,
+    input_fingerprint,
+    manifest_header,
+)
 from builders.bibtex import (
     AbstractIndex,
     CitedReferences,
@@ -835,14 +840,7 @@ trained on it to write papers submitted as human work; that request is repeated 
 
 ## Citation
 
-```bibtex
-@inproceedings{{weng2025cycleresearcher,
-  title     = {{CycleResearcher: Improving Automated Research via Automated Review}},
-  author    = {{Weng, Yixuan and Zhu, Minjun and Bao, Guangsheng and Zhang, Hongbo and Wang, Jindong and Zhang, Yue and Yang, Linyi}},
-  booktitle = {{International Conference on Learning Representations}},
-  year      = {{2025}}
-}}
-```
+{CYCLERESEARCHER_CITATION}
 """
 
 

@@ -22,7 +22,13 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from builders.base import RejectLog, hash_split, input_fingerprint, manifest_header
+from builders.base import (
+    CYCLERESEARCHER_CITATION,
+    RejectLog,
+    hash_split,
+    input_fingerprint,
+    manifest_header,
+)
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
 from cyclebench.records import PaperText, RecordError, Reject, Review, Score, Submission
 from cyclebench.sources.openreview import iter_raw_notes, parse_submission
@@ -544,12 +550,5 @@ real peer review; that request is repeated here.
 
 ## Citation
 
-```bibtex
-@inproceedings{{weng2025cycleresearcher,
-  title     = {{CycleResearcher: Improving Automated Research via Automated Review}},
-  author    = {{Weng, Yixuan and Zhu, Minjun and Bao, Guangsheng and Zhang, Hongbo and Wang, Jindong and Zhang, Yue and Yang, Linyi}},
-  booktitle = {{International Conference on Learning Representations}},
-  year      = {{2025}}
-}}
-```
+{CYCLERESEARCHER_CITATION}
 """

@@ -48,6 +48,7 @@ from cyclebench.records import (
     PaperOutline,
     ParseStatus,
 )
+from cyclebench.sources.latex import group_end
 
 Message = dict[str, str]
 
@@ -312,21 +313,10 @@ def _read_results(items: Sequence[Any], problems: list[str]) -> tuple[Experiment
 
 def _braced(text: str, open_at: int) -> tuple[str, bool]:
     """Content of the brace group opening at ``text[open_at] == "{"``; (content so far, False) if unclosed."""
-    depth = 0
-    i = open_at
-    while i < len(text):
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return text[open_at + 1 : i], True
-        i += 1
-    return text[open_at + 1 :], False
+    end = group_end(text, open_at)
+    if end < 0:
+        return text[open_at + 1 :], False
+    return text[open_at + 1 : end - 1], True
 
 
 _TITLE = re.compile(r"\\title\s*(?:\[[^\]]*\])?\s*\{")

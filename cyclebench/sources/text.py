@@ -50,7 +50,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cyclebench.fileio import sha256_file
+from cyclebench.fileio import sha256_file, sha256_path
 from cyclebench.records import PaperText, RecordError, TextSource
 
 CLEANING_VERSION = "clean-v1"
@@ -485,7 +485,7 @@ class PapersDirectory:
         elif f.kind == "latex":
             from cyclebench.sources import latex
 
-            digest = _sha256_path(path)
+            digest = sha256_path(path)
             try:
                 raw = latex.latex_to_markdown(latex.parse_latex(latex.load_latex_source(path)))
             except (RecordError, ImportError):
@@ -524,17 +524,6 @@ def decode_text_file(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RecordError("text_not_utf8", f"invalid UTF-8 at byte {exc.start}: {exc.reason}") from exc
-
-
-def _sha256_path(path: Path) -> str:
-    """sha256 of a file's bytes; for a folder, of its sorted (relative path, file sha256) list."""
-    if not path.is_dir():
-        return sha256_file(path)
-    h = hashlib.sha256()
-    for p in sorted(q for q in path.rglob("*") if q.is_file()):
-        h.update(p.relative_to(path).as_posix().encode("utf-8", "surrogateescape") + b"\0")
-        h.update(sha256_file(p).encode("ascii") + b"\n")
-    return h.hexdigest()
 
 
 __all__ = [
