@@ -16,15 +16,17 @@ import csv
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 import cyclebench
-from builders.base import RejectLog, hash_split, input_fingerprint, manifest_header
+from builders.base import RejectLog, hash_split, input_fingerprint, manifest_header, require_kept
+from cyclebench.checks import between, fraction, validate_fields
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
 from cyclebench.records import RecordError, Reject, ReviewExample
 from cyclebench.sources.text import PapersDirectory
@@ -37,17 +39,34 @@ RATING_SCALE = "1/3/5/6/8/10"
 
 @dataclass(frozen=True)
 class AIScientistConfig:
-    test_fraction: float = 0.5
-    seed: int = 0
+    """The hash split of the benchmark for the CPU baselines (types and ranges checked on construction)."""
+
+    test_fraction: float = field(default=0.5, metadata=fraction())
+    seed: int = field(default=0, metadata=between(0, 2**32 - 1))
+
+    def __post_init__(self) -> None:
+        validate_fields(self)
+
+
+_RATING_CELL = re.compile(r"[0-9]{1,2}(?:\.[0-9]{1,15})?")
 
 
 def read_ratings_table(path: str | Path) -> Iterator[tuple[str, tuple[float, ...], str] | Reject]:
-    """Rows of ``paper_id, 0..6, decision``: (id, ratings, decision) or a reasoned reject per bad row."""
-    with open(path, newline="", encoding="utf-8") as handle:
+    """Rows of ``paper_id, 0..6, decision``: (id, ratings, decision) or a reasoned reject per bad row.
+
+    A paper id seen on an earlier row is rejected (``duplicate_id``) and the first row kept, as the
+    OpenReview builders keep the first copy of a paper: which row is right cannot be told, and the
+    reject names the line of the row that was kept.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"ratings table {path} is a folder; expected the .tsv file")
+    first_line: dict[str, int] = {}
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle, delimiter="\t")
         header = next(reader, None)
-        if not header or header[0] != "paper_id" or header[-1] != "decision":
-            raise RecordError("bad_ratings_header", f"{path}: {header!r}")
+        if not header or header[0].strip() != "paper_id" or header[-1].strip() != "decision":
+            raise RecordError("bad_ratings_header", f"{path}: {header!r}"[:200])
         for line_no, row in enumerate(reader, start=2):
             if not row or not any(cell.strip() for cell in row):
                 continue
@@ -55,27 +74,36 @@ def read_ratings_table(path: str | Path) -> Iterator[tuple[str, tuple[float, ...
             if len(row) != len(header) or not paper_id:
                 yield Reject(paper_id or f"line {line_no}", "paper", "malformed_row", f"{len(row)} cells")
                 continue
-            ratings = []
-            bad = None
-            for cell in row[1:-1]:
-                cell = cell.strip()
-                if not cell:
-                    continue
-                try:
-                    value = float(cell)
-                except ValueError:
-                    bad = cell
-                    break
-                if not math.isfinite(value) or not 1 <= value <= 10:
-                    bad = cell
-                    break
-                ratings.append(value)
-            if bad is not None:
-                yield Reject(paper_id, "paper", "bad_rating", bad[:40])
-            elif not ratings:
-                yield Reject(paper_id, "paper", "no_ratings")
-            else:
-                yield paper_id, tuple(ratings), row[-1].strip()
+            if paper_id in first_line:
+                yield Reject(paper_id, "paper", "duplicate_id", f"line {line_no}; kept line {first_line[paper_id]}")
+                continue
+            first_line[paper_id] = line_no
+            yield _ratings_row(paper_id, row)
+
+
+def count_table_rows(path: str | Path) -> int:
+    """Data rows of the ratings table, counted apart from the reader so the manifest's counts reconcile
+    against the input rather than against themselves (blank lines are not rows)."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle, delimiter="\t")
+        next(reader, None)
+        return sum(1 for row in reader if row and any(cell.strip() for cell in row))
+
+
+def _ratings_row(paper_id: str, row: list[str]) -> tuple[str, tuple[float, ...], str] | Reject:
+    """One table row's ratings: plain decimals on the 1..10 scale (no ``1e1``, ``nan``, ``1_0``, ``-0``)."""
+    ratings = []
+    for cell in row[1:-1]:
+        cell = cell.strip()
+        if not cell:
+            continue
+        value = float(cell) if _RATING_CELL.fullmatch(cell) else math.nan
+        if not 1 <= value <= 10:
+            return Reject(paper_id, "paper", "bad_rating", cell[:40])
+        ratings.append(value)
+    if not ratings:
+        return Reject(paper_id, "paper", "no_ratings")
+    return paper_id, tuple(ratings), row[-1].strip()
 
 
 def guess_title(text: str) -> str:
@@ -151,7 +179,8 @@ def build(ratings_path: str | Path, papers: str | Path, out: str | Path, config:
           *, overwrite: bool = False) -> dict[str, Any]:
     """Write the benchmark as a Hub-layout folder (``train``/``test`` by hash) with manifest and card."""
     config = config or AIScientistConfig()
-    writer = HubFolderWriter(out, {"default": SCHEMA}, {"default": ["train", "test"]}, overwrite=overwrite)
+    writer = HubFolderWriter(out, {"default": SCHEMA}, {"default": ["train", "test"]}, overwrite=overwrite,
+                             inputs=[ratings_path, papers])
     with writer:
         with open(writer.scratch / "rejects.jsonl", "w", encoding="utf-8") as sink:
             log = RejectLog(sink)
@@ -166,11 +195,18 @@ def build(ratings_path: str | Path, papers: str | Path, out: str | Path, config:
                 n_kept += 1
         shards = writer.finish_shards()
         split_rows = writer.split_rows()
+        rejected = log.by_reason("paper")
+        papers_in = count_table_rows(ratings_path)
+        if papers_in != n_kept + log.total("paper"):  # every row leaves as a row or a reasoned reject
+            raise RuntimeError(f"{NAME}: {papers_in} table rows but {n_kept} kept + {log.total('paper')} rejected")
+        counts = {"papers_in": papers_in, "papers_kept": n_kept, "papers_rejected": rejected,
+                  "splits": split_rows}
+        require_kept(NAME, n_kept, rejected, counts)
         manifest = {
             **manifest_header(NAME, VERSION, config),
             "inputs": {"ratings": input_fingerprint(Path(ratings_path))},
             "shards": shards,
-            "counts": {"papers_kept": n_kept, "papers_rejected": log.by_reason("paper"), "splits": split_rows},
+            "counts": counts,
         }
         writer.write_text("manifest.json", json.dumps(manifest, indent=2) + "\n")
         front = card_front_matter({"default": SCHEMA}, split_rows, shards, license_id="other",

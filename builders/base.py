@@ -22,6 +22,10 @@ CYCLERESEARCHER_CITATION = """```bibtex
 ```"""
 
 
+# Kinds of paper text a builder can read, in the default order of preference.
+TEXT_KINDS = ("latex", "markdown", "text", "pdf")
+
+
 def stable_fraction(key: str, seed: int) -> float:
     """A number in [0, 1) fixed by (seed, key) on every machine and Python version (no ``hash()``)."""
     digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
@@ -75,7 +79,63 @@ def manifest_header(name: str, version: str, config: Any) -> dict[str, Any]:
     }
 
 
+def check_input_files(paths: list[Path], what: str) -> None:
+    """Each path is an existing file: a missing one or a folder is one clear error before any work."""
+    for path in paths:
+        if path.is_dir():
+            raise ValueError(f"{what} {path} is a folder; expected a file")
+        if not path.is_file():
+            raise FileNotFoundError(f"{what} not found: {path}")
+
+
 def input_fingerprint(path: Path) -> dict[str, Any]:
     from cyclebench.hub.writer import sha256_file
 
     return {"name": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+# What to look at when every paper was rejected for one reason (the hint of an empty build).
+_EMPTY_BUILD_HINTS = {
+    "undecided": "check the snapshot's venue (decisions must be out)",
+    "withdrawn": "see --withdrawn",
+    "desk_rejected": "see --desk-rejected",
+    "venue_not_selected": "check --venues against the snapshot's venue ids",
+    "year_not_selected": "check --years",
+    "unknown_year": "check the snapshot's venue ids (no year in them)",
+    "too_few_reviews": "see --min-reviews",
+    "no_reviews": "check that the snapshot holds the replies (details=directReplies)",
+    "no_paper_text": "check --papers (files named <id>.md / .pdf / .tex) or pass --allow-missing-text",
+    "malformed_json": "is the snapshot one JSON note a line?",
+    "not_a_note": "is the snapshot one JSON note a line?",
+    "missing_id": "is the snapshot one JSON note a line?",
+    "duplicate_id": "the ratings table repeats its ids",
+    "bad_rating": "check the ratings table's score columns",
+    "no_ratings": "check the ratings table's score columns",
+    "malformed_row": "is the ratings table tab-separated?",
+}
+
+
+class EmptyBuildError(ValueError):
+    """A build kept no paper. Nothing is written; ``counts`` holds the accounting that explains why."""
+
+    def __init__(self, message: str, counts: dict[str, Any]):
+        super().__init__(message)
+        self.counts = counts
+
+
+def require_kept(name: str, kept: int, rejected: dict[str, int], counts: dict[str, Any]) -> None:
+    """Refuse a build that kept no paper: an empty dataset that exits 0 looks like success.
+
+    The message names every reject reason with its count, largest first, and a hint per leading reason:
+    ``review-5k: no paper kept: 300 rejected (undecided 300); check the snapshot's venue ...``.
+    """
+    if kept:
+        return
+    total = sum(rejected.values())
+    ranked = sorted(rejected.items(), key=lambda item: (-item[1], item[0]))
+    reasons = ", ".join(f"{reason} {n}" for reason, n in ranked)
+    hints = list(dict.fromkeys(_EMPTY_BUILD_HINTS[r] for r, _ in ranked[:3] if r in _EMPTY_BUILD_HINTS))
+    if not total:
+        raise EmptyBuildError(f"{name}: no paper kept: the input holds no paper", counts)
+    hint = f"; {'; '.join(hints)}" if hints else ""
+    raise EmptyBuildError(f"{name}: no paper kept: {total} rejected ({reasons}){hint}; nothing was written", counts)

@@ -347,20 +347,38 @@ def row_identifiers(row: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
+def _is_utf8(*cells: Any) -> bool:
+    """Whether text decoded with ``surrogateescape`` held only UTF-8 (a cell may be None or a list
+    in a ragged CSV row)."""
+    for cell in cells:
+        for text in cell if isinstance(cell, list) else [cell]:
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+    return True
+
+
 def read_abstract_rows(path: str | Path) -> Iterable[dict[str, Any]]:
     """Rows of an abstracts file: ``.csv`` (header row) or JSONL (anything else).
 
-    A JSONL line that is not a JSON object yields ``{"_error": ...}``, which ``AbstractIndex`` counts as
-    rejected (``invalid_row``) rather than failing the build.
+    A JSONL line that is not a JSON object, and a row (either format) with bytes that are not UTF-8,
+    yields ``{"_error": ...}``, which ``AbstractIndex`` counts as rejected (``invalid_row``) rather than
+    failing the build. A BOM is dropped.
     """
     p = Path(path)
     if p.suffix.lower() == ".csv":
-        with p.open(encoding="utf-8", newline="") as fh:
-            yield from csv.DictReader(fh)
+        with p.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+            for row in csv.DictReader(fh):
+                yield row if _is_utf8(*row.keys(), *row.values()) else {"_error": "not UTF-8"}
         return
-    with p.open(encoding="utf-8") as fh:
+    with p.open(encoding="utf-8-sig", errors="surrogateescape") as fh:
         for line in fh:
             if not line.strip():
+                continue
+            if not _is_utf8(line):
+                yield {"_error": "not UTF-8"}
                 continue
             try:
                 row = json.loads(line)

@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cyclebench.outputs import FolderTransaction, OutputMarker, check_replaceable
+
 METHODS = ("id", "arxiv", "title", "abstract")
 ID_COLUMNS = ("id", "paperId", "paper_id", "forum", "openreview_id")
 KEY_COLUMNS = ("id", "paperId", "paper_id")
@@ -601,8 +603,11 @@ def remove_contaminated(folder: Path, removals: dict[str, dict[str, dict[str, An
     if not manifest_path.is_file() or not front or "configs" not in front:
         raise ValueError(f"{folder}: removal needs a dataset folder built by cyclebench (manifest.json + card with configs)")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".decontam.partial", dir=folder.parent))
-    try:
+    # The folder replaces itself: only a folder cyclebench wrote (its marker) is rewritten, through the same
+    # transaction every build uses (scratch beside it, umask modes, swap at the end, nothing half written).
+    check_replaceable(folder, "dataset")
+    with FolderTransaction(folder, OutputMarker("dataset"), overwrite=True) as transaction:
+        scratch = transaction.scratch
         for path in sorted(folder.rglob("*")):
             target = scratch / path.relative_to(folder)
             if path.is_dir():
@@ -665,13 +670,7 @@ def remove_contaminated(folder: Path, removals: dict[str, dict[str, dict[str, An
         _update_card(scratch / "README.md", new_shards, note)
         for name, text in (extra_files or {}).items():
             (scratch / name).write_text(text, encoding="utf-8")
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-        folder.rename(old)
-        scratch.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
+        transaction.commit()
     return note
 
 

@@ -33,7 +33,15 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from builders.base import RejectLog, hash_split, input_fingerprint, manifest_header
+from builders.base import (
+    TEXT_KINDS,
+    RejectLog,
+    check_input_files,
+    hash_split,
+    input_fingerprint,
+    manifest_header,
+    require_kept,
+)
 from builders.executor import run_ordered
 from builders.reasoning_chain import (
     MODE_BLOCKS,
@@ -45,9 +53,10 @@ from builders.reasoning_chain import (
     has_content,
     review_parts,
 )
+from cyclebench.checks import at_least, between, fraction, non_empty, one_of, validate_fields
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
 from cyclebench.records import Comment, RecordError, Reject, Submission
-from cyclebench.sources.openreview import iter_raw_notes, parse_submission, reply_kind
+from cyclebench.sources.openreview import int64_or_none, iter_raw_notes, parse_submission, reply_kind
 
 NAME = "deepreview-13k"
 VERSION = "1.0.0"
@@ -66,49 +75,44 @@ TITLE_ABSTRACT = "title+abstract"
 
 @dataclass(frozen=True)
 class DeepReview13KConfig:
-    """Everything that decides the content of a build; its hash goes into the manifest."""
+    """Everything that decides the content of a build; its hash goes into the manifest.
+
+    Types and ranges are checked on construction (``cyclebench.checks``); the CLI checks flags and YAML
+    keys by the same field metadata.
+    """
 
     # OpenReview venue ids to keep; empty keeps every venue in the input.
-    venues: tuple[str, ...] = ()
+    venues: tuple[str, ...] = field(default=(), metadata=non_empty())
     # Years to build; empty builds every year found in the input (a first pass over it finds them).
-    years: tuple[int, ...] = ()
+    years: tuple[int, ...] = field(default=(), metadata=between(1900, 2099))
     # Fewer readable, non-empty reviews -> "too_few_reviews". 2 is the least the n-1 proxy metric can use.
-    min_reviews: int = 2
+    # At least 1: a chain is made from reviews.
+    min_reviews: int = field(default=2, metadata=at_least(1))
     # Published: test = a random 10% per year.
-    test_fraction: float = 0.1
-    seed: int = 0
+    test_fraction: float = field(default=0.1, metadata=fraction())
+    seed: int = field(default=0, metadata=between(0, 2**32 - 1))
     # Withdrawn / desk-rejected papers: dropped with a reason, or kept with the decision Reject.
     withdrawn: Policy = "drop"
     desk_rejected: Policy = "drop"
     # Without a text file a paper is rejected ("no_paper_text"); when false its title + abstract stand in
     # (text_source "title+abstract", counted).
     require_text: bool = True
-    text_prefer: tuple[str, ...] = ("latex", "markdown", "text", "pdf")
-    modes: tuple[str, ...] = MODES
+    text_prefer: tuple[str, ...] = field(default=TEXT_KINDS, metadata=one_of(TEXT_KINDS))
+    modes: tuple[str, ...] = field(default=MODES, metadata=one_of(MODES))
     # Simulated reviewers the system prompt asks for; 0 = the paper's number of kept reviews, so that the
     # prompt and the target agree (the original inference default is 4).
-    prompt_reviewers: int = 0
+    prompt_reviewers: int = field(default=0, metadata=at_least(0))
     # Final scores are the human means rounded to this many decimals (6.333... -> 6.33).
-    score_decimals: int = 2
-    # The verification heuristic's "persuaded" line (ICLR's "marginally above" since 2020).
-    acceptance_threshold: float = 6.0
-    max_rows_per_shard: int = 1000
-    license: str = "cc-by-4.0"
+    score_decimals: int = field(default=2, metadata=between(0, 6))
+    # The verification heuristic's "persuaded" line (ICLR's "marginally above" since 2020), on the 0-10 scale.
+    acceptance_threshold: float = field(default=6.0, metadata=between(0, 10))
+    max_rows_per_shard: int = field(default=1000, metadata=at_least(1))
+    license: str = field(default="cc-by-4.0", metadata=non_empty())
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.test_fraction < 1.0:
-            raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
-        if self.min_reviews < 1:
-            raise ValueError("min_reviews must be >= 1: a chain is made from reviews")
-        for name in ("withdrawn", "desk_rejected"):
-            if getattr(self, name) not in ("drop", "as_reject"):
-                raise ValueError(f"{name} must be 'drop' or 'as_reject'")
-        if not self.modes or any(m not in MODES for m in self.modes) or len(set(self.modes)) != len(self.modes):
+        validate_fields(self)
+        if not self.modes or len(set(self.modes)) != len(self.modes):
             raise ValueError(f"modes must be distinct values of {MODES}, got {self.modes}")
-        if self.prompt_reviewers < 0:
-            raise ValueError("prompt_reviewers must be >= 0 (0 = per paper)")
-        if not 0 <= self.score_decimals <= 6:
-            raise ValueError("score_decimals must be in 0..6")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -440,9 +444,11 @@ class PaperStage:
             submission=sub, paper_text=paper_text, text_source=text_source, discussions=discussions,
             general_responses=general, decision="accept" if label == "accept" else "reject",
         )
-        odate = raw.note.get("odate")
-        extra = {"text_sha256": text_sha, "cdate": sub.cdate, "pdate": sub.pdate,
-                 "odate": odate if isinstance(odate, int) and not isinstance(odate, bool) else None}
+        try:
+            odate = int64_or_none(raw.note.get("odate"))
+        except RecordError as exc:
+            return drop(exc.reason, f"odate: {exc.detail}")
+        extra = {"text_sha256": text_sha, "cdate": sub.cdate, "pdate": sub.pdate, "odate": odate}
         outcome = PaperOutcome(raw.record_id, sub.id, tuple(rejects), False, reviews_in,
                                parsed.superseded_review_versions, kept, 0, material, (), extra)
         if self.chain is None:
@@ -505,9 +511,7 @@ def build(
     if getattr(chain, "score_decimals", config.score_decimals) != config.score_decimals:
         raise ValueError("the chain's score_decimals differs from the config's")
     snapshots = [Path(openreview)] if isinstance(openreview, (str, Path)) else [Path(p) for p in openreview]
-    for snapshot in snapshots:
-        if not snapshot.is_file():
-            raise FileNotFoundError(f"OpenReview snapshot not found: {snapshot}")
+    check_input_files(snapshots, "OpenReview snapshot")
     if papers is not None and not Path(papers).is_dir():
         raise NotADirectoryError(f"papers folder not found: {papers}")
     if config.require_text and papers is None:
@@ -524,7 +528,7 @@ def build(
     text_inputs: dict[str, str] = {}
     seen: set[str] = set()
     writer = HubFolderWriter(out, SCHEMAS, {"default": splits}, max_rows_per_shard=config.max_rows_per_shard,
-                             overwrite=overwrite)
+                             overwrite=overwrite, inputs=[*snapshots, *([papers] if papers is not None else [])])
     with writer:
         with open(writer.scratch / "rejects.jsonl", "w", encoding="utf-8") as sink:
             log = RejectLog(sink)
@@ -595,6 +599,7 @@ def build(
         counts["splits"] = {"rows": split_rows, "papers": {s: n // len(config.modes) for s, n in split_rows.items()}}
         counts["text_sources"] = dict(sorted(text_sources.items()))
         _check_reconciles(counts, log, len(config.modes))
+        require_kept(NAME, counts["papers_kept"], counts["papers_rejected"], counts)
         manifest = {
             **manifest_header(NAME, VERSION, config),
             "chain": chain.describe(),

@@ -3,7 +3,9 @@
 The Research-14K builder needs more structure than a cleaned text: numbered sections to split the paper
 into the generator's two parts, the captions (and table rows) of figures and tables for the experimental
 results turn, and the bibliography for the references turn. Everything here is pure given the file
-bytes, so the builder can run it on any number of processes.
+bytes, so the builder can run it on any number of processes. Files are read only through
+``cyclebench.sources.confined`` (inside the caller's input folders, regular files, within ``SourceLimits``),
+so a hostile or careless source is a reasoned reject of that paper, never a hang or a crash.
 
 * LaTeX (folder, ``.tex``, arXiv ``.tar.gz``/``.gz``): ``cyclebench.sources.latex`` finds the main file,
   resolves includes, strips comments and acknowledgements and splits sections; ``check_latex_structure``
@@ -22,8 +24,11 @@ bytes, so the builder can run it on any number of processes.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -35,8 +40,9 @@ from builders.bibtex import (
     parse_bibtex,
     references_from_text,
 )
-from cyclebench.fileio import sha256_file, sha256_path
 from cyclebench.records import RecordError
+from cyclebench.sources import confined
+from cyclebench.sources.confined import DEFAULT_LIMITS, SourceLimits
 from cyclebench.sources.latex import mask_verbatim
 
 SourceKind = Literal["latex", "markdown", "text", "pdf"]
@@ -85,12 +91,36 @@ class ExtractedPaper:
 # Files
 
 
-def check_not_empty(path: Path) -> None:
-    """``source_empty`` for a 0-byte file or a folder whose files are all empty (or that has none)."""
-    if path.is_dir():
-        if not any(p.is_file() and p.stat().st_size > 0 for p in path.rglob("*")):
-            raise RecordError("source_empty", f"{path.name}/ holds no non-empty file")
-    elif path.stat().st_size == 0:
+Roots = Sequence[str | os.PathLike[str]]
+
+
+def _roots(path: Path, roots: Roots | None) -> Roots:
+    """The input folders ``path`` must lie in; by default where it is (the caller vouches for it)."""
+    if roots is not None:
+        return roots
+    real = os.path.realpath(path)
+    return (real if os.path.isdir(real) else os.path.dirname(real),)
+
+
+def check_not_empty(path: Path, roots: Roots | None = None, limits: SourceLimits = DEFAULT_LIMITS) -> None:
+    """``source_empty`` for a 0-byte file or a folder whose entries are all empty files (or that has none).
+
+    The path is first confined (``outside_input``, ``not_a_regular_file``, ``symlink_loop``, ...). In a
+    folder any entry that is not an empty regular file counts as content: reading it later gives the
+    precise reason (a FIFO ``main.tex`` is ``not_a_regular_file``, not ``source_empty``).
+    """
+    real = confined.resolve_inside(path, _roots(path, roots))
+    if os.path.isdir(real):
+        for _rel, full in confined.tree_files(real):
+            try:
+                st = os.lstat(full)
+            except OSError:
+                return  # vanished while listed: reading it gives the reason
+            if not stat.S_ISREG(st.st_mode) or st.st_size > 0:
+                return
+        raise RecordError("source_empty", f"{path.name}/ holds no non-empty file")
+    _real, size = confined.regular_file(path, _roots(path, roots), limits.max_file_bytes)
+    if size == 0:
         raise RecordError("source_empty", f"{path.name} is 0 bytes")
 
 
@@ -166,12 +196,16 @@ def check_latex_structure(tex: str, name: str = "") -> None:
 _FLOAT_LINE_RE = re.compile(r"^(Figure|Table) (\d+)[:.]", re.MULTILINE)
 
 
-def extract_latex(path: Path, *, bbl_fallback: bool = True) -> ExtractedPaper:
-    """A LaTeX source to an ``ExtractedPaper``; every failure is a ``RecordError`` with a stable reason."""
+def extract_latex(path: Path, *, bbl_fallback: bool = True, roots: Roots | None = None,
+                  limits: SourceLimits = DEFAULT_LIMITS) -> ExtractedPaper:
+    """A LaTeX source inside ``roots`` to an ``ExtractedPaper``; every failure is a ``RecordError``
+    with a stable reason (the ``confined`` and ``latex`` bounds included)."""
     from cyclebench.sources import latex
 
-    check_not_empty(path)
-    source = latex.load_latex_source(path)
+    roots = _roots(path, roots)
+    check_not_empty(path, roots, limits)
+    digest = confined.sha256_source(path, roots, limits)
+    source = latex.load_latex_source(path, limits, roots)
     check_latex_structure(source.text, source.main_file)
     try:
         doc = latex.parse_latex(source)
@@ -211,7 +245,7 @@ def extract_latex(path: Path, *, bbl_fallback: bool = True) -> ExtractedPaper:
         bib=bib,
         cited=cited_keys(mask_verbatim(source.text)),  # a \cite shown in verbatim cites nothing
         source_kind="latex",
-        source_sha256=sha256_path(path),
+        source_sha256=digest,
         notes=tuple(notes),
     )
 
@@ -488,21 +522,28 @@ def reference_lines(raw: str) -> list[str] | None:
     return out
 
 
-def extract_text_paper(path: Path, kind: SourceKind) -> ExtractedPaper:
-    """A markdown/text file or a PDF to an ``ExtractedPaper`` (sections from its headings)."""
+def extract_text_paper(path: Path, kind: SourceKind, *, roots: Roots | None = None,
+                       limits: SourceLimits = DEFAULT_LIMITS) -> ExtractedPaper:
+    """A markdown/text file or a PDF inside ``roots`` to an ``ExtractedPaper`` (sections from its headings)."""
     from cyclebench.sources.text import (
         clean_paper_text,
         decode_text_file,
         extract_pdf_text,
     )
 
-    check_not_empty(path)
+    roots = _roots(path, roots)
+    real, size = confined.regular_file(path, roots, limits.max_file_bytes)  # a folder here is not a paper file
+    if size == 0:
+        raise RecordError("source_empty", f"{path.name} is 0 bytes")
     pages = None
     if kind == "pdf":
-        raw, source_kind = extract_pdf_text(path)
-        pages = _pdf_pages(path)
+        digest = confined.sha256_file(real, roots, limits.max_file_bytes)
+        raw, source_kind = extract_pdf_text(real)
+        pages = _pdf_pages(real)
     else:
-        raw = decode_text_file(path.read_bytes())
+        data = confined.read_file(path, roots, limits.max_file_bytes)
+        digest = hashlib.sha256(data).hexdigest()
+        raw = decode_text_file(data)
         source_kind = kind
     cleaned, ops = clean_paper_text(raw)
     if not cleaned.strip():
@@ -518,25 +559,32 @@ def extract_text_paper(path: Path, kind: SourceKind) -> ExtractedPaper:
         bib=bib,
         cited=tuple(bib.entries) if bib else (),
         source_kind=source_kind,
-        source_sha256=sha256_file(path),
+        source_sha256=digest,
         notes=tuple(notes) + tuple(ops),
         pages=pages,
     )
 
 
-def _pdf_pages(path: Path) -> int | None:
+def _pdf_pages(path: str) -> int | None:
+    """Page count for the manifest; None when PyMuPDF is missing or cannot open what another
+    extractor could (the count is a note, never a reason to reject)."""
     try:
         import pymupdf
     except ImportError:
         return None
-    with pymupdf.open(os.fspath(path)) as doc:
-        return doc.page_count
+    try:
+        with pymupdf.open(path) as doc:
+            return doc.page_count
+    except Exception:  # noqa: BLE001 - see the docstring
+        return None
 
 
-def extract_paper(path: Path, kind: SourceKind, *, bbl_fallback: bool = True) -> ExtractedPaper:
+def extract_paper(path: Path, kind: SourceKind, *, bbl_fallback: bool = True, roots: Roots | None = None,
+                  limits: SourceLimits = DEFAULT_LIMITS) -> ExtractedPaper:
+    """One paper's source inside ``roots`` (default: where it is) to an ``ExtractedPaper``."""
     if kind == "latex":
-        return extract_latex(path, bbl_fallback=bbl_fallback)
-    return extract_text_paper(path, kind)
+        return extract_latex(path, bbl_fallback=bbl_fallback, roots=roots, limits=limits)
+    return extract_text_paper(path, kind, roots=roots, limits=limits)
 
 
 __all__ = [

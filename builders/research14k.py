@@ -17,9 +17,14 @@ Metadata row (unknown keys are ignored)::
      "title": "...", "abstract": "...",  # optional: else read from the source
      "arxiv": "2010.10994",              # optional
      "topic": "...", "keywords": [...],  # optional: the generator's topic (else the default topic)
-     "source": "latex/calib.tar.gz",     # optional: path of the source, absolute or under a --papers folder
+     "source": "latex/calib.tar.gz",     # optional: path of the source (below), absolute or relative
      "bibtex": "@article{...}",          # optional: references for a markdown/PDF paper (no .bib there)
      "cited_abstracts": [{"key": "Guo2017", "abstract": "..."}]}   # optional, or {"Guo2017": "..."}
+
+A ``source`` is looked up under each ``--papers`` folder, then beside the metadata file; it is read only
+when its real path (links and ``..`` resolved) lies inside one of those folders, absolute paths included:
+``../../x`` or ``/usr`` is rejected as ``outside_input``, never followed. Every source file is read through
+``cyclebench.sources.confined`` within the config's source bounds (``Research14KConfig.source_limits``).
 
 Per paper, one pure stage (``PaperToRow``, run through ``builders.executor`` on any number of processes
 or datatrove tasks, outputs in input order): extract (``builders.paper_extract``: main file, includes,
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -77,10 +83,20 @@ from builders.paper_extract import (
 )
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
 from cyclebench.records import GeneratedPaper, RecordError, Reject
+from cyclebench.sources import confined
+from cyclebench.sources.confined import DEFAULT_LIMITS, SourceLimits
 
 NAME = "research-14k"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 CHANGELOG = """\
+## 1.1.0
+- Sources are read only inside the input folders and only as regular files (`outside_input`,
+  `not_a_regular_file`, `symlink_loop`, `unreadable`); a metadata `source` must resolve inside a `--papers`
+  folder or the metadata file's folder. Archives and LaTeX expansion are bounded by config fields
+  (`max_file_bytes`, `max_member_bytes`, `max_total_bytes`, `max_members`, `max_expanded_bytes`,
+  `max_includes`, `max_include_depth`); each breach, an unsafe archive member and a corrupt archive
+  (`corrupt_archive`) reject the paper. A metadata line that is not UTF-8 is `metadata_invalid`.
+
 ## 1.0.0
 - First rebuild: LaTeX sources (arXiv e-print, gzip'd file, folder) with markdown/text and PDF fallbacks;
   sections, captions, cited BibTeX entries with abstracts from metadata; outline from the paper's own
@@ -125,6 +141,16 @@ class Research14KConfig:
     max_rows_per_shard: int = 500
     # Paper texts are their authors' work under each arXiv license; the rebuild is for research use.
     license: str = "other"
+    # Bounds on one paper's source (cyclebench.sources.confined.SourceLimits, which documents each and
+    # its reject reason): a stored file, an archive member and the whole archive uncompressed, the
+    # archive's members, the LaTeX with includes pasted in, the include count and nesting.
+    max_file_bytes: int = DEFAULT_LIMITS.max_file_bytes
+    max_member_bytes: int = DEFAULT_LIMITS.max_member_bytes
+    max_total_bytes: int = DEFAULT_LIMITS.max_total_bytes
+    max_members: int = DEFAULT_LIMITS.max_members
+    max_expanded_bytes: int = DEFAULT_LIMITS.max_expanded_bytes
+    max_includes: int = DEFAULT_LIMITS.max_includes
+    max_include_depth: int = DEFAULT_LIMITS.max_include_depth
 
     def __post_init__(self) -> None:
         if self.outline not in ("from-sections", "model"):
@@ -138,6 +164,11 @@ class Research14KConfig:
             raise ValueError(f"text_prefer: unknown kinds {sorted(unknown)}")
         if self.min_sections < 0 or self.max_rows_per_shard < 1 or self.outline_batch_size < 1:
             raise ValueError("min_sections >= 0, max_rows_per_shard >= 1, outline_batch_size >= 1")
+        self.source_limits()  # a bound that is not a positive integer is a ValueError here, not mid-build
+
+    def source_limits(self) -> SourceLimits:
+        """The source bounds of this config as the readers take them."""
+        return SourceLimits(**{f.name: getattr(self, f.name) for f in dataclasses.fields(SourceLimits)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,9 +284,18 @@ def parse_metadata_row(row: Any) -> PaperMeta:
 
 
 def read_metadata(path: str | Path) -> Iterator[tuple[str, PaperMeta | RecordError]]:
-    """``(record id, meta or error)`` per non-blank line; the id is the paperId when readable."""
-    with open(path, encoding="utf-8") as fh:
+    """``(record id, meta or error)`` per non-blank line; the id is the paperId when readable.
+
+    Bytes that are not UTF-8 are kept as surrogates by the decoder and make that one row
+    ``metadata_invalid``, rather than an exception that ends the build; a BOM is dropped.
+    """
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:
         for line_no, line in enumerate(fh, 1):
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                yield f"line {line_no}", RecordError("metadata_invalid", f"not UTF-8 at character {exc.start}")
+                continue
             if not line.strip():
                 continue
             try:
@@ -283,6 +323,7 @@ class PaperJob:
     kind: str  # latex | markdown | text | pdf
     path: str  # absolute
     rel_path: str  # as recorded in the row
+    root: str = ""  # the input folder ``path`` lies in; extraction reads nothing outside it ("": path's own)
 
 
 def _kind_of(path: Path) -> str | None:
@@ -299,34 +340,47 @@ def _kind_of(path: Path) -> str | None:
 
 
 class SourceFinder:
-    """Finds each paper's source under one or more ``--papers`` folders."""
+    """Finds each paper's source under one or more ``--papers`` folders (or a metadata ``source``),
+    never outside them and the metadata file's folder (``outside_input``)."""
 
-    def __init__(self, roots: Sequence[str | Path]):
+    def __init__(self, roots: Sequence[str | Path], metadata_dir: str | Path | None = None,
+                 limits: SourceLimits = DEFAULT_LIMITS):
         from cyclebench.sources.text import PapersDirectory
 
         self.roots = [Path(r) for r in roots]
-        self.directories = [PapersDirectory(r) for r in self.roots]
+        self.directories = [PapersDirectory(r, limits) for r in self.roots]
+        self.bases = self.roots + ([Path(metadata_dir)] if metadata_dir is not None else [])
+        self.real_bases = confined.real_roots(self.bases)
 
     def find(self, meta: PaperMeta, prefer: Sequence[str]) -> PaperJob:
         if meta.source:
-            given = Path(meta.source)
-            candidates = [given] if given.is_absolute() else [root / given for root in self.roots]
-            for path in candidates:
-                if path.exists():
-                    kind = _kind_of(path)
-                    if kind is None:
-                        raise RecordError("source_unsupported", f"{meta.source}: not a LaTeX, markdown, text or PDF source")
-                    return PaperJob(meta, kind, str(path.resolve()), meta.source)
-            raise RecordError("source_not_found", f"metadata source {meta.source!r} is in no --papers folder")
+            return self._from_metadata(meta)
         found = [(d, f) for d in self.directories for f in d.sources(meta.paper_id)]
         for kind in prefer:
             for directory, f in found:
                 if f.kind == kind:
-                    return PaperJob(meta, kind, str((directory.root / f.path).resolve()), f.path)
+                    root = os.path.realpath(directory.root)
+                    real = confined.resolve_inside(directory.root / f.path, (root,))
+                    return PaperJob(meta, kind, real, f.path, root)
         if found:
             kinds = sorted({f.kind for _d, f in found})
             raise RecordError("source_kind_not_preferred", f"only {kinds} found; text_prefer={list(prefer)}")
         raise RecordError("source_not_found", f"no source named {meta.paper_id!r} in the --papers folders")
+
+    def _from_metadata(self, meta: PaperMeta) -> PaperJob:
+        """The metadata ``source``: the first candidate that exists, if it resolves inside an input folder."""
+        given = Path(meta.source)
+        candidates = [given] if given.is_absolute() else [base / given for base in self.bases]
+        for path in candidates:
+            if not os.path.lexists(path):
+                continue
+            real = confined.resolve_inside(path, self.real_bases)
+            kind = _kind_of(path)
+            if kind is None:
+                raise RecordError("source_unsupported", f"{meta.source}: not a LaTeX, markdown, text or PDF source")
+            return PaperJob(meta, kind, real, meta.source, confined.containing_root(real, self.real_bases) or "")
+        raise RecordError("source_not_found", f"metadata source {meta.source!r} is in no --papers folder "
+                                              "nor beside the metadata file")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,7 +422,8 @@ class ExtractStage:
         config = self.config
         meta = job.meta
         try:
-            paper = extract_paper(Path(job.path), job.kind, bbl_fallback=config.bbl_fallback)  # type: ignore[arg-type]
+            paper = extract_paper(Path(job.path), job.kind, bbl_fallback=config.bbl_fallback,  # type: ignore[arg-type]
+                                  roots=(job.root,) if job.root else None, limits=config.source_limits())
         except RecordError as exc:
             return _reject(job, exc.reason, exc.detail)
         except Exception as exc:  # noqa: BLE001 - one odd file is a counted reject, never a crashed build
@@ -617,7 +672,7 @@ def build(
     if not metadata.is_file():
         raise FileNotFoundError(f"metadata file not found: {metadata}")
     roots = [Path(papers)] if isinstance(papers, (str, Path)) else [Path(p) for p in papers]
-    finder = SourceFinder(roots)
+    finder = SourceFinder(roots, metadata.parent, config.source_limits())
     index = AbstractIndex()
     if abstracts is not None:
         if not Path(abstracts).is_file():
@@ -626,7 +681,7 @@ def build(
     model = _outline_model(config, outline_cache) if config.outline == "model" else None
 
     writer = HubFolderWriter(out, SCHEMAS, {"default": list(SPLITS)}, max_rows_per_shard=config.max_rows_per_shard,
-                             overwrite=overwrite)
+                             overwrite=overwrite, inputs=[metadata, *roots, *([abstracts] if abstracts else [])])
     counts: dict[str, Any] = {"papers_in": 0, "papers_kept": 0}
     stats = _Stats()
     with writer:

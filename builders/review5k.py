@@ -24,11 +24,15 @@ import pyarrow as pa
 
 from builders.base import (
     CYCLERESEARCHER_CITATION,
+    TEXT_KINDS,
     RejectLog,
+    check_input_files,
     hash_split,
     input_fingerprint,
     manifest_header,
+    require_kept,
 )
+from cyclebench.checks import at_least, between, fraction, non_empty, one_of, validate_fields
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
 from cyclebench.records import PaperText, RecordError, Reject, Review, Score, Submission
 from cyclebench.sources.openreview import iter_raw_notes, parse_submission
@@ -47,32 +51,30 @@ Policy = Literal["drop", "keep"]
 
 @dataclass(frozen=True)
 class Review5KConfig:
-    """Everything that decides the content of a build; its hash goes into the manifest."""
+    """Everything that decides the content of a build; its hash goes into the manifest.
+
+    Types and ranges are checked on construction (``cyclebench.checks``); the CLI checks flags and YAML
+    keys by the same field metadata.
+    """
 
     # OpenReview venue ids to keep (e.g. "ICLR.cc/2024/Conference"); empty keeps every venue in the input.
-    venues: tuple[str, ...] = ()
+    venues: tuple[str, ...] = field(default=(), metadata=non_empty())
     # Papers with fewer readable reviews are rejected ("too_few_reviews"); 2 is the least the
     # leave-one-out proxy metric can use.
-    min_reviews: int = 2
+    min_reviews: int = field(default=2, metadata=at_least(0))
     # Published split: 781 test of 4,970 papers.
-    test_fraction: float = 0.157
-    seed: int = 0
+    test_fraction: float = field(default=0.157, metadata=fraction())
+    seed: int = field(default=0, metadata=between(0, 2**32 - 1))
     withdrawn: Policy = "drop"
     desk_rejected: Policy = "drop"
     # Review-5K pairs every review with the paper text; without it a row cannot train a reviewer.
     require_text: bool = True
-    text_prefer: tuple[str, ...] = ("latex", "markdown", "text", "pdf")
-    max_rows_per_shard: int = 1000
-    license: str = "cc-by-4.0"
+    text_prefer: tuple[str, ...] = field(default=("latex", "markdown", "text", "pdf"), metadata=one_of(TEXT_KINDS))
+    max_rows_per_shard: int = field(default=1000, metadata=at_least(1))
+    license: str = field(default="cc-by-4.0", metadata=non_empty())
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.test_fraction < 1.0:
-            raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
-        if self.min_reviews < 0:
-            raise ValueError("min_reviews must be >= 0")
-        for name in ("withdrawn", "desk_rejected"):
-            if getattr(self, name) not in ("drop", "keep"):
-                raise ValueError(f"{name} must be 'drop' or 'keep'")
+        validate_fields(self)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -336,9 +338,7 @@ def build(
 
     config = config or Review5KConfig()
     snapshots = [Path(openreview)] if isinstance(openreview, (str, Path)) else [Path(p) for p in openreview]
-    for snapshot in snapshots:
-        if not snapshot.is_file():
-            raise FileNotFoundError(f"OpenReview snapshot not found: {snapshot}")
+    check_input_files(snapshots, "OpenReview snapshot")
     directory = None
     if papers is not None:
         from cyclebench.sources.text import PapersDirectory
@@ -354,7 +354,8 @@ def build(
     cleanings: set[str] = set()
     seen: set[str] = set()
     writer = HubFolderWriter(out, SCHEMAS, {c: list(SPLITS) for c in SCHEMAS},
-                             max_rows_per_shard=config.max_rows_per_shard, overwrite=overwrite)
+                             max_rows_per_shard=config.max_rows_per_shard, overwrite=overwrite,
+                             inputs=[*snapshots, *([papers] if papers is not None else [])])
     with writer:
         rejects_path = writer.scratch / "rejects.jsonl"
         with open(rejects_path, "w", encoding="utf-8") as sink:
@@ -389,6 +390,7 @@ def build(
         counts["splits"] = split_rows
         counts["text_sources"] = dict(sorted(text_sources.items()))
         _check_reconciles(counts, log)
+        require_kept(NAME, counts["papers_kept"], counts["papers_rejected"], counts)
         manifest = {
             **manifest_header(NAME, VERSION, config),
             "inputs": {

@@ -4,6 +4,10 @@ Every request goes through a response cache keyed by the request hash, written a
 returns; a run that is killed and started again therefore regenerates nothing it had finished, and a
 rerun of a finished run costs only parsing and metrics. ``results.json`` holds no timestamps, so the same
 inputs give the same file (timings live in ``run.json``).
+
+The run folder is claimed first (``cyclebench.outputs``): its marker records the run's identity, so the
+same run resumes, a different run's folder is refused unless ``overwrite``, and a folder cyclebench did not
+write is never touched.
 """
 
 from __future__ import annotations
@@ -19,6 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from cyclebench.fileio import atomic_write_text
+from cyclebench.outputs import (
+    OutputMarker,
+    confirm_run_fingerprint,
+    run_folder,
+    run_identity,
+    staged_files,
+    write_errors,
+)
 from cyclebench.records import ParsedReview, ReviewExample
 
 RESULTS_SCHEMA_VERSION = 1
@@ -105,17 +117,39 @@ def score_predictions(
     )
 
 
+def review_run_marker(config: ReviewRunConfig) -> OutputMarker:
+    """The run folder's marker with the run's identity: what decides each paper's review. Limit, bootstrap
+    resamples and batch size are not part of it: a rerun that changes only those resumes the run (the cache
+    is reused) and rewrites its results."""
+    return OutputMarker("evaluation", "review", run_identity(
+        task=config.task, data=config.data, revision=config.revision, split=config.split,
+        task_options=config.task_options, protocol=config.protocol, protocol_options=config.protocol_options,
+        backend=config.backend, model_args=config.model_args, sampling=config.sampling, seed=config.seed))
+
+
+def option_inputs(*options: dict[str, Any]) -> list[Any]:
+    """Option values that may name local files (a model folder, canned responses, few-shot examples): the
+    run folder must not overlap them (``cyclebench.outputs.check_not_inputs`` keeps only existing paths)."""
+    return [value for group in options for value in group.values()]
+
+
 def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_dir: str | Path | None = None,
-                          backend: Any = None, progress: bool | None = None) -> dict[str, Any]:
-    """Run (or resume) one review evaluation into ``output``; returns the results dict."""
+                          backend: Any = None, progress: bool | None = None, overwrite: bool = False) -> dict[str, Any]:
+    """Run (or resume) one review evaluation into ``output``; returns the results dict. ``output`` must be new,
+    empty or this same run's folder; ``overwrite`` replaces another run's folder that cyclebench wrote."""
+    inputs = [config.data, *option_inputs(config.model_args, config.protocol_options, config.task_options)]
+    with run_folder(output, review_run_marker(config), overwrite=overwrite, inputs=inputs) as folder:
+        return _run_review(config, folder, cache_dir=cache_dir, backend=backend, progress=progress)
+
+
+def _run_review(config: ReviewRunConfig, output: Path, *, cache_dir: str | Path | None, backend: Any,
+                progress: bool | None) -> dict[str, Any]:
     from cyclebench.backends import GenerationRequest, build_backend
     from cyclebench.backends.cache import CachedBackend
     from cyclebench.protocols import get_protocol
     from cyclebench.tasks import get_task
 
     started = time.time()
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
     task = get_task(config.task)
     protocol = get_protocol(config.protocol, **resolve_protocol_options(config.protocol_options))
     if config.sampling:
@@ -136,6 +170,7 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
         model.prepare(train.examples, protocol)
         train_info = {"split": task.train_split, "n_examples": len(train.examples),
                       "report": getattr(model, "training_report", None)}
+    confirm_run_fingerprint(output, model.fingerprint)
     cached = CachedBackend(model, Path(cache_dir) if cache_dir else output / "cache")
 
     sampling = {**protocol.sampling, "seed": config.seed}
@@ -242,12 +277,16 @@ def finish_review_run(
     previous = output / "results.json"
     unchanged = previous.is_file() and previous.read_text(encoding="utf-8") == results_text
     if not (unchanged and (output / "report.md").is_file()):  # a cached rerun rewrites nothing
-        atomic_write_text(output / "predictions.jsonl",
-                      "".join(json.dumps(asdict(p), ensure_ascii=False, default=jsonable) + "\n" for p in predictions))
-        atomic_write_text(previous, results_text)
         from cyclebench.report import write_review_report
 
-        write_review_report(output, results, loaded.examples, parsed)
+        # Staged, then renamed in with results.json last: a full disk leaves the old files, never half a report.
+        with write_errors(output, f"files already in {output} are whole"), \
+                staged_files(output, last=("results.json",)) as stage:
+            (stage / "predictions.jsonl").write_text(
+                "".join(json.dumps(asdict(p), ensure_ascii=False, default=jsonable) + "\n" for p in predictions),
+                encoding="utf-8")
+            (stage / "results.json").write_text(results_text, encoding="utf-8")
+            write_review_report(stage, results, loaded.examples, parsed)
     return results
 
 

@@ -47,14 +47,17 @@ from cyclebench.judging import (
     disagreement,
     generate_in_batches,
     judge_paper_set,
+    judge_inputs,
     judgement_row,
     open_judge,
     provenance,
     read_paper_set,
+    run_marker,
     set_figures,
     text_sha256,
     write_outputs,
 )
+from cyclebench.outputs import run_folder
 from cyclebench.protocols.cycleresearcher import (
     build_generation_messages,
     default_sampling,
@@ -319,8 +322,18 @@ def _entries(samples: list[Sample], reviews: dict[str, Any]) -> list[SetEntry]:
 
 def run_generator_evaluation(config: GeneratorRunConfig, output: str | Path, *, cache_dir: str | Path | None = None,
                              backend: Any = None, judge_backend: Any = None, second_judge_backend: Any = None,
-                             progress: bool | None = None) -> dict[str, Any]:
-    """Run (or resume) one generator evaluation into ``output``; returns the results dict."""
+                             progress: bool | None = None, overwrite: bool = False) -> dict[str, Any]:
+    """Run (or resume) one generator evaluation into ``output``; returns the results dict. ``output`` must be
+    new, empty or this run's folder; ``overwrite`` replaces another run's folder that cyclebench wrote."""
+    inputs = [config.data, *config.model_args.values(), *(folder for _, folder in config.reference_sets),
+              *judge_inputs(config.judge), *judge_inputs(config.second_judge)]
+    with run_folder(output, run_marker("generator", config), overwrite=overwrite, inputs=inputs) as claimed:
+        return _run_generator(config, claimed, cache_dir=cache_dir, backend=backend, judge_backend=judge_backend,
+                              second_judge_backend=second_judge_backend, progress=progress)
+
+
+def _run_generator(config: GeneratorRunConfig, output: Path, *, cache_dir: str | Path | None, backend: Any,
+                   judge_backend: Any, second_judge_backend: Any, progress: bool | None) -> dict[str, Any]:
     from cyclebench.backends import build_backend
     from cyclebench.backends.cache import CachedBackend
 
@@ -329,8 +342,6 @@ def run_generator_evaluation(config: GeneratorRunConfig, output: str | Path, *, 
     if config.results_turn not in RESULTS_TURNS:
         raise ValueError(f"results_turn must be one of {RESULTS_TURNS}, not {config.results_turn!r}")
     started = time.time()
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
     cache = Path(cache_dir) if cache_dir else output / "cache"
 
     loaded = load_generation_prompts(config.task, config.data, config.split, config.revision, config.limit)

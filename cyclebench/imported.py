@@ -9,7 +9,9 @@ Accepted forms (``--format``):
 
 Every paper of the task split is scored: one without a recorded output is a counted failure
 (``no_recorded_output``), never dropped; outputs for papers outside the split and repeated outputs are
-counted and left out. The results say the outputs were imported, from which file and its sha256.
+counted and left out. The results say the outputs were imported, from which file and its sha256. Each
+prediction keeps its recorded text in ``output`` (a table row as its JSON record, :func:`record_to_text`), or
+a null output with its reason in ``generation_error``, so the leaderboard re-parses every paper itself.
 """
 
 from __future__ import annotations
@@ -82,6 +84,21 @@ def read_recorded_outputs(path: str | Path, fmt: str) -> Iterator[RecordedOutput
             yield RecordedOutput(paper_id, text=text if isinstance(text, str) else None)
 
 
+def record_to_text(record: dict[str, str | None]) -> str:
+    """A table row as the ``output`` text of its prediction: a JSON object in the table's column order
+    (the order decides which of two look-alike columns the reader takes), so the leaderboard can re-parse
+    it with :func:`record_from_text` and the protocol's ``parse_record``."""
+    return json.dumps(record, ensure_ascii=False)
+
+
+def record_from_text(text: str) -> Any:
+    """The row :func:`record_to_text` wrote; text that is not JSON comes back as is (a failed record)."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return text
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
@@ -90,25 +107,36 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _failure_reason(item: RecordedOutput | None) -> str | None:
+    """Why a paper has no output to parse, as its prediction row records it (the leaderboard re-parses every
+    output and accepts a null one only with its reason)."""
+    if item is None:
+        return "no_recorded_output"
+    if item.record is None and item.text is None:
+        return "empty_recorded_output"
+    return None
+
+
 def score_recorded_outputs(
     *, task: str, data: str, protocol: str, predictions: str | Path, fmt: str, output: str | Path,
     model_name: str | None = None, protocol_options: dict[str, Any] | None = None, split: str | None = None,
     revision: str | None = None, task_options: dict[str, Any] | None = None, seed: int = 0,
-    n_resamples: int = 10_000,
+    n_resamples: int = 10_000, overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Parse and score recorded outputs against a task split; writes the same files as a model run."""
+    """Parse and score recorded outputs against a task split; writes the same files as a model run (into a run
+    folder claimed as ``evaluate model`` claims its own: another run's folder only with ``overwrite``)."""
     from cyclebench.evaluate import (
         PaperPrediction,
         failed_parse,
         finish_review_run,
+        option_inputs,
         resolve_protocol_options,
     )
+    from cyclebench.outputs import OutputMarker, claim_run_folder, run_identity
     from cyclebench.protocols import get_protocol
     from cyclebench.tasks import get_task
 
     predictions = Path(predictions)
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
     spec = get_task(task)
     loaded = spec.load(data, split, revision, **(task_options or {}))
     reader = get_protocol(protocol, **resolve_protocol_options(protocol_options or {}))
@@ -143,15 +171,19 @@ def score_recorded_outputs(
             review = failed_parse("empty_recorded_output")
         else:
             review = reader.parse(item.text)
-        raw = None if item is None else (item.text if item.record is None else json.dumps(item.record, ensure_ascii=False))
+        raw = None if item is None else (item.text if item.record is None else record_to_text(item.record))
         parsed.append(review)
         rows.append(PaperPrediction(
             paper_id=example.paper_id,
             request_hash=hashlib.sha256((raw or "").encode()).hexdigest(),
-            output=raw, generation_error=None if item is not None else "no_recorded_output", finish_reason=None,
+            output=raw, generation_error=_failure_reason(item), finish_reason=None,
             parsed=asdict(review), human_ratings=list(example.ratings), human_accepted=example.accepted,
         ))
     name = model_name or predictions.stem
+    output = claim_run_folder(output, OutputMarker("evaluation", "imported", run_identity(
+        task=task, data=data, revision=revision, split=split, task_options=task_options or {}, protocol=protocol,
+        protocol_options=protocol_options or {}, predictions=predictions, format=fmt, model_name=model_name, seed=seed)),
+        overwrite=overwrite, inputs=[data, predictions, *option_inputs(protocol_options or {}, task_options or {})]).path
     return finish_review_run(
         output, loaded=loaded, task_options=task_options or {},
         protocol_desc={**reader.describe(), "arguments": protocol_options or {}},

@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from cyclebench.outputs import OutputMarker, run_folder, run_identity, staged_files
 from cyclebench.records import PaperText, ParsedReview, RecordError
 
 RESULTS_SCHEMA_VERSION = 1
@@ -592,9 +593,37 @@ def judge_paper_set(paper_set: PaperSet, judge: Judge, *, threshold: float, n_re
     return JudgedSet(paper_set, kept, excluded, judgements, entries, result)
 
 
+# Fields that change only how much of a run is done or how it is scored: a rerun that changes only these
+# resumes the same run folder (the cache is reused) and rewrites its results.
+SCORING_ONLY_FIELDS = ("limit", "reference_limit", "set_limits", "n_resamples", "batch_size", "threshold")
+
+
+def run_marker(what: str, config: Any) -> OutputMarker:
+    """The run folder's marker: the run config (a dataclass) without ``SCORING_ONLY_FIELDS``."""
+    fields = {k: v for k, v in asdict(config).items() if k not in SCORING_ONLY_FIELDS}
+    return OutputMarker("evaluation", what, run_identity(**fields))
+
+
+def judge_inputs(judge: JudgeConfig | None) -> list[Any]:
+    """What a judge reads that may be a local path: model and protocol arguments, its training build."""
+    if judge is None:
+        return []
+    return [*judge.model_args.values(), *judge.protocol_options.values(), (judge.train or "").partition("=")[2]]
+
+
 def run_papers_evaluation(config: PapersRunConfig, output: str | Path, *, cache_dir: str | Path | None = None,
-                          backend: Any = None, second_backend: Any = None, progress: bool | None = None) -> dict[str, Any]:
-    """Judge every set of papers with one judge (and optionally a second); write results, predictions, report."""
+                          backend: Any = None, second_backend: Any = None, progress: bool | None = None,
+                          overwrite: bool = False) -> dict[str, Any]:
+    """Judge every set of papers with one judge (and optionally a second); write results, predictions, report.
+    ``output`` must be new, empty or this run's folder; ``overwrite`` replaces another run's folder."""
+    inputs = [folder for _, folder in config.sets] + judge_inputs(config.judge) + judge_inputs(config.second_judge)
+    with run_folder(output, run_marker("papers", config), overwrite=overwrite, inputs=inputs) as claimed:
+        return _run_papers(config, claimed, cache_dir=cache_dir, backend=backend, second_backend=second_backend,
+                           progress=progress)
+
+
+def _run_papers(config: PapersRunConfig, output: Path, *, cache_dir: str | Path | None, backend: Any,
+                second_backend: Any, progress: bool | None) -> dict[str, Any]:
     if not config.sets:
         raise ValueError("no paper sets given")
     if config.training_overlap not in ("exclude", "keep"):
@@ -603,8 +632,6 @@ def run_papers_evaluation(config: PapersRunConfig, output: str | Path, *, cache_
     if len(set(names)) != len(names):
         raise ValueError(f"paper set names must be distinct: {names}")
     started = time.time()
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
     cache = Path(cache_dir) if cache_dir else output / "cache"
     limits = dict(config.set_limits)
     unknown = sorted(set(limits) - set(names))
@@ -787,10 +814,13 @@ def write_outputs(output: Path, results: dict[str, Any], predictions: Iterable[d
     previous = output / "results.json"
     unchanged = previous.is_file() and previous.read_text(encoding="utf-8") == text
     if not (unchanged and (output / "report.md").is_file()):
-        atomic_write_text(output / "predictions.jsonl",
-                          "".join(json.dumps(finite_json(row), ensure_ascii=False, default=jsonable) + "\n" for row in predictions))
-        atomic_write_text(previous, text)
-        write_report(output, results)
+        # Staged, then renamed in with results.json last: a full disk leaves the old files, never half a report.
+        with staged_files(output, last=("results.json",)) as stage:
+            (stage / "predictions.jsonl").write_text(
+                "".join(json.dumps(finite_json(row), ensure_ascii=False, default=jsonable) + "\n" for row in predictions),
+                encoding="utf-8")
+            (stage / "results.json").write_text(text, encoding="utf-8")
+            write_report(stage, results)
     atomic_write_text(output / "run.json", json.dumps({
         "started": started, "seconds": round(time.time() - started, 3), "host": platform.node(),
         "caches": [{"dir": str(c.dir), "hits": c.hits, "misses": c.misses} for c in caches],

@@ -54,11 +54,22 @@ class ReviewTask:
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             raise ValueError(f"task {self.name} takes options {sorted(self.options)}, not {unknown}")
+        for key, value in options.items():
+            check_option_type(self.name, key, self.options[key], value)
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            # A negative limit would slice papers off the end, and 0 would evaluate nothing.
+            raise ValueError(f"limit must be a positive integer (first N papers), not {limit!r}")
         loaded = self.loader(data, split, revision, **{**self.options, **options})
         if limit is not None:
             loaded = LoadedSplit(loaded.task, loaded.split, loaded.examples[:limit], loaded.fingerprint,
                                  {**loaded.source, "limit": limit}, loaded.skipped)
         return loaded
+
+
+def check_option_type(task: str, key: str, default: Any, value: Any) -> None:
+    """A task option has its default's type: ``abstract_fallback=maybe`` is refused, not read as true."""
+    if isinstance(default, bool) and not isinstance(value, bool):
+        raise ValueError(f"task {task} option {key} must be true or false, not {value!r}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,14 @@ def parse_data_options(values: list[str]) -> dict[str, list[Path]]:
 
 
 class DatasetBuilds:
-    """Local dataset builds per task, their fingerprints and loaded splits (both computed once)."""
+    """Local dataset builds per task, their fingerprints, loaded splits and baseline re-runs (each computed
+    once: the builds are read-only inputs, so what is computed from them does not change)."""
 
     def __init__(self, builds: dict[str, list[Path]] | None = None):
         self.builds = {task: [Path(p) for p in paths] for task, paths in (builds or {}).items()}
         self._loaded: dict[tuple[Any, ...], Any] = {}
         self._fingerprints: dict[Path, str] = {}
+        self._memo: dict[str, Any] = {}
 
     def fingerprint(self, path: Path) -> str:
         from cyclebench.tasks import dataset_fingerprint
@@ -59,6 +62,12 @@ class DatasetBuilds:
         given = ", ".join(f"{self.fingerprint(p)} ({p})" for p in paths)
         return None, Problem("dataset_differs", f"dataset build differs: results.json names {fingerprint}, the "
                                                 f"build(s) given for {task} are {given}")
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per key (a baseline re-run on one of these builds), then the kept value."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def load(self, task: Any, path: Path, split: str, options: dict[str, Any], limit: int | None) -> Any:
         key = (task.name, str(path), split, json.dumps(options, sort_keys=True), limit)

@@ -1,10 +1,12 @@
 """Match a submission's predictions to the named dataset build and re-score them.
 
 Reviewer runs: predictions are matched by paper id to the split's examples, the human scores they carry
-are checked against the build's, score ranges are checked, and the metrics are recomputed with
-``cyclebench.evaluate.score_predictions``. Generator runs: samples are matched to the build's prompts x
-samples per prompt, and the set figures (and best-of-N) are recomputed with ``cyclebench.judging``.
-Every claimed figure must then agree (``leaderboard.rescore``).
+are checked against the build's, score ranges are checked, the re-parse of the raw outputs must agree with
+the submitted parsed fields (``leaderboard.reparse``), and the metrics are recomputed from the re-parse
+with ``cyclebench.evaluate.score_predictions``; a run of a cyclebench baseline is then re-run
+(``leaderboard.reproduce``). Generator runs: samples are matched to the build's prompts x samples per
+prompt, and the set figures (and best-of-N) are recomputed with ``cyclebench.judging`` from the judge's
+re-parsed reviews. Every claimed figure must then agree (``leaderboard.rescore``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any
 
 from leaderboard import rescore
 from leaderboard.datasets import DatasetBuilds
-from leaderboard.outcome import Verification
+from leaderboard.outcome import LABELS, Verification
+from leaderboard.reparse import Reparsed, replace_judge_reviews
+from leaderboard.reproduce import is_baseline_run, reproduce_baseline
 
 # Re-scoring draws papers x resamples bootstrap weights; a cap keeps a hostile submission from tying up CI
 # (a 5,000-paper split at the default 10,000 resamples is 5e7).
@@ -36,9 +40,10 @@ def _first(ids: list[str], n: int = 3) -> str:
     return ", ".join(repr(i) for i in sorted(ids)[:n]) + (" ..." if len(ids) > n else "")
 
 
-def check_review(results: dict[str, Any], rows: list[tuple[int, Any]], datasets: DatasetBuilds,
+def check_review(results: dict[str, Any], rows: list[tuple[int, Any]], reparsed: Reparsed, datasets: DatasetBuilds,
                  out: Verification) -> None:
-    """Match and re-score a reviewer run (``rows``: the predictions as ``(line number, row)``)."""
+    """Match and re-score a reviewer run (``rows``: the predictions as ``(line number, row)``; ``reparsed``:
+    their raw outputs parsed again, which is what gets scored); a baseline is then re-run."""
     from cyclebench.tasks import get_task
 
     task_info = results["task"]
@@ -78,24 +83,29 @@ def check_review(results: dict[str, Any], rows: list[tuple[int, Any]], datasets:
     if differ:
         out.add("human_scores_mismatch", f"{len(differ)} predictions carry human scores that differ from the dataset "
                                          f"build (first: {_first(differ)}); the build's are the ground truth")
-    parsed = [rescore.parsed_from_row(by_id[e.paper_id]["parsed"]) for e in loaded.examples]
+    claimed = [rescore.parsed_from_row(by_id[e.paper_id]["parsed"]) for e in loaded.examples]
     bounds = rescore.rating_range(loaded.examples)
     out.rating_bounds = bounds
-    for message in rescore.range_problems(list(zip(wanted, parsed)), bounds):
+    for message in rescore.range_problems(list(zip(wanted, claimed)), bounds):
         out.add("out_of_range", message)
-    if out.problems or not _affordable(len(parsed), results["n_resamples"], out):
+    out.problems.extend(reparsed.problems)
+    if out.problems or not _affordable(len(claimed), results["n_resamples"], out):
         return
+    parsed = [reparsed.reviews[e.paper_id] for e in loaded.examples]
     recomputed = rescore.rescore_review(loaded.examples, parsed, n_resamples=results["n_resamples"], seed=results["seed"])
     _compare(results, recomputed, out)
     out.points = [(sum(e.ratings) / len(e.ratings), p.rating) for e, p in zip(loaded.examples, parsed)
                   if p.rating is not None]
+    if not out.problems and is_baseline_run(results) and reproduce_baseline(results, by_id, path, datasets, out):
+        out.label = LABELS["baseline"]
 
 
-def check_generator(results: dict[str, Any], rows: list[tuple[int, Any]], datasets: DatasetBuilds,
-                    out: Verification) -> None:
+def check_generator(results: dict[str, Any], rows: list[tuple[int, Any]], reparsed: Reparsed,
+                    datasets: DatasetBuilds, out: Verification) -> None:
     """Generated samples are matched to the prompts of the named build (every prompt x every sample index),
-    then the set figures are recomputed with ``cyclebench.judging.set_figures``; with N > 1 the best-of-N
-    pick of every prompt is checked against the rule and its figures recomputed too."""
+    then the set figures are recomputed with ``cyclebench.judging.set_figures`` from the judge's re-parsed
+    reviews; with N > 1 the best-of-N pick of every prompt is checked against the rule and its figures
+    recomputed too."""
     from cyclebench.generate import GENERATION_TASKS, load_generation_prompts
 
     task_info, generator = results["task"], results["generator"]
@@ -142,8 +152,11 @@ def check_generator(results: dict[str, Any], rows: list[tuple[int, Any]], datase
                if e.review is not None]
     for message in rescore.range_problems(reviews, rescore.JUDGE_RATING_RANGE):
         out.add("out_of_range", message)
+    out.problems.extend(reparsed.problems)
     if out.problems or not _affordable(len(ordered), results["n_resamples"], out):
         return
+    by_key = dict(zip(wanted, replace_judge_reviews(ordered, reparsed)))
+    ordered = [by_key[k] for k in wanted]
     options = {"threshold": results["threshold"], "n_resamples": results["n_resamples"], "seed": results["seed"]}
     recomputed = rescore.rescore_generator(ordered, **options)
     _compare(results, recomputed, out)

@@ -1,7 +1,8 @@
 """Recompute a submission's figures from its predictions and compare them with what it claims.
 
-Pure functions: the caller loads the dataset examples and the prediction rows. Only the parsed fields the
-metrics read are taken from a row (rating, decision, the four aspects, the simulated reviewers' ratings);
+Pure functions: the caller loads the dataset examples and the re-parsed reviews (``leaderboard.reparse``;
+a row's submitted ``parsed`` is only read for the range check and the comparison with the re-parse). Only
+the fields the metrics read count (rating, decision, the four aspects, the simulated reviewers' ratings);
 the row's own ``human_ratings`` are never used for scoring, the dataset build's are.
 
 Agreement rule (documented on the site and in the submissions README): a float agrees when
@@ -122,7 +123,7 @@ def rescore_generator(rows: Sequence[dict[str, Any]], *, threshold: float, n_res
     return set_figures(generator_entries(rows), threshold=threshold, n_resamples=n_resamples, seed=seed)
 
 
-def _agrees(claimed: Any, recomputed: Any) -> tuple[bool, float, float]:
+def agrees(claimed: Any, recomputed: Any) -> tuple[bool, float, float]:
     """(agree, absolute difference, relative difference) of two optional floats."""
     if claimed is None or recomputed is None:
         same = claimed is None and recomputed is None
@@ -151,7 +152,7 @@ def compare_figures(claimed: dict[str, Any], recomputed: dict[str, Any]) -> tupl
         compared += 1
         mine, theirs = recomputed[name], claimed[name]
         for part in ("value", "ci_low", "ci_high"):
-            ok, diff, rel = _agrees(theirs.get(part), mine.get(part))
+            ok, diff, rel = agrees(theirs.get(part), mine.get(part))
             if math.isfinite(diff):
                 max_abs, max_rel = max(max_abs, diff), max(max_rel, rel)
             if not ok:

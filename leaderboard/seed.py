@@ -17,6 +17,9 @@ Steps, each the documented command's own code path:
 
 The same corpus, package versions and ``--work`` path give byte-identical submissions (results.json
 records the build path as given (relative by default) and the package versions, so another machine differs only there).
+Floats in the submitted results.json are written to 10 significant digits (:func:`round_floats`): the last
+bits of a bootstrap sum differ between BLAS builds, and a rerun elsewhere must not rewrite committed files;
+the validator's tolerance (1e-9 relative) is wider than that rounding.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
+import math
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -32,6 +37,7 @@ from typing import Any
 
 SEED_DATE = "2026-11-24"
 AUTHORS = ["cyclebench (leaderboard/seed.py)"]
+RECORDED_AUTHORS = ["SakanaAI/AI-Scientist (recorded reviews)"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,47 @@ BASELINES = {
     "baseline-tfidf": "TF-IDF ridge",
     "baseline-minilm": "MiniLM ridge",
 }
+
+
+SIGNIFICANT_DIGITS = 10
+ZERO_BELOW = 1e-12  # the validator's absolute tolerance: float noise around zero is written as 0
+
+
+def round_floats(value: Any) -> Any:
+    """``value`` with every float at ``SIGNIFICANT_DIGITS`` significant digits (and noise around zero as 0),
+    so the same figures computed on two machines are written as the same bytes."""
+    if isinstance(value, float) and math.isfinite(value):
+        return 0.0 if abs(value) < ZERO_BELOW else float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {k: round_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [round_floats(v) for v in value]
+    return value
+
+
+def round_results_file(run_dir: Path) -> None:
+    """Rewrite a run's results.json with :func:`round_floats` (as ``cyclebench.evaluate`` lays it out)."""
+    from cyclebench.fileio import atomic_write_text
+
+    path = Path(run_dir) / "results.json"
+    results = json.loads(path.read_text(encoding="utf-8"))
+    atomic_write_text(path, json.dumps(round_floats(results), indent=2) + "\n")
+
+
+def remove_earlier_seed(target: Path, authors: list[str]) -> None:
+    """Make room for a seeded submission: an earlier seed of it is replaced; any other folder of that name
+    (someone's own submission) is never deleted, the seed stops instead."""
+    import yaml
+
+    if not target.exists() and not target.is_symlink():
+        return
+    try:
+        metadata = yaml.safe_load((target / "metadata.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        metadata = None
+    if target.is_symlink() or not isinstance(metadata, dict) or metadata.get("authors") != authors:
+        raise FileExistsError(f"{target} exists and is not a submission leaderboard/seed.py wrote; move it away")
+    shutil.rmtree(target)
 
 
 def build_corpus_datasets(corpus: str | Path, work: str | Path, tasks: tuple[SeedTask, ...] = SEED_TASKS) -> dict[str, Path]:
@@ -91,10 +138,10 @@ def seed(corpus: str | Path, work: str | Path, out: str | Path, backends: tuple[
             config = ReviewRunConfig(task=spec.task, data=str(datasets[spec.task]), protocol=spec.protocol,
                                      backend=backend, task_options=dict(spec.task_options))
             run_review_evaluation(config, run_dir, progress=progress)
+            round_results_file(run_dir)
             name = f"{backend}-{spec.task}"
             target = out / f"{SEED_DATE}_{name}"
-            if target.exists():
-                shutil.rmtree(target)
+            remove_earlier_seed(target, AUTHORS)
             written.append(submit(
                 run_dir, name, out=out, model_name=BASELINES[backend], authors=AUTHORS, date=SEED_DATE,
                 description=f"Seeded by leaderboard/seed.py: {backend} trained on the train split of the "
@@ -132,12 +179,12 @@ def seed_imported(corpus: str | Path, work: str | Path, out: str | Path) -> list
         score_recorded_outputs(task="aiscientist-iclr2022", data=str(datasets["aiscientist-iclr2022"]),
                                protocol="aiscientist", protocol_options={"decision_rule": "threshold", "threshold": 6},
                                predictions=csv_path, fmt="aiscientist-csv", output=run_dir, model_name=label)
+        round_results_file(run_dir)
         name = f"imported-{slug}"
         target = out / f"{SEED_DATE}_{name}"
-        if target.exists():
-            shutil.rmtree(target)
+        remove_earlier_seed(target, RECORDED_AUTHORS)
         written.append(submit(
-            run_dir, name, out=out, model_name=label, authors=["SakanaAI/AI-Scientist (recorded reviews)"],
+            run_dir, name, out=out, model_name=label, authors=RECORDED_AUTHORS,
             date=SEED_DATE, description=f"Recorded reviews of the AI Scientist reviewer ({csv_path.name}, "
                                         "Apache-2.0), imported and scored by cyclebench; not re-run."))
         print(f"seeded {target}", file=sys.stderr)

@@ -15,20 +15,20 @@ Layout of ``--out``::
     submissions/<folder>/index.html one page per verified submission, with pred_vs_human.svg,
                                     results.json and metadata.yaml as submitted
     static/sortable.js, style.css   the table sorter (no dependencies) and the style sheet
+    .cyclebench-output.json         marks the folder as a site cyclebench built (``cyclebench.outputs``)
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from cyclebench.outputs import FolderTransaction, OutputMarker, check_target
 from leaderboard.columns import CHART_FIGURES, COLUMNS, Column
 from leaderboard.reported import ReportedRow, load_reported
 from leaderboard.safe_read import FILE_LIMITS, read_bounded
@@ -37,8 +37,10 @@ from leaderboard.validate import DatasetBuilds, Verification, list_submissions, 
 STATIC_FILES = ("sortable.js", "style.css")
 MEASURED_LABELS = ("verified", "baseline", "imported (not re-run)")
 LABEL_HELP = {
-    "verified": "a model run whose every figure was recomputed from its predictions against the dataset build",
-    "baseline": "a CPU baseline (trained on the task's training split), verified the same way",
+    "verified": "a model run whose raw outputs were parsed again and every figure recomputed from them against "
+                "the dataset build",
+    "baseline": "a cyclebench CPU baseline (trained on the task's training split), re-run by the validator on "
+                "the dataset build and reproduced paper by paper and figure by figure",
     "imported (not re-run)": "recorded outputs of a system that was not run here, parsed and scored by cyclebench, "
                              "verified the same way",
     "human": "human reviewers against each other on the same papers (leave-one-out proxy), computed from the data",
@@ -269,19 +271,18 @@ def build_site(out: str | Path, submissions: str | Path, datasets: DatasetBuilds
                reported: list[ReportedRow] | None = None) -> SiteReport:
     """Validate every submission under ``submissions`` and write the site to ``out`` (atomically)."""
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} exists and is not empty (pass overwrite=True / --overwrite)")
+    # The site never lands on, in or around its inputs, and replaces only a site cyclebench built.
+    site_inputs = [submissions, *(path for paths in datasets.builds.values() for path in paths)]
+    check_target(out.resolve(), "site", overwrite=overwrite, inputs=site_inputs)
     folders = list_submissions(Path(submissions))
     verifications = validate_submissions(folders, datasets, folders)
     tables = assemble_tables(verifications, load_reported() if reported is None else reported)
 
-    partial = out.parent / f".{out.name}.partial"
-    if partial.exists():
-        shutil.rmtree(partial)
-    (partial / "plots").mkdir(parents=True)
-    (partial / "static").mkdir()
-    (partial / "submissions").mkdir()
-    try:
+    with FolderTransaction(out, OutputMarker("site"), overwrite=overwrite, inputs=site_inputs) as transaction:
+        partial = transaction.scratch
+        (partial / "plots").mkdir(parents=True)
+        (partial / "static").mkdir()
+        (partial / "submissions").mkdir()
         for name in STATIC_FILES:
             (partial / "static" / name).write_bytes((files("leaderboard") / "static" / name).read_bytes())
         for table in tables:
@@ -298,10 +299,5 @@ def build_site(out: str | Path, submissions: str | Path, datasets: DatasetBuilds
         (partial / "verification.json").write_text(json.dumps({
             **report.counts, "submissions_checked": [v.to_dict() for v in verifications]}, indent=2) + "\n",
             encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(partial, out)
-    finally:
-        if partial.exists():
-            shutil.rmtree(partial)
+        transaction.commit()
     return report

@@ -1,11 +1,15 @@
-"""Validate submissions: files, schemas, consistency, duplicates, score ranges, and re-scoring.
+"""Validate submissions: files, schemas, consistency, duplicates, re-parsing, score ranges, re-scoring, re-runs.
 
-A submission is verified only when every check passes, the last being the re-scoring: its predictions are
-matched by paper id to the examples of the named dataset build (a local folder given per task, whose
-fingerprint must equal the one the results name), the metrics are recomputed with the project's own scorer
-(``cyclebench.evaluate.score_predictions`` for a reviewer, ``cyclebench.judging.set_figures`` for a
-generator; same seed and resamples) and every claimed figure must agree (``leaderboard.rescore``).
-Nothing in a submission is executed; the files are read by ``safe_read``.
+A submission is verified only when every check passes. Its submitted ``parsed`` fields are claims: every
+raw output is parsed again with the named protocol (``leaderboard.reparse``) and a disagreeing field is a
+rejection. The predictions are matched by paper id to the examples of the named dataset build (a local
+folder given per task, whose fingerprint must equal the one the results name), the metrics are recomputed
+from the re-parsed reviews with the project's own scorer (``cyclebench.evaluate.score_predictions`` for a
+reviewer, ``cyclebench.judging.set_figures`` for a generator; same seed and resamples) and every claimed
+figure must agree (``leaderboard.rescore``). A run of one of cyclebench's baselines is then re-run on the
+build and must reproduce (``leaderboard.reproduce``); only then is it labelled baseline. Duplicates are
+found by file, by declared identity and by content (``leaderboard.duplicates``). Nothing in a submission is
+executed; the files are read by ``safe_read``.
 
 The outcome is a :class:`Verification` per submission. It is not stored in the submission folder (a
 submitter could forge it): ``cyclebench leaderboard validate --report`` writes it to a file of the caller's
@@ -16,7 +20,6 @@ choosing and ``cyclebench leaderboard build`` re-validates and publishes it as t
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -24,8 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from leaderboard.datasets import DatasetBuilds, parse_data_options  # noqa: F401  (re-exported)
+from leaderboard.duplicates import Identity, canonical, check_duplicates, identity_of, model_block, read_identity
 from leaderboard.match import check_generator, check_review
 from leaderboard.outcome import LABELS, Problem, Verification  # noqa: F401  (re-exported)
+from leaderboard.reparse import reparse_submission
+from leaderboard.reproduce import baseline_claim_problems, is_baseline_run
 from leaderboard.safe_read import (
     FILE_LIMITS,
     MAX_SUBMISSION_BYTES,
@@ -150,17 +156,13 @@ def _check_schemas(read: _Read, out: Verification) -> None:
 # consistency and duplicates
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
 def _metadata_expectations(results: dict[str, Any]) -> dict[str, Any]:
     """The metadata fields that must repeat what results.json says."""
     model, task = model_block(results), results["task"]
     expected = {
         "kind": results["kind"],
         "model.backend": model["backend"], "model.model_args": model["model_args"],
-        "model.fingerprint": model["fingerprint"],
+        "model.fingerprint": model["fingerprint"], "model.baseline": model.get("baseline"),
         "task.name": task["name"], "task.split": task["split"], "task.options": task.get("options", {}),
         "dataset.fingerprint": task["dataset_fingerprint"],
         "label": expected_label(results),
@@ -175,15 +177,12 @@ def _metadata_expectations(results: dict[str, Any]) -> dict[str, Any]:
     return expected
 
 
-def model_block(results: dict[str, Any]) -> dict[str, Any]:
-    """What was evaluated: the reviewer of a review run, the generator of a generator run."""
-    return results["generator"] if results.get("kind") == "generator" else results["model"]
-
-
 def expected_label(results: dict[str, Any]) -> str:
+    """The label a submission asks for: imported recorded outputs, a run of one of cyclebench's baselines
+    (given only once the validator has re-run it), or a model."""
     if results.get("provenance", {}).get("imported"):
         return "imported"
-    return "baseline" if model_block(results).get("baseline") else "model"
+    return "baseline" if is_baseline_run(results) else "model"
 
 
 def _dig(document: dict[str, Any], dotted: str) -> Any:
@@ -196,9 +195,11 @@ def _dig(document: dict[str, Any], dotted: str) -> Any:
 def _check_consistency(folder: Path, read: _Read, out: Verification) -> None:
     metadata, results = read.metadata or {}, read.results or {}
     for dotted, value in _metadata_expectations(results).items():
-        if _canonical(_dig(metadata, dotted)) != _canonical(value):
+        if canonical(_dig(metadata, dotted)) != canonical(value):
             out.add("metadata_mismatch", f"metadata.yaml {dotted} is {_dig(metadata, dotted)!r} but results.json "
                                          f"says {value!r}")
+    for message in baseline_claim_problems(results):
+        out.add("baseline_claim", message)
     match = FOLDER_PATTERN.match(folder.name)
     if match and (match.group(1) != metadata.get("date") or match.group(2) != metadata.get("name")):
         out.add("metadata_mismatch", f"folder {folder.name!r} does not match metadata date {metadata.get('date')!r} "
@@ -207,64 +208,6 @@ def _check_consistency(folder: Path, read: _Read, out: Verification) -> None:
     for name, actual in (("results.json", read.results_sha256), ("predictions.jsonl", read.predictions_sha256)):
         if files.get(name) != actual:
             out.add("checksum_mismatch", f"{name} has {actual}, metadata.yaml files says {files.get(name)}")
-
-
-@dataclass(frozen=True)
-class Identity:
-    """What makes two submissions the same entry."""
-
-    folder: str
-    predictions_sha256: str | None
-    key: str | None  # model fingerprint + task + split + dataset build + protocol (or judge)
-
-
-def identity_of(results: dict[str, Any] | None, predictions_sha256: str | None, folder: str) -> Identity:
-    key = None
-    if isinstance(results, dict):
-        try:
-            task, model = results["task"], model_block(results)
-            if results.get("kind") == "review":
-                how = [results["protocol"]["name"], results["protocol"].get("options"), results["protocol"]["arguments"]]
-            else:
-                judge = results["judge"]
-                how = [judge["protocol"], judge.get("protocol_arguments"), judge["backend"], judge["model_args"],
-                       model.get("n"), results.get("threshold")]
-            key = _canonical([results["kind"], model["fingerprint"], task["name"], task["split"],
-                              task["dataset_fingerprint"], how])
-        except (KeyError, TypeError, AttributeError):
-            key = None
-    return Identity(folder, predictions_sha256, key)
-
-
-def read_identity(folder: Path) -> Identity:
-    """The identity of a submission already in the leaderboard (unreadable parts count as unknown)."""
-    results = sha = None
-    if folder.is_symlink() or not folder.is_dir():
-        return Identity(folder.name, None, None)
-    try:
-        results = loads_json(decode_utf8(read_bounded(folder / "results.json", FILE_LIMITS["results.json"]),
-                                         "results.json"), "results.json")
-    except (ReadError, OSError):
-        pass
-    try:
-        sha = "sha256:" + hashlib.sha256(read_bounded(folder / "predictions.jsonl",
-                                                      FILE_LIMITS["predictions.jsonl"])).hexdigest()
-    except (ReadError, OSError):
-        pass
-    return identity_of(results, sha, folder.name)
-
-
-def _check_duplicates(mine: Identity, earlier: list[Identity], out: Verification) -> None:
-    for other in earlier:
-        if mine.predictions_sha256 and other.predictions_sha256 == mine.predictions_sha256:
-            out.add("duplicate", f"duplicate of {other.folder}: the same predictions.jsonl ({mine.predictions_sha256})")
-        elif mine.key and other.key == mine.key:
-            out.add("duplicate", f"duplicate of {other.folder}: the same model fingerprint, task, split, dataset "
-                                 "build and protocol")
-
-
-# ---------------------------------------------------------------------------------------------
-# re-scoring
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,13 +234,16 @@ def _validate(folder: Path, datasets: DatasetBuilds, earlier: list[Identity], ou
     results = read.results
     out.kind, out.task, out.split = results["kind"], results["task"]["name"], results["task"]["split"]
     out.dataset_fingerprint, out.predictions_sha256 = results["task"]["dataset_fingerprint"], read.predictions_sha256
-    out.label, out.metadata, out.results = LABELS[expected_label(results)], read.metadata, results
+    label = expected_label(results)
+    out.label = None if label == "baseline" else LABELS[label]  # a baseline's label waits for its re-run
+    out.metadata, out.results = read.metadata, results
     _check_consistency(folder, read, out)
-    _check_duplicates(identity_of(results, read.predictions_sha256, folder.name), earlier, out)
+    reparsed = reparse_submission(results, read.rows)
+    check_duplicates(identity_of(results, read.predictions_sha256, folder.name, reparsed), earlier, out)
     if out.problems:
         return
     check = check_review if results["kind"] == "review" else check_generator
-    check(results, read.rows, datasets, out)
+    check(results, read.rows, reparsed, datasets, out)
 
 
 def list_submissions(root: Path) -> list[Path]:
@@ -321,6 +267,5 @@ def validate_submissions(targets: list[Path], datasets: DatasetBuilds, against: 
     for folder in targets:
         outcome = validate_submission(folder, datasets, existing + seen)
         outcomes.append(outcome)
-        seen.append(identity_of(outcome.results, outcome.predictions_sha256, folder.name)
-                    if outcome.results is not None else read_identity(folder))
+        seen.append(read_identity(folder))
     return outcomes

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from builders import deepreview13k
+from builders.base import EmptyBuildError
 from builders.deepreview13k import DeepReview13KConfig
 from cyclebench.protocols import get_protocol
 from cyclebench.sources.openreview import iter_raw_notes, parse_submission
@@ -232,9 +233,10 @@ def test_paper_texts_from_a_folder(tmp_path):
     assert row["text_source"] == "markdown" and len(row["inputs"][1]["content"]) > 0.5 * len(text)
     missing = tmp_path / "empty_papers"
     missing.mkdir()
-    without = _build(sample / "openreview.jsonl", tmp_path / "none", papers=missing)
-    assert without.manifest["counts"]["papers_kept"] == 0
-    assert without.manifest["counts"]["papers_rejected"]["no_paper_text"] == counts["papers_kept"]
+    with pytest.raises(EmptyBuildError, match="no paper kept") as info:  # an empty build fails, writing nothing
+        _build(sample / "openreview.jsonl", tmp_path / "none", papers=missing)
+    assert info.value.counts["papers_kept"] == 0 and not (tmp_path / "none").exists()
+    assert info.value.counts["papers_rejected"]["no_paper_text"] == counts["papers_kept"]
 
 
 def test_output_is_atomic_and_needs_overwrite(corpus, tmp_path, monkeypatch):

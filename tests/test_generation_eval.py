@@ -375,10 +375,12 @@ def test_unreadable_papers_are_counted_with_reasons(tmp_path):
 
 
 def test_baseline_judge_needs_its_training_data(tmp_path):
-    config = PapersRunConfig(sets=(("x", str(tmp_path)),), judge=JudgeConfig("cyclereviewer", "baseline-tfidf"))
+    papers = tmp_path / "papers"  # beside the run folder: a run folder inside its paper set is refused (issue 11)
+    papers.mkdir()
+    config = PapersRunConfig(sets=(("x", str(papers)),), judge=JudgeConfig("cyclereviewer", "baseline-tfidf"))
     with pytest.raises(ValueError, match="--judge-train"):
         run_papers_evaluation(config, tmp_path / "run", progress=False)
-    config = PapersRunConfig(sets=(("x", str(tmp_path)),), judge=JudgeConfig("cyclereviewer", "fake", train="a=b"))
+    config = PapersRunConfig(sets=(("x", str(papers)),), judge=JudgeConfig("cyclereviewer", "fake", train="a=b"))
     with pytest.raises(ValueError, match="does not train"):
         run_papers_evaluation(config, tmp_path / "run", progress=False)
 

@@ -137,20 +137,21 @@ def test_tarball_with_input_resolves_includes(tmp_path: Path, paper_dir: Path) -
         "paper/sections/conclusion.tex": "% included\n" + main[start:end],
         "paper/references.bib": (paper_dir / "references.bib").read_bytes(),
         "paper/figures/plot.pdf": b"%PDF-1.4 not text",
-        "../escape.tex": "\\documentclass{article}\\begin{document}x\\end{document}",
-        "/abs.tex": "\\documentclass{article}\\begin{document}x\\end{document}",
     }
     for arc in (_tar(tmp_path / "2101.00001.tar.gz", members), _tar(tmp_path / "p.tgz", members), _tar(tmp_path / "p.tar", members, "w")):
         src = load_latex_source(arc)
         assert src.main_file == "paper/main.tex"
         assert "paper/references.bib" in src.bib_texts
         assert src.missing_includes == ("missing_file",)
-        assert any("escape.tex" in s for s in src.skipped_members)
-        assert not any(name.endswith(("escape.tex", "abs.tex")) for name in src.files)
         d = parse_latex(src)
         assert d.title == "Calibration tests beyond classification"
         assert [s.heading for s in d.body_sections][-1] == "Conclusion"
         assert "We presented a framework of calibration estimators" in d.body_sections[-1].text
+    # A member escaping the archive (``..``, absolute) rejects the e-print (issue 11; it used to be skipped).
+    for bad in ("../escape.tex", "/abs.tex"):
+        with pytest.raises(RecordError) as e:
+            load_latex_source(_tar(tmp_path / "bad.tar.gz", {**members, bad: "x"}))
+        assert e.value.reason == "archive_unsafe_member"
 
 
 def test_tarball_without_main_file_is_a_reasoned_reject(tmp_path: Path) -> None:
@@ -174,11 +175,11 @@ def test_corrupt_archives_and_pdf_eprints(tmp_path: Path) -> None:
     (tmp_path / "bad.tar.gz").write_bytes(b"\x1f\x8b\x08\x00garbage" * 10)
     with pytest.raises(RecordError) as e:
         load_latex_source(tmp_path / "bad.tar.gz")
-    assert e.value.reason == "latex_unreadable"
+    assert e.value.reason == "corrupt_archive"
     (tmp_path / "junk.tgz").write_bytes(b"not an archive at all")
     with pytest.raises(RecordError) as e:
         load_latex_source(tmp_path / "junk.tgz")
-    assert e.value.reason == "latex_unreadable"
+    assert e.value.reason == "corrupt_archive"
     (tmp_path / "pdf.gz").write_bytes(gzip.compress(b"%PDF-1.5\n..."))
     with pytest.raises(RecordError) as e:
         load_latex_source(tmp_path / "pdf.gz")
@@ -235,7 +236,7 @@ def test_folder_source_with_subfolder_and_papers_directory(tmp_path: Path) -> No
     (tmp_path / "papers" / "broken.tgz").write_bytes(b"junk")
     with pytest.raises(RecordError) as e:
         PapersDirectory(tmp_path / "papers").read("broken")
-    assert e.value.reason == "latex_unreadable"
+    assert e.value.reason == "corrupt_archive"
 
 
 # ---------------------------------------------------------------------------------------------

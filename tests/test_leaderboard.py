@@ -273,9 +273,11 @@ def test_out_of_range_scores_are_rejected(lb_sample, tmp_path):
 
     edit_predictions(folder, out_of_range)
     outcome = validate_one(folder, lb_sample)
-    assert codes(outcome) == {"out_of_range"}
+    # The raw outputs still say otherwise, so the re-parse disagrees too (by design since issue 11).
+    assert codes(outcome) == {"out_of_range", "parse_mismatch"}
     rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
     text = messages(outcome)
+    assert f"paper {rows[0]['paper_id']!r}: parsed.rating is 11 but its raw output re-parses to" in text
     assert f"rating: 2 predicted scores outside the scale 1-10 (first: paper {rows[0]['paper_id']!r} = 11)" in text
     assert f"soundness: 1 predicted score outside the scale 1-4 (first: paper {rows[2]['paper_id']!r} = 5)" in text
     assert "confidence: 1 predicted score outside the scale 1-5" in text
@@ -526,7 +528,10 @@ def test_generator_run_is_verified_and_tampering_is_caught(research14k, tmp_path
     assert "predictions.jsonl lacks 1 generated sample(s) (first: paper 'p4' sample 0)" in messages(broken)
     edit_predictions(folder, lambda rows: rows + [dict(rows[-1], paper_id="p4", outcome="parse_failed", judge=None)])
     [out_of_range] = validate_submissions([folder], datasets, [])
-    assert codes(out_of_range) == {"out_of_range"} and "rating: 1 predicted score outside the scale 0-10" in messages(out_of_range)
+    # The judge's raw output still says otherwise, so the re-parse disagrees too (by design since issue 11).
+    assert codes(out_of_range) == {"out_of_range", "parse_mismatch"}
+    assert "rating: 1 predicted score outside the scale 0-10" in messages(out_of_range)
+    assert "judge.parsed.rating is 11 but its raw output re-parses to" in messages(out_of_range)
 
 
 def test_generator_table_names_the_judge_beside_published_rows(research14k, tmp_path):  # noqa: F811

@@ -72,7 +72,8 @@ def test_corpus_texts_attach_by_id(corpus, tmp_path):
     texts = sorted((corpus / "papers" / "markdown" / "iclr2022").glob("*.txt"))[:20]
     ids = [json.loads(line)["id"] for line in (corpus / "openreview" / "iclr2026_v2.jsonl").read_text().splitlines()]
     for paper_id, text in zip(ids, texts):
-        (papers / f"{paper_id}.txt").symlink_to(text)
+        # copied, not linked: a link out of the papers folder is an ``outside_input`` reject (issue 11)
+        (papers / f"{paper_id}.txt").write_bytes(text.read_bytes())
     report = review5k.build(corpus / "openreview" / "iclr2026_v2.jsonl", papers, tmp_path / "out",
                             Review5KConfig(), progress=False)
     counts = report.manifest["counts"]

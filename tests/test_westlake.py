@@ -68,13 +68,13 @@ def test_deepreview_missing_split_is_clear(tmp_path):
         get_task("deepreview-13k").load(str(tmp_path), "test_2025")
 
 
-def test_baseline_runs_on_deepreview_files(deepreview_folder, tmp_path):
+def test_baseline_runs_on_deepreview_files(deepreview_folder, tmp_path_factory):
     from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
 
     results = run_review_evaluation(
         ReviewRunConfig(task="deepreview-13k", data=str(deepreview_folder), protocol="deepreviewer",
                         protocol_options={"mode": "fast"}, backend="baseline-constant", n_resamples=100),
-        tmp_path / "run", progress=False)
+        tmp_path_factory.mktemp("runs") / "run", progress=False)  # not inside the data folder (issue 11)
     assert results["task"]["split"] == "test_2024"
     assert results["counts"]["n_evaluated"] == 4
 

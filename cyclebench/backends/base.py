@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -105,22 +107,29 @@ def parse_model_args(text: str | None) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"bad --model-args item {item!r}: expected key=value")
+        if key.strip() in args:
+            raise ValueError(f"{key.strip()!r} is given twice in {text[:200]!r}; give each key once")
         args[key.strip()] = _coerce(value.strip())
     return args
 
 
 def _coerce(value: str) -> Any:
+    """true/false/none, an int, a finite float, else the text itself. ``nan``, ``inf`` and numbers too big
+    for a float stay text, so that a backend's number check refuses them by name instead of sending them."""
     lowered = value.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
     if lowered in ("none", "null"):
         return None
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    return value
+    if re.fullmatch(r"[+-]?[0-9]{1,4000}", value):  # Python refuses to convert longer digit strings
+        return int(value)
+    if "_" in value:  # float() would read "1_000"
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return number if math.isfinite(number) else value
 
 
 def build_backend(name: str, model_args: str | dict[str, Any] | None = None) -> Backend:

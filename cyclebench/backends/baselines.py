@@ -492,7 +492,10 @@ def _positive(name: str, value: Any, cast: type = float) -> Any:
 
 
 def _int_arg(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+    """A whole number (``8`` or ``8.0``); NaN, infinity and fractions are refused with the name."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be an integer, not {value!r}")
+    if isinstance(value, float) and not value.is_integer():
         raise ValueError(f"{name} must be an integer, not {value!r}")
     return int(value)
 

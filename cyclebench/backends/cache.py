@@ -6,11 +6,11 @@ people; the OpenAI backend's fingerprint never holds its API key). The key is
 ``request.cache_key(backend.fingerprint)``: backend + model args, messages and sampling, not the request id, so
 requests with identical messages and sampling share one entry (give repeated samples different seeds).
 
-Only successful responses are stored; errors are tried again next run. Each batch's lines are flushed and
-fsynced as soon as that batch returns, so a killed run keeps its finished work; pass ``chunk_size`` to send the
-misses in chunks of that many requests (more frequent saves, smaller batches). A torn last line left by a kill is
-cut off when the file is opened (counted in ``torn_lines``, as are undecodable lines in the middle, which are
-skipped).
+Only successful responses (text that is a string) are stored; errors are tried again next run. Each batch's
+lines are flushed and fsynced as soon as that batch returns, so a killed run keeps its finished work; pass
+``chunk_size`` to send the misses in chunks of that many requests (more frequent saves, smaller batches). A torn
+last line left by a kill is cut off when the file is opened (counted in ``torn_lines``, as are undecodable lines
+in the middle and lines whose text is not a string, which are skipped).
 """
 
 from __future__ import annotations
@@ -76,12 +76,13 @@ class CachedBackend(Backend):
             try:
                 row = json.loads(line)
                 key, resp = row["key"], row["response"]
-                if not isinstance(key, str) or not isinstance(resp, dict) or resp.get("error") is not None:
+                if (not isinstance(key, str) or not isinstance(resp, dict) or resp.get("error") is not None
+                        or not isinstance(resp.get("text"), str)):
                     raise ValueError("not a cache line")
             except (ValueError, KeyError, TypeError):
                 self.torn_lines += 1
                 continue
-            self.index[key] = resp
+            self.index[key] = {f: resp.get(f) for f in _FIELDS}  # a hand-edited line may carry other keys
 
     def _append(self, rows: list[tuple[str, GenerationResponse]]) -> None:
         if not rows:
@@ -121,7 +122,7 @@ class CachedBackend(Backend):
             for i, resp in zip(part, answers):
                 resp = replace(resp, request_id=requests[i].request_id, cached=False)
                 results[i] = resp
-                if resp.error is None and resp.text is not None:
+                if resp.error is None and isinstance(resp.text, str):
                     fresh.append((keys[i], resp))
             self._append(fresh)
         return [r for r in results if r is not None]

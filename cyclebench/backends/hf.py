@@ -51,6 +51,22 @@ DEFAULT_MAX_TOKENS = 1024
 _DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
+def check_pretrained(pretrained: str) -> None:
+    """A ``pretrained`` written as a path must be a model folder: a typo is one line, not a Hub lookup.
+
+    Written as a path: absolute, ``./``/``../``/``~`` relative, or anything that exists on disk. A Hub id
+    (``org/name``) is left to ``from_pretrained``.
+    """
+    path = Path(pretrained).expanduser()
+    looks_like_path = pretrained.startswith(("/", "./", "../", "~", ".\\")) or path.exists()
+    if not looks_like_path:
+        return
+    if not path.exists():
+        raise FileNotFoundError(f"hf backend: pretrained model folder not found: {pretrained}")
+    if not path.is_dir():
+        raise NotADirectoryError(f"hf backend: pretrained={pretrained} is a file; expected a model folder")
+
+
 class HFBackend(Backend):
     name = "hf"
 
@@ -70,6 +86,7 @@ class HFBackend(Backend):
         if not pretrained:
             raise ValueError("hf backend needs model_args pretrained=<model folder or Hub id>")
         pretrained = str(pretrained)
+        check_pretrained(pretrained)
         dtype = str(dtype)
         if dtype not in _DTYPES:
             raise ValueError(f"hf backend: dtype must be one of {', '.join(_DTYPES)}, not {dtype!r}")
@@ -95,7 +112,10 @@ class HFBackend(Backend):
         self.device = torch.device(str(device))
         trust = bool(trust_remote_code)
 
-        tok = AutoTokenizer.from_pretrained(pretrained, trust_remote_code=trust)
+        try:
+            tok = AutoTokenizer.from_pretrained(pretrained, trust_remote_code=trust)
+        except OSError as exc:  # not a model folder, unknown Hub id, offline without a cached copy
+            raise ValueError(f"hf backend: cannot load pretrained={pretrained!r}: {' '.join(str(exc).split())}") from None
         if chat_template:
             tok.chat_template = Path(str(chat_template)).read_text(encoding="utf-8")
         if not getattr(tok, "chat_template", None):

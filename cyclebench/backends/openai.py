@@ -11,16 +11,19 @@ model_args (``--model-args k=v,...``):
 ``concurrency``  requests in flight at once (default 8), from a thread pool inside ``generate``.
 ``max_retries``  retries after the first attempt (default 5) on HTTP 429/5xx, connection errors and timeouts,
                  with exponential backoff and full jitter (``backoff * 2**attempt``, at most 60 s); a
-                 ``Retry-After`` header (seconds or HTTP date) is honoured, up to 300 s.
+                 ``Retry-After`` header (seconds or HTTP date) is honoured, up to 300 s; one that cannot be
+                 read (garbage, negative, NaN) falls back to the backoff.
 ``backoff``      base backoff in seconds (default 1.0).
-``timeout``      seconds per attempt (default 600): the socket timeout for connecting and for each read.
+``timeout``      wall-clock seconds per attempt (default 600), from connecting to the last byte of the answer.
+                 A per-read socket timeout alone would let a server that drips a byte now and then hold a
+                 request forever, so a watchdog shuts the attempt's socket down at the deadline.
 
 Sampling keys are sent as they are (``max_tokens``, ``temperature``, ``top_p``, ``stop``, ``seed`` are the
 OpenAI names; anything else the protocol adds, e.g. vLLM's ``top_k``, passes through unchanged).
 
 A request that still fails after the retries comes back with ``error`` set: ``http_<status>: <body>``,
-``timeout``, ``connection_error: ...`` or ``bad_response: ...``. Only the standard library is used (no
-``openai``/``httpx`` dependency).
+``timeout``, ``connection_error: ...`` or ``bad_response: ...`` (also when the message content is not a
+string: null, a list, a number). Only the standard library is used (no ``openai``/``httpx`` dependency).
 """
 
 from __future__ import annotations
@@ -29,8 +32,11 @@ import email.utils
 import http.client
 import json
 import logging
+import math
 import os
 import random
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -75,14 +81,21 @@ class OpenAIBackend(Backend):
         **extra: Any,
     ):
         if extra:
-            raise ValueError(f"openai backend: unknown model_args {sorted(extra)}")
+            raise ValueError(f"openai backend: unknown model_args {sorted(extra)}; known: api_key, backoff, base_url, "
+                             "concurrency, max_retries, model, timeout")
         base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         if not base_url:
             raise ValueError("openai backend needs model_args base_url=... (or env OPENAI_BASE_URL)")
+        if not str(base_url).startswith(("http://", "https://")):
+            raise ValueError(f"openai backend: base_url must start with http:// or https://, not {str(base_url)[:80]!r}")
         if not model:
             raise ValueError("openai backend needs model_args model=<served model name>")
-        if int(concurrency) < 1 or int(max_retries) < 0 or float(timeout) <= 0 or float(backoff) < 0:
-            raise ValueError("openai backend: concurrency >= 1, max_retries >= 0, timeout > 0, backoff >= 0")
+        concurrency = _number("concurrency", concurrency, int, 1)
+        max_retries = _number("max_retries", max_retries, int, 0)
+        backoff = _number("backoff", backoff, float, 0)
+        timeout = _number("timeout", timeout, float, 0)
+        if timeout <= 0:
+            raise ValueError(f"openai backend: timeout must be > 0 seconds, not {timeout!r}")
         # The key is deliberately not part of model_args: those end up in fingerprints and run records.
         super().__init__(
             base_url=str(base_url).rstrip("/"),
@@ -155,21 +168,22 @@ class OpenAIBackend(Backend):
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(max(retry_after, 0.0), _MAX_RETRY_AFTER)
-        return random.uniform(0, min(_MAX_BACKOFF, self.backoff * (2**attempt)))
+        return random.uniform(0, min(_MAX_BACKOFF, self.backoff * (2 ** min(attempt, 64))))
 
     def _post(self, payload: bytes) -> Any:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         req = urllib.request.Request(self.url, data=payload, headers=headers, method="POST")
+        deadline = _Deadline(self.timeout)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with deadline.opener().open(req, timeout=self.timeout) as resp:
                 raw = resp.read()
         except urllib.error.HTTPError as exc:
             status = exc.code
             try:
                 text = exc.read().decode("utf-8", "replace")
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 text = ""
             reason = f"http_{status}: {_short(text) or exc.reason}"
             if status in _RETRY_STATUS or status >= 500:
@@ -178,11 +192,17 @@ class OpenAIBackend(Backend):
         except TimeoutError:
             raise _Retryable("timeout") from None
         except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
+            if isinstance(exc.reason, TimeoutError) or deadline.expired:
                 raise _Retryable("timeout") from None
             raise _Retryable(f"connection_error: {exc.reason}") from None
         except (ConnectionError, OSError, http.client.HTTPException) as exc:  # reset, remote closed, short read
+            if deadline.expired:
+                raise _Retryable("timeout") from None
             raise _Retryable(f"connection_error: {type(exc).__name__}: {exc}") from None
+        finally:
+            deadline.cancel()
+        if deadline.expired:  # the watchdog fired just as the last bytes arrived: the answer may be cut
+            raise _Retryable("timeout")
         try:
             return json.loads(raw)
         except ValueError:
@@ -196,13 +216,18 @@ class OpenAIBackend(Backend):
             return GenerationResponse(request_id, None, error=f"bad_response: {_short(json.dumps(data))}")
         if text is None:
             return GenerationResponse(request_id, None, error="bad_response: empty message content")
-        usage = data.get("usage") or {}
+        if not isinstance(text, str):
+            # A list (content parts), a number or an object is not a review; never cache it as one.
+            return GenerationResponse(
+                request_id, None, error=f"bad_response: message content is {type(text).__name__}, not a string")
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        finish = choice.get("finish_reason") if isinstance(choice, dict) else None
         return GenerationResponse(
             request_id=request_id,
             text=text,
-            finish_reason=choice.get("finish_reason"),
-            prompt_tokens=usage.get("prompt_tokens"),
-            completion_tokens=usage.get("completion_tokens"),
+            finish_reason=finish if isinstance(finish, str) else None,
+            prompt_tokens=_count(usage.get("prompt_tokens")),
+            completion_tokens=_count(usage.get("completion_tokens")),
         )
 
     def _redact(self, text: str) -> str:
@@ -217,16 +242,107 @@ def _short(text: str, limit: int = 500) -> str:
 
 
 def _retry_after(value: str | None) -> float | None:
-    if not value:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date), or None when it cannot be
+    read: garbage, NaN, a negative number or a date that does not parse fall back to the backoff. The
+    caller caps the wait."""
+    if not value or not isinstance(value, str):
         return None
+    value = value.strip()[:100]
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = _seconds_until(value)
+    if seconds is None or math.isnan(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def _seconds_until(date: str) -> float | None:
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(date)
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError, IndexError, AttributeError):
         return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
+
+
+def _count(value: Any) -> int | None:
+    """A token count from ``usage``, or None for anything that is not a non-negative integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _number(name: str, value: Any, cast: type, low: float) -> Any:
+    """A model_arg as ``cast``, finite and >= ``low``; else one ``ValueError`` line naming it."""
+    try:
+        number = cast(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"openai backend: {name} must be a number >= {low}, not {value!r}") from None
+    fractional = cast is int and isinstance(value, float) and not value.is_integer()
+    if isinstance(value, bool) or not math.isfinite(number) or number < low or fractional:
+        raise ValueError(f"openai backend: {name} must be a finite {'whole ' if cast is int else ''}number >= {low}, "
+                         f"not {value!r}")
+    return number
+
+
+class _Deadline:
+    """A wall-clock limit on one attempt: at the deadline every socket the attempt opened is shut down.
+
+    urllib's ``timeout`` bounds each blocking call, not the attempt, so a server that sends a byte every
+    half second would hold the request forever. The opener built here records each connection's socket;
+    a timer shuts them down (which wakes a blocked read at once) and marks the attempt expired.
+    """
+
+    def __init__(self, seconds: float):
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shutdown(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        """An opener like ``urlopen``'s (proxies from the environment, redirects), whose sockets are watched."""
+        deadline = self
+
+        class _HTTPConnection(http.client.HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                deadline.watch(self.sock)
+
+        class _HTTPSConnection(http.client.HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                deadline.watch(self.sock)
+
+        class _HTTPHandler(urllib.request.HTTPHandler):
+            def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+                return super().do_open(_HTTPConnection, req, **kwargs)
+
+        class _HTTPSHandler(urllib.request.HTTPSHandler):
+            def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+                return super().do_open(_HTTPSConnection, req, **kwargs)
+
+        return urllib.request.build_opener(_HTTPHandler(), _HTTPSHandler())
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed

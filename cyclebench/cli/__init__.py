@@ -42,14 +42,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
-    except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, ImportError, KeyError) as exc:
-        # A user error (bad argument, missing file, missing optional dependency): one clear line, no
-        # traceback unless CYCLEBENCH_DEBUG is set.
+    except (ValueError, OSError, ImportError, KeyError) as exc:
+        # A user error (bad argument or file, a folder where a file belongs, an unreachable server, a missing
+        # optional dependency): one clear line, no traceback unless CYCLEBENCH_DEBUG is set.
         if os.environ.get("CYCLEBENCH_DEBUG"):
             raise
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"cyclebench {args.command}: error: {message}", file=sys.stderr)
+        print(f"cyclebench {args.command}: error: {error_line(exc)}", file=sys.stderr)
         return 2
+
+
+def error_line(exc: BaseException) -> str:
+    """The exception's message on one line (a KeyError's without its quotes)."""
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    return " ".join(str(message).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":

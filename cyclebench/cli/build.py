@@ -66,11 +66,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.sample:
         if args.openreview or args.papers:
-            raise SystemExit("--sample builds the embedded sample; do not also give --openreview/--papers")
+            raise ValueError("--sample builds the embedded sample; do not also give --openreview/--papers")
         args.openreview = [sample_dir() / "openreview.jsonl"]
         args.papers = sample_dir() / "papers"
     if not args.openreview:
-        raise SystemExit("give --openreview RAW.jsonl [--papers DIR], or --sample")
+        raise ValueError("give --openreview RAW.jsonl [--papers DIR], or --sample")
     if args.allow_missing_text:
         args.require_text = False
     config = dataclass_from_arguments(review5k.Review5KConfig, args)

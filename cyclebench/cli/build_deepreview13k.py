@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cyclebench.cli.arg_types import positive_int
 from cyclebench.cli.config_args import add_dataclass_arguments, dataclass_from_arguments
 
 
@@ -28,13 +29,13 @@ def add_deepreview13k_arguments(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     parser.add_argument("--allow-missing-text", action="store_true",
                         help="title + abstract stand in for a missing text (= --no-require-text; counted)")
-    parser.add_argument("--workers", type=int, default=None, help="processes for the per-paper stage (default: all cores)")
+    parser.add_argument("--workers", type=positive_int, default=None, help="processes for the per-paper stage (default: all cores)")
     parser.add_argument("--chain", choices=("offline", "model"), default="offline",
                         help="reasoning chain: offline from the human reviews (default), or written by a model")
     parser.add_argument("--chain-backend", help="backend for --chain model (hf, vllm, openai, fake ...)")
     parser.add_argument("--chain-model-args", default="", help="backend arguments k=v,... for --chain model")
     parser.add_argument("--chain-cache", type=Path, help="response cache folder for --chain model (resumable)")
-    parser.add_argument("--chain-batch-size", type=int, default=64, help="papers per backend call for --chain model")
+    parser.add_argument("--chain-batch-size", type=positive_int, default=64, help="papers per backend call for --chain model")
     parser.add_argument("--decontaminate-against", nargs="+", metavar="DIR[:SPLIT]",
                         help="after the build, remove test papers found in these train splits (and in this build's train)")
     add_dataclass_arguments(parser, DeepReview13KConfig)
@@ -63,12 +64,10 @@ def run_deepreview13k(args: argparse.Namespace) -> int:
     if args.allow_missing_text:
         args.require_text = False
     config = dataclass_from_arguments(deepreview13k.DeepReview13KConfig, args)
-    try:
-        report = deepreview13k.build(args.openreview, args.papers, args.out, config, chain=_chain(args, config),
-                                     workers=args.workers, model_batch_size=args.chain_batch_size,
-                                     overwrite=args.overwrite)
-    except (FileNotFoundError, NotADirectoryError, FileExistsError, ValueError) as exc:
-        raise SystemExit(f"build deepreview-13k: {exc}") from exc
+    # Bad inputs (a missing snapshot, an empty build ...) raise ValueError / OSError: the CLI prints one line, exit 2.
+    report = deepreview13k.build(args.openreview, args.papers, args.out, config, chain=_chain(args, config),
+                                 workers=args.workers, model_batch_size=args.chain_batch_size,
+                                 overwrite=args.overwrite)
     counts = report.manifest["counts"]
     summary: dict[str, Any] = {"out": str(report.out), "papers_in": counts["papers_in"], "papers_kept": counts["papers_kept"],
                                "papers_rejected": counts["papers_rejected"], "splits": counts["splits"]["papers"],

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cyclebench.cli.arg_types import positive_int
 from cyclebench.cli.config_args import add_dataclass_arguments, dataclass_from_arguments
 
 
@@ -32,10 +33,10 @@ def add_research14k_arguments(subparsers: Any) -> argparse.ArgumentParser:
                         help="JSONL/CSV of cited works' abstracts by key, arxiv, doi or title (see builders/bibtex.py)")
     parser.add_argument("--out", type=Path, required=True, help="output folder (appears atomically)")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    parser.add_argument("--workers", type=int, default=None, help="processes for the per-paper stage (default: all cores)")
+    parser.add_argument("--workers", type=positive_int, default=None, help="processes for the per-paper stage (default: all cores)")
     parser.add_argument("--engine", choices=("local", "datatrove"), default="local",
                         help="local process pool (default) or datatrove tasks (pip install \"cyclebench[scale]\")")
-    parser.add_argument("--datatrove-tasks", type=int, default=None, help="datatrove tasks (default: --workers)")
+    parser.add_argument("--datatrove-tasks", type=positive_int, default=None, help="datatrove tasks (default: --workers)")
     parser.add_argument("--datatrove-executor", choices=("local", "slurm", "ray"), default="local",
                         help="where datatrove runs the tasks (slurm/ray: see builders/SCALE_OUT.md)")
     parser.add_argument("--datatrove-args", default="",

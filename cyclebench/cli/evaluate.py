@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+from cyclebench.cli.arg_types import non_negative_int, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,12 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--backend", required=True, help="hf | vllm | openai | baseline-tfidf | baseline-minilm | baseline-constant")
     model.add_argument("--model-args", default="", help="lm-eval style k=v,... e.g. pretrained=PATH,batch_size=8")
     model.add_argument("--gen-args", default="", help="sampling overrides k=v,... (temperature, top_p, max_tokens)")
-    model.add_argument("--limit", type=int, default=None, help="first N papers only")
-    model.add_argument("--seed", type=int, default=0)
-    model.add_argument("--bootstrap", type=int, default=10_000, help="bootstrap resamples for the intervals")
-    model.add_argument("--batch-size", type=int, default=16, help="requests per backend call (checkpoint granularity)")
+    model.add_argument("--limit", type=positive_int, default=None, help="first N papers only")
+    model.add_argument("--seed", type=non_negative_int, default=0)
+    model.add_argument("--bootstrap", type=positive_int, default=10_000, help="bootstrap resamples for the intervals")
+    model.add_argument("--batch-size", type=positive_int, default=16, help="requests per backend call (checkpoint granularity)")
     model.add_argument("--output", type=Path, required=True, help="run folder: results.json, predictions.jsonl, report.md")
     model.add_argument("--cache-dir", type=Path, default=None, help="response cache (default: OUTPUT/cache)")
+    model.add_argument("--overwrite", action="store_true",
+                           help="replace OUTPUT when it holds another run cyclebench wrote (never a folder it did not write)")
 
     recorded = sub.add_parser("predictions", help="score recorded outputs of a system (no backend)",
                               description="Parse and score recorded outputs with the same parsers, metrics and "
@@ -41,9 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     recorded.add_argument("--predictions", type=Path, required=True, help="file or folder of recorded outputs")
     recorded.add_argument("--format", default="jsonl", choices=["jsonl", "text", "aiscientist-csv"])
     recorded.add_argument("--model-name", default=None, help="name shown for the system (default: file name)")
-    recorded.add_argument("--seed", type=int, default=0)
-    recorded.add_argument("--bootstrap", type=int, default=10_000)
+    recorded.add_argument("--seed", type=non_negative_int, default=0)
+    recorded.add_argument("--bootstrap", type=positive_int, default=10_000)
     recorded.add_argument("--output", type=Path, required=True)
+    recorded.add_argument("--overwrite", action="store_true",
+                              help="replace OUTPUT when it holds another run cyclebench wrote (never a folder it did not write)")
 
     from cyclebench.cli.evaluate_generation import (
         add_generator_arguments,
@@ -80,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
             task=args.task, data=args.data, revision=args.revision, split=args.split,
             task_options=parse_model_args(args.task_args), protocol=args.protocol,
             protocol_options=parse_model_args(args.protocol_args), predictions=args.predictions, fmt=args.format,
-            model_name=args.model_name, seed=args.seed, n_resamples=args.bootstrap, output=args.output)
+            model_name=args.model_name, seed=args.seed, n_resamples=args.bootstrap, output=args.output,
+            overwrite=args.overwrite)
         _print_summary(args.output, results)
         return 0
 
@@ -93,6 +101,53 @@ def run(args: argparse.Namespace) -> int:
         model_args=parse_model_args(args.model_args), sampling=parse_model_args(args.gen_args),
         limit=args.limit, seed=args.seed, n_resamples=args.bootstrap, batch_size=args.batch_size,
     )
-    results = run_review_evaluation(config, args.output, cache_dir=args.cache_dir)
+    results = run_review_evaluation(config, args.output, cache_dir=args.cache_dir, overwrite=args.overwrite)
+    failure = backend_failure(results, Path(args.output))
+    if failure:
+        print(f"cyclebench evaluate: error: {failure}", file=sys.stderr)
+        return 1
     _print_summary(args.output, results)
     return 0
+
+
+def backend_failure(results: dict, output: Path) -> str | None:
+    """One line when no paper got an answer from the backend (every row a generation error), else None.
+
+    Such a run has only null metrics; exiting 0 would pass an unreachable server off as an evaluation.
+    The line names the count and the backend's first error, read back from ``predictions.jsonl``.
+    """
+    n_papers = int(results.get("task", {}).get("n_examples") or 0)
+    failed = sum(results.get("counts", {}).get("generation_errors", {}).values())
+    if not n_papers or failed < n_papers:
+        return None
+    first = first_backend_error(output / "predictions.jsonl")
+    return (f"no paper got an answer from the backend: {failed} of {n_papers} requests failed; first error: {first} "
+            f"(predictions in {output})")
+
+
+def first_backend_error(predictions: Path) -> str:
+    """The first backend error recorded in a run's ``predictions.jsonl`` (a row's ``generation_error``, or an
+    ``error`` anywhere inside it: generator and judge rows nest theirs), on one line."""
+    try:
+        with open(predictions, encoding="utf-8") as handle:
+            for line in handle:
+                error = _error_in(json.loads(line))
+                if error:
+                    return " ".join(error.split())[:300]
+    except (OSError, ValueError):
+        pass
+    return "(not recorded)"
+
+
+def _error_in(value: object) -> str | None:
+    if isinstance(value, dict):
+        for key in ("generation_error", "error"):
+            if isinstance(value.get(key), str) and value[key]:
+                return value[key]
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            found = _error_in(item)
+            if found:
+                return found
+    return None

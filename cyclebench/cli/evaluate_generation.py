@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
+
+from cyclebench.cli.arg_types import finite_float, non_negative_int, positive_int
 
 
 def _judge_arguments(parser: argparse.ArgumentParser, prefix: str, required: bool) -> None:
@@ -28,14 +31,16 @@ def _judge_arguments(parser: argparse.ArgumentParser, prefix: str, required: boo
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
     _judge_arguments(parser, "judge", required=True)
     _judge_arguments(parser, "second-judge", required=False)
-    parser.add_argument("--threshold", type=float, default=6.0, help="accept when the judge's mean rating >= this (default 6)")
+    parser.add_argument("--threshold", type=finite_float, default=6.0, help="accept when the judge's mean rating >= this (default 6)")
     parser.add_argument("--prefer", default="latex,markdown,text,pdf",
                         help="which file of a paper to read when several exist, in order (default latex,markdown,text,pdf)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--bootstrap", type=int, default=10_000, help="bootstrap resamples for the intervals")
-    parser.add_argument("--batch-size", type=int, default=16, help="requests per backend call (checkpoint granularity)")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--bootstrap", type=positive_int, default=10_000, help="bootstrap resamples for the intervals")
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="requests per backend call (checkpoint granularity)")
     parser.add_argument("--output", type=Path, required=True, help="run folder: results.json, predictions.jsonl, report.md")
     parser.add_argument("--cache-dir", type=Path, default=None, help="response cache (default: OUTPUT/cache)")
+    parser.add_argument("--overwrite", action="store_true",
+                            help="replace OUTPUT when it holds another run cyclebench wrote (never a folder it did not write)")
 
 
 def add_generator_arguments(subparsers: Any) -> argparse.ArgumentParser:
@@ -53,14 +58,14 @@ def add_generator_arguments(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--model-args", default="", help="k=v,... e.g. pretrained=WestlakeNLP/CycleResearcher-ML-12B")
     p.add_argument("--gen-args", default="", help="generator sampling overrides k=v,... (defaults: temperature 0.4, "
                                                    "top_p 0.95, max_tokens 19000, stop \\clearpage)")
-    p.add_argument("--n", type=int, default=1, help="samples per prompt (seeds seed..seed+N-1); N > 1 adds best-of-N by the judge")
-    p.add_argument("--limit", type=int, default=None, help="first N prompts only")
+    p.add_argument("--n", type=positive_int, default=1, help="samples per prompt (seeds seed..seed+N-1); N > 1 adds best-of-N by the judge")
+    p.add_argument("--limit", type=positive_int, default=None, help="first N prompts only")
     p.add_argument("--results-turn", choices=("simulate", "given"), default="simulate",
                    help="simulate: the generator writes the experimental results it expects (default); given: the "
                         "test record's own results turn")
     p.add_argument("--reference-papers", action="append", default=[], metavar="NAME=DIR",
                    help="a folder of papers judged beside the generated ones (repeatable)")
-    p.add_argument("--reference-limit", type=int, default=None, help="first N papers of each reference folder")
+    p.add_argument("--reference-limit", type=positive_int, default=None, help="first N papers of each reference folder")
     _common_arguments(p)
     return p
 
@@ -73,7 +78,7 @@ def add_papers_arguments(subparsers: Any) -> argparse.ArgumentParser:
                     "simulated acceptance rates per folder beside the published ones; optionally a prompt-injection check.")
     p.add_argument("--papers", action="append", required=True, metavar="[NAME=]DIR",
                    help="a folder of papers named by id (repeatable; each is one row of the comparison)")
-    p.add_argument("--limit", type=int, default=None, help="first N papers (sorted ids) of each folder")
+    p.add_argument("--limit", type=positive_int, default=None, help="first N papers (sorted ids) of each folder")
     p.add_argument("--set-limit", action="append", default=[], metavar="NAME=N",
                    help="first N papers of the set NAME, overriding --limit for it (repeatable)")
     p.add_argument("--training-overlap", choices=("exclude", "keep"), default="exclude",
@@ -136,9 +141,8 @@ def run_generator(args: argparse.Namespace) -> int:
         reference_sets=tuple(parse_set_spec(s) for s in args.reference_papers), reference_limit=args.reference_limit,
         prefer=_prefer(args.prefer), threshold=args.threshold, n_resamples=args.bootstrap, batch_size=args.batch_size,
     )
-    results = run_generator_evaluation(config, args.output, cache_dir=args.cache_dir)
-    print(_summary(results, args.output))
-    return 0
+    results = run_generator_evaluation(config, args.output, cache_dir=args.cache_dir, overwrite=args.overwrite)
+    return _finish(results, Path(args.output))
 
 
 def run_papers(args: argparse.Namespace) -> int:
@@ -157,6 +161,31 @@ def run_papers(args: argparse.Namespace) -> int:
         injection=args.injection, injection_text=args.injection_text or INJECTION_TEXT,
         training_overlap=args.training_overlap,
     )
-    results = run_papers_evaluation(config, args.output, cache_dir=args.cache_dir)
-    print(_summary(results, args.output))
+    results = run_papers_evaluation(config, args.output, cache_dir=args.cache_dir, overwrite=args.overwrite)
+    return _finish(results, Path(args.output))
+
+
+def _finish(results: dict[str, Any], output: Path) -> int:
+    """Print the summary, or fail (exit 1, one line) when no entry got an answer from a backend."""
+    failure = no_answer(results, output)
+    if failure:
+        print(f"cyclebench evaluate: error: {failure}", file=sys.stderr)
+        return 1
+    print(_summary(results, output))
     return 0
+
+
+def no_answer(results: dict[str, Any], output: Path) -> str | None:
+    """One line when every entry of every set failed at a backend (the generator's or the judge's), else None:
+    such a run's figures are all empty, and exiting 0 would pass an unreachable server off as a result."""
+    from cyclebench.cli.evaluate import first_backend_error
+
+    counts = [res["counts"] for res in results.get("sets", {}).values()]
+    n_entries = sum(c.get("n_entries", 0) for c in counts)
+    failed = sum(c.get("outcomes", {}).get("generation_failed", 0)
+                 + c.get("judge_problems", {}).get("judge_generation_error", 0) for c in counts)
+    if not n_entries or failed < n_entries:
+        return None
+    first = first_backend_error(output / "predictions.jsonl")
+    return (f"no entry got an answer from a backend: {failed} of {n_entries} failed at the generator or the judge; "
+            f"first error: {first} (predictions in {output})")

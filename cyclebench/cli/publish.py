@@ -15,9 +15,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cyclebench.hub.publish import publish_folder
+    from cyclebench.hub.publish import TagExistsError, publish_folder
 
-    result = publish_folder(args.folder, args.repo, args.tag, token=args.token, private=args.private)
+    try:
+        result = publish_folder(args.folder, args.repo, args.tag, token=args.token, private=args.private)
+    except TagExistsError as exc:  # a user error (pick a new version): one line, like the others
+        raise ValueError(str(exc)) from None
     print(f"published {args.repo}@{result.tag} (commit {result.commit_sha}): {len(result.files)} files")
     print(f'load with: load_dataset("{args.repo}", revision="{result.tag}")')
     return 0

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cyclebench.cli.arg_types import non_negative_int, port, positive_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", type=Path, help="a recipe YAML (trainers/recipes/*.yaml)")
@@ -29,11 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accelerate-config", default=None,
                         help="override the recipe's: a file, a shipped name (zero2, zero3, fsdp, multi-node-zero3) "
                              "or none")
-    parser.add_argument("--num-processes", type=int, default=None, help="processes over all machines")
-    parser.add_argument("--num-machines", type=int, default=None)
-    parser.add_argument("--machine-rank", type=int, default=None, help="this machine's rank (multi-node)")
+    parser.add_argument("--num-processes", type=positive_int, default=None, help="processes over all machines")
+    parser.add_argument("--num-machines", type=positive_int, default=None)
+    parser.add_argument("--machine-rank", type=non_negative_int, default=None, help="this machine's rank (multi-node)")
     parser.add_argument("--main-process-ip", default=None, help="the head node's address (multi-node)")
-    parser.add_argument("--main-process-port", type=int, default=None)
+    parser.add_argument("--main-process-port", type=port, default=None)
     parser.add_argument("--no-eval", action="store_true", help="do not evaluate the trained model afterwards")
 
 

@@ -7,11 +7,16 @@ never moved or overwritten: a version number names one set of rows for good.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PublishResult", "TagExistsError", "publish_folder", "validate_folder", "validate_tag"]
+from cyclebench.outputs import MARKER_NAME as OUTPUT_MARKER
+
+__all__ = ["HubUnreachableError", "PublishResult", "TagExistsError", "publish_folder", "validate_folder", "validate_tag"]
 
 # Semantic version with a leading "v"; an optional pre-release suffix (v1.0.0-rc.1) allows dry runs.
 _TAG_RE = re.compile(
@@ -21,6 +26,39 @@ _TAG_RE = re.compile(
 
 class TagExistsError(RuntimeError):
     """The tag is already on the Hub repo; published versions are immutable, so pick a new version."""
+
+
+class HubUnreachableError(ConnectionError):
+    """The Hub could not be reached (no network, offline mode, refused, timed out); the message says how far
+    the publish got."""
+
+
+# Transport failures of the HTTP stacks huggingface_hub has used (requests, httpx, httpx2), by class name so
+# that none of them has to be imported: they are not all OSErrors.
+_TRANSPORT_ERRORS = {"ConnectionError", "TransportError", "NetworkError", "ConnectError", "TimeoutException",
+                     "Timeout", "ConnectTimeout", "ProxyError"}
+
+
+def _unreachable(exc: BaseException) -> bool:
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    return any(cls.__name__ in _TRANSPORT_ERRORS for cls in type(exc).__mro__)
+
+
+@contextmanager
+def _reaching_hub(failed_to: str, endpoint: str | None) -> Iterator[None]:
+    """Turn a transport failure into one ``HubUnreachableError`` line; HTTP answers (401, 404 ...) pass."""
+    try:
+        yield
+    except Exception as exc:
+        if not _unreachable(exc):
+            raise
+        where = endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+        offline_mode = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "TRUE", "ON", "YES")
+        offline = " (HF_HUB_OFFLINE is set)" if offline_mode else ""
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise HubUnreachableError(
+            f"could not reach the Hugging Face Hub at {where}{offline}: {reason}; could not {failed_to}") from exc
 
 
 @dataclass(frozen=True)
@@ -44,7 +82,10 @@ def validate_tag(tag: str) -> None:
 
 
 def _is_ignored(rel: Path) -> bool:
-    # Same exclusions as huggingface_hub's upload_folder (DEFAULT_IGNORE_PATTERNS): .git and the HF cache.
+    # Same exclusions as huggingface_hub's upload_folder (DEFAULT_IGNORE_PATTERNS): .git and the HF cache;
+    # plus cyclebench's output marker (local bookkeeping, see cyclebench.outputs), never published.
+    if rel.as_posix() == OUTPUT_MARKER:
+        return True
     parts = rel.parts
     if ".git" in parts:
         return True
@@ -99,25 +140,30 @@ def publish_folder(
     from huggingface_hub.errors import HfHubHTTPError
 
     api = HfApi(endpoint=endpoint, token=token)
-    repo_url = api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=private)
+    with _reaching_hub("create the repo; nothing was published", endpoint):
+        repo_url = api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=private)
 
-    existing = {ref.name: ref.target_commit for ref in api.list_repo_refs(repo_id, repo_type="dataset").tags}
+    with _reaching_hub("list the repo's tags; nothing was published", endpoint):
+        existing = {ref.name: ref.target_commit for ref in api.list_repo_refs(repo_id, repo_type="dataset").tags}
     if tag in existing:
         raise TagExistsError(
             f"tag {tag!r} already exists on dataset {repo_id!r} (commit {existing[tag]}); published "
             "versions are immutable, so bump the version instead of overwriting it"
         )
 
-    commit = api.upload_folder(
-        repo_id=repo_id,
-        repo_type="dataset",
-        folder_path=str(folder),
-        commit_message=commit_message or f"Publish {tag}",
-    )
+    with _reaching_hub("upload the folder; nothing was committed", endpoint):
+        commit = api.upload_folder(
+            repo_id=repo_id,
+            repo_type="dataset",
+            folder_path=str(folder),
+            commit_message=commit_message or f"Publish {tag}",
+            ignore_patterns=[OUTPUT_MARKER],
+        )
     commit_sha = commit.oid
 
     try:
-        api.create_tag(repo_id, tag=tag, revision=commit_sha, repo_type="dataset")
+        with _reaching_hub(f"tag the upload: commit {commit_sha} is on main but NOT tagged; publish again", endpoint):
+            api.create_tag(repo_id, tag=tag, revision=commit_sha, repo_type="dataset")
     except HfHubHTTPError as err:
         if err.response is not None and err.response.status_code == 409:
             raise TagExistsError(

@@ -11,14 +11,12 @@ Layout (what ``datasets.load_dataset(folder_or_repo, config)`` reads without a l
 Rows stream in; each split is cut into shards of at most ``max_rows_per_shard`` rows, written under
 ``.part`` names and renamed once the total is known. The whole folder is assembled beside the target and
 renamed into place at the end, so an interrupted build leaves no half dataset. Parquet files carry no
-timestamps, so the same rows give the same bytes.
+timestamps, so the same rows give the same bytes. The folder also holds ``.cyclebench-output.json``
+(``cyclebench.outputs``): hidden, unlisted in the card and the manifest, never published.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -29,6 +27,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from cyclebench.fileio import sha256_file  # noqa: F401  (re-exported for builders)
+from cyclebench.outputs import FolderTransaction, OutputMarker
 
 ROW_GROUP_SIZE = 256
 # snappy: what `datasets` itself writes; twice as fast as zstd here for ~15% larger shards.
@@ -105,20 +104,25 @@ class HubFolderWriter:
         *,
         max_rows_per_shard: int = 2000,
         overwrite: bool = False,
+        inputs: Iterable[str | Path] = (),
     ):
-        self.out = Path(out).resolve()
-        if self.out.exists() and not overwrite:
-            raise FileExistsError(f"{self.out} exists; pass overwrite=True (--overwrite) to replace it")
-        self.out.parent.mkdir(parents=True, exist_ok=True)
+        # The folder is assembled beside ``out`` and renamed into place: see ``cyclebench.outputs`` for the
+        # rules (never over an input, only over a folder cyclebench wrote, a concurrent build loses cleanly).
+        self._transaction = FolderTransaction(out, OutputMarker("dataset"), overwrite=overwrite, inputs=inputs)
+        self.out = self._transaction.out
         self.overwrite = overwrite
-        self.scratch = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".partial", dir=self.out.parent))
+        self.scratch = self._transaction.scratch
         self.schemas = schemas
         self.splits = splits
-        self._writers = {
-            (config, split): _SplitWriter(self.scratch, config, split, schemas[config], max_rows_per_shard)
-            for config, config_splits in splits.items()
-            for split in config_splits
-        }
+        try:
+            self._writers = {
+                (config, split): _SplitWriter(self.scratch, config, split, schemas[config], max_rows_per_shard)
+                for config, config_splits in splits.items()
+                for split in config_splits
+            }
+        except BaseException as exc:
+            self._transaction.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         self.shards: dict[str, dict[str, Any]] = {}
 
     def __enter__(self) -> HubFolderWriter:
@@ -127,8 +131,8 @@ class HubFolderWriter:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+        """Remove the scratch unless committed; a write failure (full disk, read-only) becomes one line."""
+        self._transaction.__exit__(exc_type, exc, tb)
 
     def add(self, config: str, split: str, row: dict[str, Any]) -> None:
         self._writers[(config, split)].add(row)
@@ -170,15 +174,9 @@ class HubFolderWriter:
         (self.scratch / name).write_text(text, encoding="utf-8")
 
     def commit(self) -> Path:
-        """Move the finished folder into place (replacing an old one only when ``overwrite``)."""
-        old = None
-        if self.out.exists():
-            old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
-            self.out.rename(old)
-        self.scratch.rename(self.out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return self.out
+        """Move the finished folder into place (replacing an old one only when ``overwrite`` and it is a
+        dataset folder cyclebench wrote; the check is made at the rename)."""
+        return self._transaction.commit()
 
 
 # ---------------------------------------------------------------------------------------------

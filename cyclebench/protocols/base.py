@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import importlib
+import inspect
 import math
 import re
 from abc import ABC, abstractmethod
@@ -54,7 +55,7 @@ def get_protocol(name: str, **options: Any) -> "ReviewProtocol":
 
     The module is imported only when asked for. ``options`` go to the protocol's constructor
     (e.g. ``get_protocol("deepreviewer", mode="best", reviewers=4)``); an unknown option raises
-    ``TypeError`` there. Case, spaces, ``-`` and ``_`` in the name are ignored (``"AI-Scientist"`` works).
+    ``ValueError`` naming the known ones. Case, spaces, ``-`` and ``_`` in the name are ignored (``"AI-Scientist"`` works).
     """
     if not isinstance(name, str):
         raise TypeError(f"protocol name must be a string, not {type(name).__name__}")
@@ -63,7 +64,19 @@ def get_protocol(name: str, **options: Any) -> "ReviewProtocol":
         raise KeyError(f"unknown review protocol {name!r}; choices: {', '.join(_PROTOCOLS)}")
     module_name, class_name = target.split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
+    known = protocol_options(cls)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"protocol {_normalise_name(name)}: unknown option(s) {', '.join(unknown)} "
+                         f"(--protocol-args); known: {', '.join(known)}")
     return cls(**options)
+
+
+def protocol_options(cls: type) -> tuple[str, ...]:
+    """The keyword options a protocol class takes (its constructor's named parameters), sorted."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return tuple(sorted(p.name for p in parameters
+                        if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)))
 
 
 class ReviewProtocol(ABC):

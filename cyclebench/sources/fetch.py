@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +35,35 @@ def note_to_json(note: Any) -> dict[str, Any]:
     return note.to_json()
 
 
+def check_snapshot_target(out: str | Path, *, overwrite: bool = False) -> None:
+    """Refuse, before any network call, a target that is a folder, or a file there already (a snapshot the
+    user has is never replaced unless asked, with ``overwrite``)."""
+    out = Path(out)
+    if out.is_dir():
+        raise IsADirectoryError(f"--out {out} is a folder; give the snapshot file to write (e.g. raw.jsonl)")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise NotADirectoryError(f"--out {out}: {out.parent} is not a folder")
+
+
 def write_snapshot(notes: Iterable[Any], out: str | Path) -> int:
     """Write notes as JSONL (ASCII, one a line) to ``out`` atomically; returns the number written."""
     out = Path(out)
+    if out.is_dir():
+        raise IsADirectoryError(f"{out} is a folder; give the snapshot file to write (e.g. raw.jsonl)")
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     count = 0
-    with open(partial, "w", encoding="ascii") as handle:
-        for note in notes:
-            handle.write(json.dumps(note_to_json(note), ensure_ascii=True, separators=(",", ":")) + "\n")
-            count += 1
-    os.replace(partial, out)
+    try:
+        with open(partial, "w", encoding="ascii") as handle:
+            for note in notes:
+                handle.write(json.dumps(note_to_json(note), ensure_ascii=True, separators=(",", ":")) + "\n")
+                count += 1
+        os.replace(partial, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # no half snapshot beside the target
+        raise
     return count
 
 
@@ -59,10 +77,32 @@ def fetch_notes(venue_id: str, api_version: int | None = None, *, username: str 
     version = api_version or api_version_for(venue_id)
     username = username or os.environ.get("OPENREVIEW_USERNAME")
     password = password or os.environ.get("OPENREVIEW_PASSWORD")
-    if version == 1:
-        client = openreview.Client(baseurl=API_V1_URL, username=username, password=password)
-    else:
-        client = openreview.api.OpenReviewClient(baseurl=API_V2_URL, username=username, password=password)
-    return client.get_all_notes(
-        invitation=invitation or submission_invitation(venue_id, version), details="directReplies"
-    )
+    url = API_V1_URL if version == 1 else API_V2_URL
+    try:
+        if version == 1:
+            client = openreview.Client(baseurl=url, username=username, password=password)
+        else:
+            client = openreview.api.OpenReviewClient(baseurl=url, username=username, password=password)
+        notes = client.get_all_notes(
+            invitation=invitation or submission_invitation(venue_id, version), details="directReplies"
+        )
+    except Exception as exc:
+        raise _fetch_error(exc, url) from exc
+    return _guarded(notes, url)
+
+
+def _guarded(notes: Iterable[Any], url: str) -> Iterator[Any]:
+    """The notes, with a failure while paging through them (if the client pages lazily) made one line too."""
+    try:
+        yield from notes
+    except Exception as exc:
+        raise _fetch_error(exc, url) from exc
+
+
+def _fetch_error(exc: Exception, url: str) -> Exception:
+    """One line for what went wrong talking to OpenReview: unreachable (an ``OSError``, as requests' are), or
+    refused (login, unknown invitation: openreview-py's own exception) as a ``ValueError``."""
+    reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+    if isinstance(exc, OSError):
+        return ConnectionError(f"could not reach OpenReview at {url}: {reason}")
+    return ValueError(f"OpenReview at {url} refused the request: {reason}")

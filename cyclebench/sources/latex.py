@@ -4,10 +4,12 @@ Three layers, kept apart so a builder can reuse any of them:
 
 * ``load_latex_source(path)``: a folder, a ``.tex`` file, an arXiv e-print (``.tar.gz``/``.tgz``/
   ``.tar``, or a gzip'd single file) becomes a ``LatexSource``: every text member read into memory
-  (nothing is extracted to disk; member names with ``..`` or absolute paths, links and oversized
-  members are skipped), the main file found, comments and ``\\iffalse`` blocks stripped, and
+  (nothing is extracted to disk), the main file found, comments and ``\\iffalse`` blocks stripped, and
   ``\\input``/``\\include``/``\\subfile``/``\\import`` resolved recursively into one text. ``.bib`` and
-  ``.bbl`` texts are kept beside it.
+  ``.bbl`` texts are kept beside it. Files are read through ``cyclebench.sources.confined`` (inside the
+  input folders, regular files only) and every cost is bounded by ``SourceLimits``: archive members and
+  their uncompressed size, the include count and depth, the expanded text; an archive member with an
+  absolute or ``..`` path, a link leaving the archive or a device member rejects the e-print.
 * ``parse_latex(source)``: a ``LatexDocument`` with the title, abstract, numbered sections, figure
   and table captions. Only ``\\title`` is read from the preamble. The body is cut in three:
   main text (up to ``\\bibliography``/``thebibliography``/``\\printbibliography`` or ``\\appendix``,
@@ -29,7 +31,9 @@ leaves the appendix out by default, like the PDF/markdown texts that are cut at 
 
 from __future__ import annotations
 
+import bz2
 import io
+import lzma
 import os
 import posixpath
 import re
@@ -41,6 +45,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cyclebench.records import RecordError
+from cyclebench.sources import confined
+from cyclebench.sources.confined import DEFAULT_LIMITS, SourceLimits
 
 # ---------------------------------------------------------------------------------------------
 # Records
@@ -58,7 +64,6 @@ class LatexSource:
     bib_texts: dict[str, str] = field(default_factory=dict)
     origin: str = ""
     missing_includes: tuple[str, ...] = ()
-    skipped_members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,10 +316,6 @@ def drop_iffalse(tex: str) -> str:
 
 
 TEXT_SUFFIXES = (".tex", ".ltx", ".latex", ".bib", ".bbl", ".tikz", ".pgf")
-MAX_MEMBER_BYTES = 20 * 1024 * 1024
-MAX_TOTAL_BYTES = 200 * 1024 * 1024
-MAX_MEMBERS = 20_000
-MAX_INCLUDE_DEPTH = 20
 _MAIN_STEMS = ("main", "paper", "ms", "manuscript", "article", "arxiv", "root", "camera_ready", "final")
 
 
@@ -340,97 +341,146 @@ def _is_text_member(name: str) -> bool:
     return name.lower().endswith(TEXT_SUFFIXES)
 
 
-def _gunzip_bounded(data: bytes, limit: int) -> bytes:
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = d.decompress(data, limit + 1)
-    if len(out) > limit:
-        raise RecordError("latex_too_large", f"gzip member expands past {limit} bytes")
-    return out
-
-
-def _members_from_tar(tf: tarfile.TarFile) -> tuple[dict[str, bytes], list[str]]:
+def _folder_members(folder: str, limits: SourceLimits) -> dict[str, bytes]:
+    """Text files of a LaTeX project folder by posix path; each read through ``confined`` (inside the
+    folder, regular, bounded), so a link out of it, a FIFO or a link cycle rejects the paper."""
     files: dict[str, bytes] = {}
-    skipped: list[str] = []
     total = 0
-    for count, member in enumerate(tf):
-        if count >= MAX_MEMBERS:
-            skipped.append(f"... more than {MAX_MEMBERS} members")
-            break
+    for rel, full in confined.tree_files(folder):
+        if any(part.startswith(".") for part in rel.split("/")[:-1]) or not _is_text_member(rel):
+            continue
+        if len(files) >= limits.max_members:
+            raise RecordError("too_many_files", f"more than {limits.max_members} text files in the LaTeX folder")
+        data = confined.read_file(full, (folder,), limits.max_member_bytes)
+        total += len(data)
+        if total > limits.max_total_bytes:
+            raise RecordError("source_too_large", f"the LaTeX folder's text files exceed {limits.max_total_bytes} bytes")
+        files[rel] = data
+    return files
+
+
+# Decompressors by magic number: (name, factory). Each has ``decompress(data, max_length)``, ``eof``
+# and ``unused_data``, so one bounded loop serves all three.
+_COMPRESSIONS: tuple[tuple[bytes, str, Any], ...] = (
+    (b"\x1f\x8b", "gzip", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS)),
+    (b"BZh", "bzip2", lambda: bz2.BZ2Decompressor()),
+    (b"\xfd7zXZ\x00", "xz", lambda: lzma.LZMADecompressor()),
+)
+
+
+def _compression(raw: bytes) -> tuple[str, Any] | None:
+    for magic, name, factory in _COMPRESSIONS:
+        if raw.startswith(magic):
+            return name, factory
+    return None
+
+
+def _inflate(raw: bytes, factory: Any, limit: int, name: str) -> bytes:
+    """Decompress every stream of ``raw`` into at most ``limit`` bytes: a bomb stops at the bound
+    (``archive_too_large``), a truncated or corrupt stream is ``corrupt_archive``."""
+    out = bytearray()
+    data = raw
+    while data:
+        d = factory()
+        try:
+            out += d.decompress(data, limit + 1 - len(out))
+        except (zlib.error, OSError, EOFError, lzma.LZMAError) as exc:
+            raise RecordError("corrupt_archive", f"{name}: {type(exc).__name__}: {exc}") from exc
+        if len(out) > limit:
+            raise RecordError("archive_too_large", f"{name}: expands past {limit} bytes")
+        if not d.eof:
+            raise RecordError("corrupt_archive", f"{name}: truncated compressed stream")
+        data = d.unused_data.lstrip(b"\0")  # gzip allows zero padding after a stream
+    return bytes(out)
+
+
+def _link_target(name: str, member: tarfile.TarInfo) -> str | None:
+    """The archive path a link member points at, or None when it points outside the archive."""
+    target = member.linkname.replace("\\", "/")
+    if member.issym() and not target.startswith("/"):
+        target = posixpath.join(posixpath.dirname(name), target)
+    return _safe_member_name(target)
+
+
+def _unsafe(name: str, why: str) -> RecordError:
+    return RecordError("archive_unsafe_member", f"{name!r}: {why}")
+
+
+def _tar_members(tf: tarfile.TarFile, limits: SourceLimits) -> dict[str, bytes]:
+    """Text members of a tar by posix path, bounded. A member with an absolute or ``..`` path, a link
+    leaving the archive or a device/FIFO member rejects the archive: no real e-print has one, and
+    nothing is ever extracted to disk. Links to other members are read as those members."""
+    files: dict[str, bytes] = {}
+    links: dict[str, str] = {}
+    for count, member in enumerate(tf, 1):
+        if count > limits.max_members:
+            raise RecordError("archive_too_many_members", f"more than {limits.max_members} members")
+        if member.offset_data + member.size > limits.max_total_bytes:
+            raise RecordError("archive_too_large", f"the tar stream passes {limits.max_total_bytes} bytes at {member.name!r}")
         name = _safe_member_name(member.name)
         if name is None:
-            skipped.append(f"{member.name} (unsafe path)")
+            raise _unsafe(member.name, "absolute path or '..'")
+        if member.issym() or member.islnk():
+            target = _link_target(name, member)
+            if target is None:
+                raise _unsafe(member.name, f"link to {member.linkname!r}, outside the archive")
+            if _is_text_member(name):
+                links[name] = target
+            continue
+        if member.isdir():
             continue
         if not member.isfile():
-            if not member.isdir():
-                skipped.append(f"{member.name} (not a regular file)")
-            continue
+            raise _unsafe(member.name, "a device, FIFO or other special member")
         if not _is_text_member(name):
             continue
-        if member.size > MAX_MEMBER_BYTES or total + member.size > MAX_TOTAL_BYTES:
-            skipped.append(f"{member.name} (too large: {member.size} bytes)")
-            continue
-        fh = tf.extractfile(member)
-        if fh is None:
-            skipped.append(f"{member.name} (unreadable)")
-            continue
-        data = fh.read(MAX_MEMBER_BYTES + 1)
-        total += len(data)
-        files[name] = data
-    return files, skipped
+        if member.size > limits.max_member_bytes:
+            raise RecordError("archive_member_too_large", f"{member.name!r}: {member.size} bytes > {limits.max_member_bytes}")
+        handle = tf.extractfile(member)
+        files[name] = handle.read() if handle is not None else b""
+    for name, target in links.items():
+        if target in files:
+            files.setdefault(name, files[target])
+    return files
 
 
-def _read_members(path: Path) -> tuple[dict[str, bytes], list[str]]:
-    """Text members of a LaTeX source by posix path, and what was skipped (names with a reason)."""
-    if path.is_dir():
-        files: dict[str, bytes] = {}
-        skipped: list[str] = []
-        total = 0
-        root = path.resolve()
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for fn in sorted(filenames):
-                full = Path(dirpath) / fn
-                rel = full.relative_to(root).as_posix()
-                if not _is_text_member(rel):
-                    continue
-                if full.is_symlink():
-                    skipped.append(f"{rel} (link)")
-                    continue
-                size = full.stat().st_size
-                if size > MAX_MEMBER_BYTES or total + size > MAX_TOTAL_BYTES:
-                    skipped.append(f"{rel} (too large: {size} bytes)")
-                    continue
-                files[rel] = full.read_bytes()
-                total += size
-                if len(files) >= MAX_MEMBERS:
-                    return files, skipped
-        return files, skipped
+def _archive_members(raw: bytes, name: str, limits: SourceLimits) -> dict[str, bytes]:
+    """Text members of an e-print: a tar (plain, gzip, bzip2 or xz) or one gzip'd file, all in memory
+    and within ``limits``; anything else is ``corrupt_archive``."""
+    compression = _compression(raw)
+    data = _inflate(raw, compression[1], limits.max_total_bytes, name) if compression else raw
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RecordError("latex_unreadable", f"{path.name}: {exc}") from exc
-    name = path.name
-    lower = name.lower()
-    if lower.endswith(TEXT_SUFFIXES):
-        return {name: raw}, []
-    # An archive: tar (any compression), or one gzip'd file (arXiv's single-file e-prints).
-    try:
-        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:*") as tf:
-            return _members_from_tar(tf)
-    except tarfile.TarError:
-        pass
-    except (EOFError, OSError, zlib.error) as exc:
-        raise RecordError("latex_unreadable", f"{name}: corrupt archive: {type(exc).__name__}: {exc}") from exc
-    if raw[:2] == b"\x1f\x8b":
+        tf = tarfile.open(fileobj=io.BytesIO(data), mode="r:")
+    except tarfile.ReadError:
+        tf = None  # no tar header: maybe one gzip'd file
+    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        raise RecordError("corrupt_archive", f"{name}: {type(exc).__name__}: {exc}") from exc
+    if tf is not None:
         try:
-            data = _gunzip_bounded(raw, MAX_MEMBER_BYTES)
-        except (zlib.error, EOFError, OSError) as exc:
-            raise RecordError("latex_unreadable", f"{name}: corrupt gzip: {exc}") from exc
-        if data[:5] == b"%PDF-":
-            raise RecordError("latex_not_source", f"{name}: the gzip holds a PDF, not LaTeX")
-        stem = re.sub(r"\.(tar\.gz|tgz|gz)$", "", name)
-        return {f"{stem}.tex": data}, []
-    raise RecordError("latex_unreadable", f"{name}: neither a tar archive, a gzip file nor a .tex file")
+            with tf:
+                return _tar_members(tf, limits)
+        except RecordError:
+            raise
+        except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+            raise RecordError("corrupt_archive", f"{name}: {type(exc).__name__}: {exc}") from exc
+    if compression is None or compression[0] != "gzip":
+        raise RecordError("corrupt_archive", f"{name}: neither a tar archive, a gzip file nor a .tex file")
+    # arXiv's single-file e-prints: one gzip'd .tex.
+    if len(data) > limits.max_member_bytes:
+        raise RecordError("archive_too_large", f"{name}: the gzip'd file expands past {limits.max_member_bytes} bytes")
+    if data[:5] == b"%PDF-":
+        raise RecordError("latex_not_source", f"{name}: the gzip holds a PDF, not LaTeX")
+    stem = re.sub(r"\.(tar\.gz|tgz|gz)$", "", name)
+    return {f"{stem}.tex": data}
+
+
+def _read_members(real: str, name: str, roots: tuple[str, ...], limits: SourceLimits) -> dict[str, bytes]:
+    """Text members of a LaTeX source (folder, text file or archive) by posix path."""
+    if os.path.isdir(real):
+        return _folder_members(real, limits)
+    raw = confined.read_file(real, roots, limits.max_file_bytes)
+    if name.lower().endswith(TEXT_SUFFIXES):
+        return {name: raw}
+    return _archive_members(raw, name, limits)
 
 
 _DOCCLASS_RE = re.compile(r"\\documentclass\s*(\[[^\]]*\])?\s*\{([^}]*)\}")
@@ -488,76 +538,109 @@ def find_main_file(texts: Mapping[str, str]) -> str:
     return min(candidates, key=key)[0]
 
 
-def _resolve(
-    texts: Mapping[str, str],
-    name: str,
-    stack: tuple[str, ...],
-    main_dir: str,
-    missing: list[str],
-    cache: dict[str, str],
-) -> str:
-    if name not in cache:
-        cache[name] = _prepare(texts[name])
-    tex = cache[name]
-    here = posixpath.dirname(name)
+@dataclass
+class _Expansion:
+    """One paper's include resolution and what it has spent of its bounds.
 
-    def lookup(target: str, base_dirs: Iterable[str]) -> str | None:
-        target = target.strip().strip('"').replace("\\", "/")
-        for base in base_dirs:
-            for cand in (target, target + ".tex"):
-                p = _safe_member_name(posixpath.join(base, cand)) if base else _safe_member_name(cand)
-                if p is not None and p in texts:
-                    return p
-        return None
+    Every pasted file adds its size to ``expanded`` before its includes are resolved, so an
+    ``\\input`` fan-out (each file inputting the next ten times) stops at ``max_expanded_bytes``
+    (``latex_too_large``) or ``max_includes`` (``too_many_includes``) long before it is built; nesting
+    past ``max_include_depth`` is ``include_too_deep``. A cycle cannot compile either, but it is the
+    author's slip rather than an attack: the repeated include is dropped and noted in ``missing``.
+    """
 
-    def repl(m: re.Match[str]) -> str:
+    texts: Mapping[str, str]
+    main_dir: str
+    limits: SourceLimits
+    missing: list[str] = field(default_factory=list)
+    prepared: dict[str, str] = field(default_factory=dict)
+    includes: int = 0
+    expanded: int = 0
+
+    def text(self, name: str, stack: tuple[str, ...]) -> str:
+        """``name`` with its includes pasted in; ``stack`` is the include chain down to it."""
+        if name not in self.prepared:
+            self.prepared[name] = _prepare(self.texts[name])
+        tex = self.prepared[name]
+        self.expanded += len(tex.encode("utf-8", "surrogatepass"))
+        if self.expanded > self.limits.max_expanded_bytes:
+            raise RecordError("latex_too_large", f"includes expand past {self.limits.max_expanded_bytes} bytes "
+                                                 f"(at {name}, {self.includes} includes)")
+        return _INCLUDE_RE.sub(lambda m: self._replace(m, name, stack), tex)
+
+    def _replace(self, m: re.Match[str], name: str, stack: tuple[str, ...]) -> str:
+        here = posixpath.dirname(name)
         cmd = m.group("cmd")
         if cmd in ("import", "subimport", "inputfrom", "subinputfrom", "includefrom", "subincludefrom"):
             if m.group("b") is None:
                 return m.group(0)
             sub = m.group("a") or ""
-            rel_base = here if cmd.startswith("sub") else main_dir
-            bases = [posixpath.join(rel_base, sub), posixpath.join(main_dir, sub)]
-            target = m.group("b")
-        else:
-            target = m.group("a") if m.group("a") is not None else m.group("bare")
-            if target is None:
-                return m.group(0)
-            bases = [main_dir, here, ""]
-            if m.group("b") is not None:  # "\input{a}{b}": the second group is not ours
-                return _include(target, bases, m) + "{" + m.group("b") + "}"
-        return _include(target, bases, m)
+            rel_base = here if cmd.startswith("sub") else self.main_dir
+            return self._include(m.group("b"), [posixpath.join(rel_base, sub), posixpath.join(self.main_dir, sub)], stack)
+        target = m.group("a") if m.group("a") is not None else m.group("bare")
+        if target is None:
+            return m.group(0)
+        bases = [self.main_dir, here, ""]
+        if m.group("b") is not None:  # "\input{a}{b}": the second group is not ours
+            return self._include(target, bases, stack) + "{" + m.group("b") + "}"
+        return self._include(target, bases, stack)
 
-    def _include(target: str, bases: list[str], m: re.Match[str]) -> str:
-        found = lookup(target, bases)
+    def _lookup(self, target: str, bases: Iterable[str]) -> str | None:
+        target = target.strip().strip('"').replace("\\", "/")
+        for base in bases:
+            for cand in (target, target + ".tex"):
+                p = _safe_member_name(posixpath.join(base, cand)) if base else _safe_member_name(cand)
+                if p is not None and p in self.texts:
+                    return p
+        return None
+
+    def _include(self, target: str, bases: list[str], stack: tuple[str, ...]) -> str:
+        found = self._lookup(target, bases)
         if found is None:
-            missing.append(target.strip())
+            self.missing.append(target.strip())
             return ""
-        if found in stack or len(stack) >= MAX_INCLUDE_DEPTH:
-            missing.append(f"{target.strip()} (include cycle or too deep)")
+        if found in stack:
+            self.missing.append(f"{target.strip()} (include cycle)")
             return ""
-        inner = _resolve(texts, found, stack + (found,), main_dir, missing, cache)
-        return "\n" + inner + "\n"
+        if len(stack) > self.limits.max_include_depth:
+            raise RecordError("include_too_deep", f"{found}: includes nested deeper than {self.limits.max_include_depth}")
+        self.includes += 1
+        if self.includes > self.limits.max_includes:
+            raise RecordError("too_many_includes", f"more than {self.limits.max_includes} \\input/\\include resolutions")
+        return "\n" + self.text(found, stack + (found,)) + "\n"
 
-    return _INCLUDE_RE.sub(repl, tex)
 
-
-def load_latex_source(path: str | os.PathLike[str]) -> LatexSource:
+def load_latex_source(
+    path: str | os.PathLike[str],
+    limits: SourceLimits = DEFAULT_LIMITS,
+    roots: Iterable[str | os.PathLike[str]] | None = None,
+) -> LatexSource:
     """Read a LaTeX source (folder, ``.tex``, ``.tar.gz``/``.tgz``/``.tar``, gzip'd file) into memory.
 
-    Raises ``RecordError`` with reason ``latex_unreadable`` (corrupt archive), ``latex_not_source``
-    (the e-print is a PDF), ``latex_too_large`` or ``latex_no_main_file``.
+    ``path`` must lie inside ``roots`` (default: where it is; a caller holding the user's input folders
+    passes them); a folder's files must lie inside the folder. Raises ``RecordError``: ``latex_unreadable``
+    (no such path), the ``confined`` reasons (``outside_input``, ``not_a_regular_file``, ``symlink_loop``,
+    ``unreadable``, ``file_too_large``), the archive reasons (``corrupt_archive``, ``archive_too_large``,
+    ``archive_too_many_members``, ``archive_member_too_large``, ``archive_unsafe_member``), the folder
+    reasons (``too_many_files``, ``source_too_large``), the expansion reasons (``latex_too_large``,
+    ``too_many_includes``, ``include_too_deep``), ``latex_not_source`` (the e-print is a PDF) or
+    ``latex_no_main_file``.
     """
     p = Path(path)
-    if not p.exists():
+    if not os.path.lexists(p):
         raise RecordError("latex_unreadable", f"{p}: no such file or folder")
-    raw, skipped = _read_members(p)
+    if roots is None:
+        real = os.path.realpath(p)
+        roots = (real if os.path.isdir(real) else os.path.dirname(real),)
+    allowed = confined.real_roots(tuple(roots))
+    real = confined.resolve_inside(p, allowed)
+    raw = _read_members(real, p.name, allowed, limits)
     texts = {name: _decode(data) for name, data in raw.items()}
     if not any(n.lower().endswith((".tex", ".ltx", ".latex")) for n in texts):
-        raise RecordError("latex_no_main_file", f"{p.name}: no .tex file" + (f"; skipped: {skipped[:5]}" if skipped else ""))
+        raise RecordError("latex_no_main_file", f"{p.name}: no .tex file")
     main = find_main_file(texts)
-    missing: list[str] = []
-    text = _resolve(texts, main, (main,), posixpath.dirname(main), missing, {})
+    expansion = _Expansion(texts, posixpath.dirname(main), limits)
+    text = expansion.text(main, (main,))
     bibs = {n: t for n, t in texts.items() if n.lower().endswith((".bib", ".bbl"))}
     return LatexSource(
         main_file=main,
@@ -565,8 +648,7 @@ def load_latex_source(path: str | os.PathLike[str]) -> LatexSource:
         files=texts,
         bib_texts=bibs,
         origin=str(p),
-        missing_includes=tuple(missing),
-        skipped_members=tuple(skipped),
+        missing_includes=tuple(expansion.missing),
     )
 
 

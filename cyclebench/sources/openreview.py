@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,25 +83,118 @@ def iter_raw_notes(path: str | Path) -> Iterator[RawNote]:
 
     JSONL is streamed line by line so memory stays flat; a ``.json`` file (a list of notes, or the
     crawler's ``[{venue, year, submissions: [...]}]``) is small by nature and read whole. A line that is
-    not JSON becomes a ``RawNote`` with an error, never an exception.
+    not JSON becomes a ``RawNote`` with an error, never an exception. A file that cannot be a snapshot at
+    all (a folder, a truncated or fake ``.gz``, UTF-16, JSONL named ``.json`` or a JSON document named
+    ``.jsonl``) raises ``ValueError`` naming the file and the fix: counting it as one bad record would
+    hide how many papers it held.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; an OpenReview snapshot is a file (.jsonl, .jsonl.gz or .json)")
+    if not path.is_file():
+        raise FileNotFoundError(f"OpenReview snapshot not found: {path}")
     name = path.name.lower()
-    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-        opener = gzip.open if name.endswith(".gz") else open
+    gzipped = name.endswith(".gz")
+    _check_compression(path, gzipped)
+    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")):
+        yield from _iter_jsonl(path, gzipped)
+    else:
+        yield from _iter_json_document(path, gzipped)
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _check_compression(path: Path, gzipped: bool) -> None:
+    """The name and the bytes must agree on gzip: a fake ``.gz`` or an unnamed one is refused up front."""
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+    if gzipped and magic != _GZIP_MAGIC:
+        raise ValueError(f"{path} is named .gz but is not gzip-compressed; rename it (drop .gz) or fetch it again")
+    if not gzipped and magic == _GZIP_MAGIC:
+        raise ValueError(f"{path} is gzip-compressed; name it {path.name}.gz (e.g. raw.jsonl.gz)")
+
+
+def _unreadable_gzip(path: Path, exc: BaseException) -> ValueError:
+    return ValueError(f"{path}: the gzip stream is truncated or corrupt ({type(exc).__name__}: {exc}); "
+                      "fetch the snapshot again")
+
+
+def _iter_jsonl(path: Path, gzipped: bool) -> Iterator[RawNote]:
+    opener = gzip.open if gzipped else open
+    first = True
+    try:
         with opener(path, "rb") as handle:
             for line_no, line in enumerate(handle, start=1):
+                if first:
+                    line = _strip_bom(line, path)
                 if not line.strip():
                     continue
+                if first:
+                    _refuse_json_document(line, path, gzipped)
+                    first = False
                 yield _raw_from_bytes(line, f"{path.name}:{line_no}")
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise _unreadable_gzip(path, exc) from None
+
+
+def _strip_bom(data: bytes, path: Path) -> bytes:
+    """Drop a UTF-8 byte-order mark (editors on Windows write one); refuse UTF-16, which JSON lines are not."""
+    if data.startswith(_UTF8_BOM):
+        return data[len(_UTF8_BOM):]
+    if data.startswith(_UTF16_BOMS):
+        raise ValueError(f"{path} is UTF-16 encoded; save it as UTF-8")
+    return data
+
+
+def _refuse_json_document(first_line: bytes, path: Path, gzipped: bool) -> None:
+    """A JSONL snapshot's first line is one note; a file that is one JSON document of notes is refused.
+
+    Only checked when the first line opens an array or is a lone brace, so a normal snapshot is never
+    read twice; a document without any note-like object is left to the per-line accounting.
+    """
+    head = first_line.strip()
+    if not (head.startswith(b"[") or head == b"{"):
         return
     try:
-        data = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as exc:
-        yield RawNote(path.name, None, RecordError("malformed_json", str(exc)))
+        document = orjson.loads(_strip_bom(_read_all(path, gzipped), path))
+    except orjson.JSONDecodeError:
         return
-    for index, note in enumerate(_flatten_json_snapshot(data)):
+    items = document if isinstance(document, list) else [document]
+    if any(isinstance(item, dict) for item in items):
+        raise ValueError(f"{path} holds one JSON document, not JSON Lines (one note a line); name it .json")
+
+
+def _read_all(path: Path, gzipped: bool) -> bytes:
+    try:
+        return gzip.decompress(path.read_bytes()) if gzipped else path.read_bytes()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise _unreadable_gzip(path, exc) from None
+
+
+def _iter_json_document(path: Path, gzipped: bool) -> Iterator[RawNote]:
+    data = _strip_bom(_read_all(path, gzipped), path)
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if _looks_like_jsonl(data):
+            raise ValueError(f"{path} holds JSON Lines (one note a line), not one JSON document; "
+                             "name it .jsonl") from None
+        raise ValueError(f"{path} is not valid JSON ({exc}); is the file complete?") from None
+    for index, note in enumerate(_flatten_json_snapshot(document)):
         yield _raw_from_obj(note, f"{path.name}:{index}")
+
+
+def _looks_like_jsonl(data: bytes) -> bool:
+    lines = [line for line in data.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        return isinstance(orjson.loads(lines[0]), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _raw_from_bytes(line: bytes, where: str) -> RawNote:
@@ -182,8 +276,20 @@ _REPLY_KINDS = {
 }
 
 
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+_INT64 = range(-(2**63), 2**63)
+
+
+def int64_or_none(value: Any) -> int | None:
+    """An integer field (dates, numbers) or None when absent or not an integer.
+
+    An integer outside int64 cannot be stored in a dataset column: the note is corrupt, and the record
+    holding it is rejected (``number_out_of_range``) rather than crashing the writer.
+    """
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    if value not in _INT64:
+        raise RecordError("number_out_of_range", f"an integer of {value.bit_length()} bits")
+    return value
 
 
 def _signature(note: dict[str, Any]) -> str:
@@ -216,13 +322,22 @@ def _replies(note: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in replies if isinstance(r, dict)]
 
 
+def _sort_stamp(note: dict[str, Any]) -> int:
+    """tmdate, else mdate, else 0: only an order, so any integer will do (its range is checked on use)."""
+    for key in ("tmdate", "mdate"):
+        value = note.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value:
+            return value
+    return 0
+
+
 def _newest_by(notes: list[dict[str, Any]], key: str) -> tuple[list[dict[str, Any]], int]:
     """Keep the newest note per ``key`` (by tmdate, later position wins a tie); count the dropped."""
     best: dict[str, tuple[int, int, dict[str, Any]]] = {}
     for position, note in enumerate(notes):
         k = note.get(key) if key != "signature" else _signature(note)
         k = k if isinstance(k, str) and k else f"#{position}"
-        stamp = _int_or_none(note.get("tmdate")) or _int_or_none(note.get("mdate")) or 0
+        stamp = _sort_stamp(note)
         held = best.get(k)
         if held is None or (stamp, position) >= (held[0], held[1]):
             best[k] = (stamp, position, note)
@@ -333,8 +448,8 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
         forum=str(note.get("forum", "")),
         signature=_signature(note),
         invitation=next((i for i in _invitations(note) if i.endswith("/Official_Review")), ""),
-        cdate=_int_or_none(note.get("cdate")),
-        tmdate=_int_or_none(note.get("tmdate")),
+        cdate=int64_or_none(note.get("cdate")),
+        tmdate=int64_or_none(note.get("tmdate")),
         rating=rating,
         confidence=scores.pop("confidence", None),
         soundness=scores.pop("soundness", None),
@@ -362,7 +477,7 @@ def _meta_review(note: dict[str, Any], source: str) -> MetaReview | None:
         note_id=str(note.get("id", "")),
         signature=_signature(note),
         text="\n\n".join(parts),
-        cdate=_int_or_none(note.get("cdate")),
+        cdate=int64_or_none(note.get("cdate")),
         source=source,  # type: ignore[arg-type]
         recommendation=_text(content, "recommendation"),
     )
@@ -377,7 +492,7 @@ def _comment(note: dict[str, Any]) -> Comment:
         replyto=note.get("replyto") if isinstance(note.get("replyto"), str) else None,
         title=_text(content, "title") or "",
         text=_text(content, "comment") or "",
-        cdate=_int_or_none(note.get("cdate")),
+        cdate=int64_or_none(note.get("cdate")),
         by_authors=signature.endswith("/Authors"),
     )
 
@@ -448,7 +563,7 @@ def parse_submission(note: dict[str, Any]) -> ParseOutcome:
     submission = Submission(
         id=note_id,
         forum=str(note.get("forum") or note_id),
-        number=_int_or_none(note.get("number")),
+        number=int64_or_none(note.get("number")),
         venue_id=venue_id,
         year=year,
         api_version=api_version,
@@ -458,9 +573,9 @@ def parse_submission(note: dict[str, Any]) -> ParseOutcome:
         primary_area=_text(content, "primary_area"),
         tldr=_text(content, "TLDR") or _text(content, "TL;DR"),
         pdf=_text(content, "pdf"),
-        cdate=_int_or_none(note.get("cdate")),
-        mdate=_int_or_none(note.get("mdate")) or _int_or_none(note.get("tmdate")),
-        pdate=_int_or_none(note.get("pdate")),
+        cdate=int64_or_none(note.get("cdate")),
+        mdate=int64_or_none(note.get("mdate")) or int64_or_none(note.get("tmdate")),
+        pdate=int64_or_none(note.get("pdate")),
         license=note.get("license") if isinstance(note.get("license"), str) else None,
         decision=decision,
         reviews=tuple(reviews),

@@ -41,7 +41,12 @@ ASPECT_FIELDS = (
 UNKNOWN_RATING_SCALE = "0-10?"
 UNKNOWN_CONFIDENCE_SCALE = "1-5?"
 
-_LEADING_INT = re.compile(r"^\s*\**\s*([+-]?\d+(?:\.\d+)?)\s*\**\s*(?:[:.)\-\u2013/]|\s|$)")
+# The leading number of a score string, ASCII digits only: sign, integer digits, optional fraction digits.
+_LEADING_NUMBER = re.compile(r"^\s*\**\s*([+-]?)([0-9]+)(?:\.([0-9]+))?\s*\**\s*(?:[:.)\-\u2013/]|\s|$)")
+# No form has a score beyond this; a longer number is rejected before it is converted (a 5000-digit string
+# cannot become a float, and str() of a huge int raises).
+_MAX_SCORE_DIGITS = 6
+_MAX_SCORE_ABS = 10**_MAX_SCORE_DIGITS
 
 
 @lru_cache(maxsize=1024)
@@ -69,26 +74,59 @@ def _allowed_values(scale: str) -> frozenset[int]:
 
 
 def parse_score(raw: object, scale: str, field: str) -> Score:
-    """Read one form score. Raises ``RecordError`` with a countable reason when it cannot be read."""
+    """Read one form score. Raises ``RecordError`` with a countable reason when it cannot be read.
+
+    Numbers are read exactly (no float round trip), so a huge integer, NaN, infinity, negative zero or
+    ``6.0000001`` is a reasoned reject of that score, never an exception or a silently rounded value.
+    """
     if isinstance(raw, bool) or raw is None:
         raise RecordError(f"missing_{field}", repr(raw))
     if isinstance(raw, int):
-        value, text = raw, str(raw)
+        value, text = _integer_score(raw, field), str(raw)
     elif isinstance(raw, float):
-        if not math.isfinite(raw) or raw != int(raw):
-            raise RecordError(f"non_integer_{field}", repr(raw))
-        value, text = int(raw), repr(raw)
+        value, text = _float_score(raw, field), repr(raw)
     elif isinstance(raw, str):
-        text = raw
-        match = _LEADING_INT.match(raw)
-        if not match:
-            raise RecordError(f"unparseable_{field}", raw[:80])
-        number = float(match.group(1))
-        if number != int(number):
-            raise RecordError(f"non_integer_{field}", raw[:80])
-        value = int(number)
+        value, text = _text_score(raw, field), raw
     else:
-        raise RecordError(f"unparseable_{field}", f"{type(raw).__name__}: {str(raw)[:60]}")
+        raise RecordError(f"unparseable_{field}", f"{type(raw).__name__}: {_preview(raw)}")
     if not scale_allows(scale, value):
         raise RecordError(f"out_of_scale_{field}", f"{value} not on scale {scale}")
     return Score(value=value, raw=text, scale=scale)
+
+
+def _integer_score(raw: int, field: str) -> int:
+    if abs(raw) >= _MAX_SCORE_ABS:
+        raise RecordError(f"out_of_scale_{field}", f"an integer of {raw.bit_length()} bits")
+    return raw
+
+
+def _float_score(raw: float, field: str) -> int:
+    if not math.isfinite(raw) or raw != int(raw):
+        raise RecordError(f"non_integer_{field}", repr(raw))
+    if raw == 0 and math.copysign(1.0, raw) < 0:
+        raise RecordError(f"negative_zero_{field}", repr(raw))
+    return _integer_score(int(raw), field)
+
+
+def _text_score(raw: str, field: str) -> int:
+    match = _LEADING_NUMBER.match(raw)
+    if not match:
+        raise RecordError(f"unparseable_{field}", raw[:80])
+    sign, digits, fraction = match.groups()
+    if fraction and fraction.strip("0"):
+        raise RecordError(f"non_integer_{field}", raw[:80])
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > _MAX_SCORE_DIGITS:
+        raise RecordError(f"out_of_scale_{field}", f"a {len(digits)}-digit number: {raw[:40]}")
+    value = int(digits)
+    if sign == "-" and value == 0:
+        raise RecordError(f"negative_zero_{field}", raw[:80])
+    return -value if sign == "-" else value
+
+
+def _preview(raw: object) -> str:
+    """A short, never-raising description of an unexpected value (str() of a huge int raises)."""
+    try:
+        return str(raw)[:60]
+    except ValueError:
+        return type(raw).__name__

@@ -50,8 +50,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cyclebench.fileio import sha256_file, sha256_path
 from cyclebench.records import PaperText, RecordError, TextSource
+from cyclebench.sources import confined
+from cyclebench.sources.confined import DEFAULT_LIMITS, SourceLimits
 
 CLEANING_VERSION = "clean-v1"
 
@@ -396,9 +397,21 @@ def _split_name(name: str) -> tuple[str, SourceKind] | None:
     return None
 
 
-def _has_tex(folder: Path) -> bool:
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """A folder or a link to one; a link cycle (which ``is_dir`` raises on) is not, and is indexed by
+    name so that reading it is a ``symlink_loop`` reject."""
     try:
-        return any(e.is_file() and e.name.endswith(".tex") for e in os.scandir(folder))
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _has_tex(folder: Path) -> bool:
+    """Whether ``folder`` directly holds ``.tex`` entries (by name: a FIFO ``main.tex`` still makes it
+    a LaTeX folder, so reading it is a reasoned reject rather than a paper silently not found)."""
+    try:
+        with os.scandir(folder) as it:
+            return any(e.name.endswith(".tex") and not _is_dir(e) for e in it)
     except OSError:
         return False
 
@@ -413,12 +426,17 @@ class PapersDirectory:
     nesting is not scanned. Names starting with ``.`` are ignored; ids are kept exactly as written
     (case-sensitive, may start with ``-`` or contain ``_``). When the same id and kind occur more than
     once, the first path in sorted order wins for ``read``.
+
+    Files are found by name whatever they are (a FIFO, a link), and read only through
+    ``cyclebench.sources.confined``: a link out of the folder, a FIFO, a link cycle, an unreadable or
+    oversized file is a ``RecordError`` for that paper. ``limits`` bound each paper's source.
     """
 
-    def __init__(self, root: str | os.PathLike[str]):
+    def __init__(self, root: str | os.PathLike[str], limits: SourceLimits = DEFAULT_LIMITS):
         self.root = Path(root)
         if not self.root.is_dir():
             raise NotADirectoryError(f"not a folder: {self.root}")
+        self.limits = limits
         self._index: dict[str, list[PaperFile]] = {}
         self._scan()
 
@@ -432,12 +450,12 @@ class PapersDirectory:
             if e.name.startswith("."):
                 continue
             rel = f"{prefix}{e.name}"
-            if e.is_dir():
+            if _is_dir(e):
                 if _has_tex(Path(e.path)):
                     self._add(e.name, "latex", rel)
                 elif descend:
                     self._scan_level(Path(e.path), rel + "/", descend=False)
-            elif e.is_file():
+            else:
                 split = _split_name(e.name)
                 if split is not None:
                     self._add(split[0], split[1], rel)
@@ -466,7 +484,9 @@ class PapersDirectory:
 
         No silent fallback: when the preferred file is broken this raises ``RecordError``
         (``pdf_unreadable``, ``latex_unreadable``/``latex_no_main_file``/..., ``text_not_utf8``,
-        ``text_empty_after_cleaning``) so the caller counts it; pass another ``prefer`` to retry.
+        ``text_empty_after_cleaning``, and the ``confined`` reasons ``outside_input``,
+        ``not_a_regular_file``, ``symlink_loop``, ``unreadable``, ``file_too_large``) so the caller
+        counts it; pass another ``prefer`` to retry.
         Kinds not named in ``prefer`` are never read.
         """
         files = self._index.get(paper_id, [])
@@ -478,23 +498,26 @@ class PapersDirectory:
 
     def _read_file(self, paper_id: str, f: PaperFile) -> PaperText:
         path = self.root / f.path
+        roots = (self.root,)
+        limits = self.limits
         source: TextSource
         if f.kind == "pdf":
-            digest = sha256_file(path)
-            raw, source = extract_pdf_text(path)
+            real, _size = confined.regular_file(path, roots, limits.max_file_bytes)
+            digest = confined.sha256_file(real, roots, limits.max_file_bytes)
+            raw, source = extract_pdf_text(real)
         elif f.kind == "latex":
             from cyclebench.sources import latex
 
-            digest = sha256_path(path)
+            digest = confined.sha256_source(path, roots, limits)
             try:
-                raw = latex.latex_to_markdown(latex.parse_latex(latex.load_latex_source(path)))
+                raw = latex.latex_to_markdown(latex.parse_latex(latex.load_latex_source(path, limits, roots)))
             except (RecordError, ImportError):
                 raise  # a missing pylatexenc is a broken install, not a broken paper
             except Exception as exc:  # a parser bug on odd input is a reject, not a crash
                 raise RecordError("latex_unreadable", f"{type(exc).__name__}: {exc}") from exc
             source = "latex"
         else:
-            data = path.read_bytes()
+            data = confined.read_file(path, roots, limits.max_file_bytes)
             digest = hashlib.sha256(data).hexdigest()
             raw = decode_text_file(data)
             source = "markdown" if f.kind == "markdown" else "text"
@@ -512,14 +535,32 @@ class PapersDirectory:
         )
 
 
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
 def decode_text_file(data: bytes) -> str:
-    """UTF-8 (BOM allowed), nothing else.
+    """UTF-8 (its BOM stripped), or UTF-16/32 when a BOM says so; nothing else.
 
     Paper texts here are extractor output, which is UTF-8; a file that is not is far more likely
     binary or truncated than Latin-1, and decoding it as Latin-1 would always "work" and put mojibake
-    into a dataset row. So no Latin-1 fallback: ``RecordError("text_not_utf8")``. (LaTeX sources do
-    fall back to Latin-1, because old ``inputenc`` sources really are Latin-1; see ``latex``.)
+    into a dataset row. So no Latin-1 fallback and no replacement characters: invalid UTF-8 is
+    ``RecordError("text_not_utf8")``, counted like any reject. A UTF-16/32 BOM (a file saved by a
+    Windows editor) names its encoding unambiguously, so such a file is decoded by it, the BOM
+    dropped; when it does not decode, ``text_not_utf8`` too. (LaTeX sources do fall back to Latin-1,
+    because old ``inputenc`` sources really are Latin-1; see ``latex``.)
     """
+    for bom, codec in _WIDE_BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(codec)
+            except UnicodeDecodeError as exc:
+                raise RecordError("text_not_utf8", f"{codec} by its BOM, but invalid at byte {exc.start + len(bom)}: "
+                                                   f"{exc.reason}") from exc
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
