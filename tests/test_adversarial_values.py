@@ -486,3 +486,24 @@ def test_fetch_refuses_a_folder_or_an_existing_snapshot(tmp_path, capsys):
     existing.write_text("{}\n")
     code, err = cli(["fetch", "openreview", "--venue", "ICLR.cc/2024/Conference", "--out", existing], capsys)
     assert code == 2 and "--overwrite" in one_line(err) and existing.read_text() == "{}\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Usage errors found below argparse: one line, exit 2 (they used to leave through SystemExit, exit 1)
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["evaluate", "papers", "--papers", "x={tmp}", "--judge-protocol", "cyclereviewer", "--judge-backend",
+      "baseline-constant", "--prefer", "bogus", "--output", "{tmp}/run"], "--prefer takes"),
+    (["evaluate", "papers", "--papers", "x={tmp}", "--judge-protocol", "cyclereviewer", "--judge-backend",
+      "baseline-constant", "--set-limit", "x=-1", "--output", "{tmp}/run"], "--set-limit takes"),
+    (["evaluate", "papers", "--papers", "x={tmp}", "--judge-protocol", "cyclereviewer", "--judge-backend",
+      "baseline-constant", "--second-judge-protocol", "cyclereviewer", "--output", "{tmp}/run"], "go together"),
+    (["check-overlap", "--test", "{tmp}:nosuch", "--train", "{tmp}", "--report", "{tmp}/r.json"],
+     "check-overlap: error:"),
+    (["leaderboard", "validate", "--data", "review-5k"], "TASK=PATH"),
+])
+def test_usage_errors_below_argparse_are_one_line_exit_2(argv, says, tmp_path, capsys):
+    code, err = cli([a.format(tmp=tmp_path) for a in argv], capsys)
+    assert code == 2, err
+    assert says in one_line(err)

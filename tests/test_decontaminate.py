@@ -342,7 +342,7 @@ def test_cli_reports_removes_and_fails_on_overlap(planted, tmp_path, capsys):
     assert after["removed"][str(planted["deepreview"].resolve())]["papers_removed"]["test_2025"] == {
         "overlap:abstract": 2, "overlap:id": 1, "overlap:title": 1}
     assert _cli([*argv, "--fail-on-overlap"]) == 0  # clean now
-    with pytest.raises(SystemExit, match="no split"):
+    with pytest.raises(ValueError, match="no split"):
         _cli(["--test", f"{planted['deepreview']}:nosuch", "--train", str(planted["review5k"]), "--report", str(report_path)])
 
 

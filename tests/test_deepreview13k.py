@@ -289,5 +289,5 @@ def test_cli_builds_with_workers_and_selected_years(tmp_path, capsys):
     assert {r["mode"] for r in _rows(tmp_path / "o")} == {"fast", "best"}
     bad = parser.parse_args(["deepreview-13k", "--openreview", str(FIXTURE_YEARS[0]), "--out", str(tmp_path / "m"),
                              "--allow-missing-text", "--chain", "model"])
-    with pytest.raises(SystemExit, match="chain-backend"):
+    with pytest.raises(ValueError, match="chain-backend"):
         run_deepreview13k(bad)

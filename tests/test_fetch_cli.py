@@ -52,10 +52,11 @@ def test_api_version_by_venue():
     assert submission_invitation("ICLR.cc/2025/Conference", 2) == "ICLR.cc/2025/Conference/-/Submission"
 
 
-def test_fetch_without_openreview_py_says_how_to_install(tmp_path, monkeypatch):
+def test_fetch_without_openreview_py_says_how_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "openreview", None)
-    with pytest.raises(SystemExit, match=r"cyclebench\[fetch\]"):
-        main(["fetch", "openreview", "--venue", "ICLR.cc/2024/Conference", "--out", str(tmp_path / "x.jsonl")])
+    assert main(["fetch", "openreview", "--venue", "ICLR.cc/2024/Conference", "--out", str(tmp_path / "x.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "cyclebench[fetch]" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("command", sorted(SUBCOMMANDS))

@@ -704,7 +704,7 @@ def test_cli_submit_validate_build(lb_sample, tmp_path, capsys):
     assert f"VERIFIED {folder.name}" in capsys.readouterr().out
     assert cli("validate", "--submissions-dir", str(subs)) == 1  # no dataset build: rejected
     assert "[unknown_dataset]" in capsys.readouterr().out
-    with pytest.raises(SystemExit, match="--data takes TASK=PATH"):
+    with pytest.raises(ValueError, match="--data takes TASK=PATH"):
         cli("validate", str(folder), "--data", "review-5k")
     assert cli("build", "--out", str(tmp_path / "site"), "--submissions-dir", str(subs),
                "--data", f"review-5k={lb_sample.data}") == 0

@@ -234,5 +234,5 @@ def test_cli_wiring_builds(tmp_path, capsys):
     assert printed["papers_kept"] == 5 and printed["splits"] == {"train": 3, "test": 2}
     args = parser.parse_args(["research-14k", "--papers", str(papers), "--metadata", str(tmp_path / "nope.jsonl"),
                               "--out", str(tmp_path / "out2")])
-    with pytest.raises(SystemExit, match="metadata file not found"):
+    with pytest.raises(FileNotFoundError, match="metadata file not found"):
         run_research14k(args)

@@ -46,7 +46,7 @@ def _chain(args: argparse.Namespace, config: Any) -> Any:
     if args.chain == "offline":
         return None
     if not args.chain_backend:
-        raise SystemExit("--chain model needs --chain-backend (and usually --chain-model-args)")
+        raise ValueError("--chain model needs --chain-backend (and usually --chain-model-args)")
     from builders.reasoning_chain import ChainByModel
     from cyclebench.backends import build_backend
 

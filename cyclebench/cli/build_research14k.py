@@ -63,14 +63,11 @@ def run_research14k(args: argparse.Namespace) -> int:
     from builders import research14k
 
     config = dataclass_from_arguments(research14k.Research14KConfig, args)
-    try:
-        report = research14k.build(
-            args.metadata, args.papers, args.out, config, abstracts=args.abstracts, overwrite=args.overwrite,
-            workers=args.workers, engine=args.engine, datatrove=_datatrove_options(args),
-            outline_cache=args.outline_cache,
-        )
-    except (FileNotFoundError, NotADirectoryError, FileExistsError, ValueError, ImportError) as exc:
-        raise SystemExit(f"build research-14k: {exc}") from exc
+    report = research14k.build(  # user errors reach the CLI's one-line handler (exit 2)
+        args.metadata, args.papers, args.out, config, abstracts=args.abstracts, overwrite=args.overwrite,
+        workers=args.workers, engine=args.engine, datatrove=_datatrove_options(args),
+        outline_cache=args.outline_cache,
+    )
     counts = report.manifest["counts"]
     print(json.dumps({"out": str(report.out), "papers_in": counts["papers_in"], "papers_kept": counts["papers_kept"],
                       "papers_rejected": counts["papers_rejected"], "splits": counts["splits"],

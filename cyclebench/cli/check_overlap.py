@@ -37,12 +37,10 @@ def run(args: argparse.Namespace) -> int:
     from builders import decontaminate
 
     config = dataclass_from_arguments(decontaminate.OverlapConfig, args)
-    try:
-        tests = [ref for text in args.test for ref in decontaminate.parse_split_arg(text, "test")]
-        trains = [ref for text in args.train for ref in decontaminate.parse_split_arg(text, "train")]
-        report = decontaminate.check_overlap(tests, trains, config, cutoff_date=args.cutoff_date)
-    except (ValueError, NotADirectoryError) as exc:
-        raise SystemExit(f"check-overlap: {exc}") from exc
+    # A ValueError / NotADirectoryError here is the CLI's one line, exit 2.
+    tests = [ref for text in args.test for ref in decontaminate.parse_split_arg(text, "test")]
+    trains = [ref for text in args.train for ref in decontaminate.parse_split_arg(text, "train")]
+    report = decontaminate.check_overlap(tests, trains, config, cutoff_date=args.cutoff_date)
     if args.remove:
         against = [ref.label for ref in trains]
         report["removed"] = {

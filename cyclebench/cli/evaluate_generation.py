@@ -100,7 +100,7 @@ def _judge_config(args: argparse.Namespace, prefix: str) -> Any:
     if get("protocol") is None and get("backend") is None:
         return None
     if get("protocol") is None or get("backend") is None:
-        raise SystemExit(f"--{prefix.replace('_', '-')}-protocol and --{prefix.replace('_', '-')}-backend go together")
+        raise ValueError(f"--{prefix.replace('_', '-')}-protocol and --{prefix.replace('_', '-')}-backend go together")
     return JudgeConfig(protocol=get("protocol"), backend=get("backend"), model_args=parse_model_args(get("model_args")),
                        protocol_options=parse_model_args(get("protocol_args")), sampling=parse_model_args(get("gen_args")),
                        train=get("train"))
@@ -110,16 +110,19 @@ def _prefer(text: str) -> tuple[str, ...]:
     kinds = tuple(k.strip() for k in text.split(",") if k.strip())
     bad = [k for k in kinds if k not in ("latex", "markdown", "text", "pdf")]
     if bad or not kinds:
-        raise SystemExit(f"--prefer takes latex, markdown, text, pdf; not {bad or text!r}")
+        raise ValueError(f"--prefer takes latex, markdown, text, pdf; not {bad or text!r}")
     return kinds
 
 
 def _set_limit(text: str) -> tuple[str, int]:
     name, _, value = text.rpartition("=")
     try:
-        return name.strip(), int(value)
+        limit = int(value)
     except ValueError:
-        raise SystemExit(f"--set-limit takes NAME=N, not {text!r}") from None
+        limit = 0
+    if not name.strip() or limit < 1:
+        raise ValueError(f"--set-limit takes NAME=N with N a positive whole number, not {text!r}")
+    return name.strip(), limit
 
 
 def _summary(results: dict[str, Any], output: Path) -> str:

@@ -73,7 +73,7 @@ def fetch_notes(venue_id: str, api_version: int | None = None, *, username: str 
     try:
         import openreview
     except ImportError as exc:
-        raise SystemExit("fetching needs openreview-py: pip install 'cyclebench[fetch]'") from exc
+        raise ImportError("fetching needs openreview-py: pip install 'cyclebench[fetch]'") from exc
     version = api_version or api_version_for(venue_id)
     username = username or os.environ.get("OPENREVIEW_USERNAME")
     password = password or os.environ.get("OPENREVIEW_PASSWORD")
