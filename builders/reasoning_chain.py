@@ -177,14 +177,14 @@ def final_scores(discussions: Sequence[ReviewDiscussion], decimals: int) -> dict
     reviews = [d.review for d in discussions]
 
     def values(name: str) -> list[float | None]:
-        return [getattr(r, name).value if getattr(r, name) is not None else None for r in reviews]
+        return [s.value if (s := getattr(r, name)) is not None else None for r in reviews]
 
     return {name: rounded_mean(values(name), decimals)
             for name in ("rating", "soundness", "presentation", "contribution", "confidence")}
 
 
 def _score(score: Any) -> float | None:
-    return float(score.value) if score is not None else None
+    return float(score.value) if score is not None and score.value is not None else None
 
 
 def _first_field(texts: dict[str, str], fields: Sequence[str]) -> str | None:
@@ -348,7 +348,7 @@ def _excerpt(text: str, limit: int = 400) -> str:
 
 def _scale_note(review: Review) -> str:
     parts = [f"rating {review.rating.value} on the {review.rating.scale} scale"]
-    if review.confidence is not None:
+    if review.confidence is not None and review.confidence.value is not None:
         parts.append(f"confidence {review.confidence.value} on {review.confidence.scale}")
     return ", ".join(parts)
 

@@ -15,6 +15,7 @@ Configs written:
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +39,16 @@ from cyclebench.records import PaperText, RecordError, Reject, Review, Score, Su
 from cyclebench.sources.openreview import iter_raw_notes, parse_submission
 
 NAME = "review-5k"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 CHANGELOG = """\
+## 1.1.0
+- An optional score (confidence, soundness, presentation, contribution, the ICLR 2022-23 novelty and
+  correctness questions) that is not a score on its scale ("Not applicable", "N/A", text) no longer rejects
+  the review: its value is null, the answer is kept in the `*_raw` column, and the manifest counts it by
+  reason (`counts.review_scores_unread`). Only a missing or unreadable rating rejects a review.
+- Paper files are read only when they resolve inside the papers folder and are regular files; limits on
+  archives and LaTeX expansion (reasoned rejects).
+
 ## 1.0.0
 - First rebuild from raw OpenReview notes: configs `default`, `reviews`, `sft`; split by a stable hash of
   the paper id; withdrawn, desk-rejected and undecided papers rejected with a reason by default; the
@@ -353,6 +362,7 @@ def build(
     text_inputs: dict[str, str] = {}
     cleanings: set[str] = set()
     seen: set[str] = set()
+    unread_scores: Counter[str] = Counter()
     writer = HubFolderWriter(out, SCHEMAS, {c: list(SPLITS) for c in SCHEMAS},
                              max_rows_per_shard=config.max_rows_per_shard, overwrite=overwrite,
                              inputs=[*snapshots, *([papers] if papers is not None else [])])
@@ -382,6 +392,7 @@ def build(
                     log.reject(Reject(submission.id, "sft", "no_paper_text"))
                 counts["papers_kept"] += 1
                 counts["reviews_kept"] += len(submission.reviews)
+                unread_scores.update(why for r in submission.reviews for _, why in r.unread_scores)
         shards = writer.finish_shards()
         split_rows = writer.split_rows()
         counts["papers_rejected"] = log.by_reason("paper")
@@ -389,6 +400,8 @@ def build(
         counts["sft_rows_skipped"] = log.by_reason("sft")
         counts["splits"] = split_rows
         counts["text_sources"] = dict(sorted(text_sources.items()))
+        # Kept reviews' optional scores that are not scores ("Not applicable" ...): null value, raw kept.
+        counts["review_scores_unread"] = dict(sorted(unread_scores.items()))
         _check_reconciles(counts, log)
         require_kept(NAME, counts["papers_kept"], counts["papers_rejected"], counts)
         manifest = {

@@ -23,10 +23,12 @@ class Score:
     """A score as the form recorded it: the integer, the string as written, and the scale it is on.
 
     The scale travels with the value because rating scales differ by venue and year (ICLR 2020 rates on
-    1/3/6/8, ICLR 2026 on 0/2/4/6/8/10), so a 4 means different things in different rows.
+    1/3/6/8, ICLR 2026 on 0/2/4/6/8/10), so a 4 means different things in different rows. ``value`` is None
+    for an optional question answered with something that is not a score ("Not applicable" on the ICLR
+    2022-23 forms): the answer is kept in ``raw`` rather than the review being lost.
     """
 
-    value: int
+    value: int | None
     raw: str
     scale: str
 
@@ -54,6 +56,9 @@ class Review:
     # How many versions of this review the snapshot held; only the newest is kept.
     versions_seen: int = 1
     license: str | None = None
+    # Optional score questions answered with something that is not a score, as (field, reason) pairs
+    # ("not_applicable_soundness", "unparseable_confidence" ...); their Score has value None.
+    unread_scores: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ from cyclebench.records import (
     Score,
     Submission,
 )
-from cyclebench.sources.scores import ASPECT_FIELDS, parse_score, scale_for
+from cyclebench.sources.scores import ASPECT_FIELDS, parse_optional_score, parse_score, scale_for
 
 _NOT_REVIEW_TEXT = {"code_of_conduct", "flag_for_ethics_review", "details_of_ethics_concerns"}
 _RATING_FIELDS = ("rating", "recommendation")
@@ -429,6 +429,7 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
         raise RecordError("review_without_content")
     rating_raw: Any = None
     scores: dict[str, Score] = {}
+    unread: list[tuple[str, str]] = []
     texts: dict[str, str] = {}
     for key, raw in content.items():
         value = raw["value"] if isinstance(raw, dict) and "value" in raw else raw
@@ -437,7 +438,10 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
                 rating_raw = value
         elif key in _SCORE_SCALE_FIELD:
             if value is not None and not (isinstance(value, str) and not value.strip()):
-                scores[key] = parse_score(value, scale_for(venue_id, year, _SCORE_SCALE_FIELD[key]), key)
+                # An optional question never costs the review: an unreadable answer is kept raw, counted.
+                scores[key], why = parse_optional_score(value, scale_for(venue_id, year, _SCORE_SCALE_FIELD[key]), key)
+                if why:
+                    unread.append((key, why))
         elif key not in _NOT_REVIEW_TEXT and isinstance(value, str) and value.strip():
             texts[key] = value
     if rating_raw is None:
@@ -459,6 +463,7 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
         texts=texts,
         versions_seen=versions_seen,
         license=note.get("license") if isinstance(note.get("license"), str) else None,
+        unread_scores=tuple(unread),
     )
 
 

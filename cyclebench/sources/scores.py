@@ -94,6 +94,24 @@ def parse_score(raw: object, scale: str, field: str) -> Score:
     return Score(value=value, raw=text, scale=scale)
 
 
+# Answers of optional form questions that say "no score" (the ICLR 2022-23 forms offer "Not applicable" for
+# empirical novelty; hand-edited snapshots write "N/A", "none", "-").
+_NOT_APPLICABLE = re.compile(r"^\s*(?:not\s+applicable|n\s*/\s*a|na|none|-+|\u2013|\u2014)\s*\.?\s*$", re.IGNORECASE)
+
+
+def parse_optional_score(raw: object, scale: str, field: str) -> tuple[Score, str | None]:
+    """Read an optional form score (confidence, the aspects). Never raises: an answer that is not a score
+    on ``scale`` becomes ``Score(None, raw, scale)`` with the countable reason; only the rating decides
+    whether a review is usable (REFERENCE section 3)."""
+    try:
+        return parse_score(raw, scale, field), None
+    except RecordError as exc:
+        text = raw if isinstance(raw, str) else _preview(raw)
+        if isinstance(raw, str) and _NOT_APPLICABLE.match(raw):
+            return Score(value=None, raw=text, scale=scale), f"not_applicable_{field}"
+        return Score(value=None, raw=text, scale=scale), exc.reason
+
+
 def _integer_score(raw: int, field: str) -> int:
     if abs(raw) >= _MAX_SCORE_ABS:
         raise RecordError(f"out_of_scale_{field}", f"an integer of {raw.bit_length()} bits")
