@@ -32,21 +32,22 @@ toward reporting a paper as possibly seen.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
-import glob
 import json
 import os
 import re
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cyclebench.outputs import FolderTransaction, OutputMarker, check_replaceable
+from cyclebench.fileio import atomic_write_text
+from cyclebench.hub.load import CardConfig, card_configs, config_files
+from cyclebench.outputs import FolderTransaction, OutputMarker, check_file_target, check_replaceable
 
 METHODS = ("id", "arxiv", "title", "abstract")
 ID_COLUMNS = ("id", "paperId", "paper_id", "forum", "openreview_id")
@@ -54,6 +55,12 @@ KEY_COLUMNS = ("id", "paperId", "paper_id")
 ARXIV_COLUMNS = ("arxiv", "arxiv_id", "arXiv")
 DATE_COLUMNS = ("odate", "cdate", "pdate")
 _TABLE_SUFFIXES = (".parquet", ".csv", ".jsonl", ".json")
+# The top-level keys every report has: a file with them is a report this command may replace.
+REPORT_KEYS = ("definitions", "tests", "trains", "pairs", "contaminated")
+
+
+MAX_NUM_PERM = 4096
+MAX_SHINGLE_WORDS = 1000
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,11 @@ class OverlapConfig:
     def __post_init__(self) -> None:
         if self.shingle_words < 1 or self.num_perm < 16 or self.min_abstract_words < self.shingle_words:
             raise ValueError("need shingle_words >= 1, num_perm >= 16, min_abstract_words >= shingle_words")
+        # Bounds that keep one check affordable: MinHash costs num_perm hashes per shingle (datasketch's own
+        # examples stop at a few hundred), and no abstract has a thousand-word shingle.
+        if self.num_perm > MAX_NUM_PERM or self.shingle_words > MAX_SHINGLE_WORDS:
+            raise ValueError(f"need num_perm <= {MAX_NUM_PERM} and shingle_words <= {MAX_SHINGLE_WORDS}, got "
+                             f"{self.num_perm} and {self.shingle_words}")
         if not 0.0 < self.lsh_threshold <= self.jaccard_threshold <= 1.0:
             raise ValueError("need 0 < lsh_threshold <= jaccard_threshold <= 1")
         unknown = set(self.methods) - set(METHODS)
@@ -159,10 +171,22 @@ def _ms(year: int, month: int = 1) -> int:
     return int(dt.datetime(year, month, 1, tzinfo=dt.timezone.utc).timestamp() * 1000)
 
 
+# OpenReview dates outside these years are not dates (a corrupt -2**62 cdate), the same range as venue years.
+_PLAUSIBLE_MS = (_ms(1900), _ms(2200))
+
+
+def _plain_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _plausible_ms(value: Any) -> bool:
+    return _plain_int(value) and _PLAUSIBLE_MS[0] <= value < _PLAUSIBLE_MS[1]
+
+
 def public_date(row: dict[str, Any], arxiv: str | None) -> tuple[int | None, str | None]:
-    """(ms, field): the earliest OpenReview date the row has, else its arXiv id's month, else 1 January of
-    the year before its venue year."""
-    dated = [(row[c], c) for c in DATE_COLUMNS if isinstance(row.get(c), int) and not isinstance(row.get(c), bool)]
+    """(ms, field): the earliest plausible OpenReview date the row has, else its arXiv id's month, else
+    1 January of the year before its venue year."""
+    dated = [(row[c], c) for c in DATE_COLUMNS if _plausible_ms(row.get(c))]
     if dated:
         return min(dated)
     if arxiv and _ARXIV_NEW.fullmatch(arxiv):
@@ -179,6 +203,14 @@ def public_date(row: dict[str, Any], arxiv: str | None) -> tuple[int | None, str
     return None, None
 
 
+def undated_reason(row: dict[str, Any]) -> str:
+    """Why a row has no public date, for the report: a date column out of the years 1900-2200 (a corrupt
+    timestamp is not a date), or no usable date at all."""
+    if any(_plain_int(row.get(c)) and not _plausible_ms(row.get(c)) for c in DATE_COLUMNS):
+        return "date_out_of_range"
+    return "no_date"
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading dataset splits
 
@@ -189,10 +221,11 @@ class SplitRef:
 
     path: Path
     split: str
+    shown: str | None = field(default=None, compare=False)  # the folder's name in reports, when not ``path``
 
     @property
     def label(self) -> str:
-        return f"{self.path}:{self.split}"
+        return f"{self.shown or self.path}:{self.split}"
 
 
 @dataclass(frozen=True)
@@ -208,6 +241,7 @@ class PaperKeys:
     abstract_source: str | None  # "column", "inputs", "paper_text" or None
     public_ms: int | None
     date_field: str | None
+    undated_reason: str | None = None  # "no_date" or "date_out_of_range" when public_ms is None
 
 
 @dataclass
@@ -217,46 +251,34 @@ class SplitPapers:
     papers: list[PaperKeys]
     rows: int
     skipped: dict[str, int] = field(default_factory=dict)
-
-
-def _front_matter(folder: Path) -> dict[str, Any] | None:
-    import yaml
-
-    card = folder / "README.md"
-    if not card.is_file():
-        return None
-    text = card.read_text(encoding="utf-8")
-    if not text.startswith("---\n"):
-        return None
-    end = text.find("\n---\n", 4)
-    if end < 0:
-        return None
-    data = yaml.safe_load(text[4:end])
-    return data if isinstance(data, dict) else None
+    repeated_rows: int = 0  # further rows of a paper already read (DeepReview's one row per mode)
 
 
 def dataset_files(folder: Path, config: str = "default") -> dict[str, list[Path]]:
     """Files of each split of a dataset folder's ``config``: from the card's YAML ``configs`` (a Hub-layout
-    folder), else ``<split>.parquet|.csv|.jsonl|.json`` files at the top (the original WestlakeNLP files)."""
+    folder; patterns checked to stay inside the folder, see ``cyclebench.hub.load.card_configs``), else
+    ``<split>.parquet|.csv|.jsonl|.json`` files at the top (the original WestlakeNLP files)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise NotADirectoryError(f"not a dataset folder: {folder}")
-    front = _front_matter(folder)
-    if front and isinstance(front.get("configs"), list):
-        for entry in front["configs"]:
-            if entry.get("config_name") == config:
-                out: dict[str, list[Path]] = {}
-                for spec in entry.get("data_files", []):
-                    out[spec["split"]] = sorted(Path(p) for p in glob.glob(str(folder / spec["path"])))
-                return out
-        raise ValueError(f"{folder}: the card has no config {config!r}")
-    out = {}
+    configs = card_configs(folder)
+    if configs is not None:
+        entry = _named_config(folder, configs, config)
+        return config_files(folder, entry)
+    out: dict[str, list[Path]] = {}
     for path in sorted(folder.iterdir()):
         if path.is_file() and path.suffix.lower() in _TABLE_SUFFIXES and path.stem != "manifest":
             out.setdefault(path.stem, []).append(path)
     if not out:
         raise ValueError(f"{folder}: no dataset card with configs and no <split>.parquet/.csv/.jsonl files")
     return out
+
+
+def _named_config(folder: Path, configs: Sequence[CardConfig], name: str) -> CardConfig:
+    for entry in configs:
+        if entry.name == name:
+            return entry
+    raise ValueError(f"{folder}: the card has no config {name!r}; configs: {[c.name for c in configs]}")
 
 
 def parse_split_arg(text: str, default_prefix: str) -> list[SplitRef]:
@@ -277,20 +299,41 @@ def parse_split_arg(text: str, default_prefix: str) -> list[SplitRef]:
     return [SplitRef(path, s) for s in chosen]
 
 
-def _iter_rows(files: Sequence[Path], wanted: Sequence[str]) -> Iterator[dict[str, Any]]:
+def _iter_rows(files: Sequence[Path], wanted: Sequence[str]) -> Iterator[dict[str, Any] | None]:
+    """The wanted columns of every row; None for a row that is not an object (a JSON line ``5``), which
+    the caller counts. A file that cannot be read is one ``ValueError`` naming it."""
     for path in files:
+        for row in _file_rows(path, wanted):
+            yield {k: row[k] for k in wanted if k in row} if isinstance(row, dict) else None
+
+
+def _file_rows(path: Path, columns: Sequence[str] | None = None) -> Iterator[Any]:
+    """Rows of one table file as parsed, any JSON value included; unreadable files (not UTF-8, bad JSON,
+    bad CSV, not parquet) raise one ``ValueError`` naming the file and how far it got."""
+    rows = 0
+    try:
         if path.suffix.lower() == ".parquet":
             import pyarrow.parquet as pq
 
             handle = pq.ParquetFile(path)
-            columns = [c for c in wanted if c in handle.schema_arrow.names]
-            for batch in handle.iter_batches(batch_size=512, columns=columns):
-                yield from batch.to_pylist()
-        else:
-            from cyclebench.sources.westlake import iter_table
+            names = handle.schema_arrow.names
+            wanted = [c for c in columns if c in names] if columns is not None else None
+            for batch in handle.iter_batches(batch_size=512, columns=wanted):
+                for row in batch.to_pylist():
+                    rows += 1
+                    yield row
+            return
+        from cyclebench.sources.westlake import iter_table
 
-            for row in iter_table(path):
-                yield {k: row[k] for k in wanted if k in row}
+        for row in iter_table(path):
+            rows += 1
+            yield row
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text (after {rows} rows); convert the file to UTF-8") from None
+    except (ValueError, csv.Error, OSError, RecursionError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise ValueError(f"{path}: cannot be read as a {path.suffix.lstrip('.')} table (after {rows} rows): "
+                         f"{reason}") from None
 
 
 def detect_kind(columns: Iterable[str]) -> str:
@@ -305,17 +348,19 @@ def detect_kind(columns: Iterable[str]) -> str:
 
 
 def _columns(files: Sequence[Path]) -> list[str]:
+    """The columns of the first file: its parquet schema, else the keys of its first row that is an object."""
     if not files:
         return []
     path = files[0]
     if path.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
 
-        return list(pq.ParquetFile(path).schema_arrow.names)
-    from cyclebench.sources.westlake import iter_table
-
-    first = next(iter_table(path), None)
-    return list(first) if first else []
+        try:
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        except (ValueError, OSError) as exc:
+            raise ValueError(f"{path}: not a readable parquet file: {' '.join(str(exc).split())[:160]}") from None
+    first = next((row for row in _file_rows(path) if isinstance(row, dict)), None)
+    return [str(k) for k in first] if first else []
 
 
 def read_split(ref: SplitRef, config: OverlapConfig) -> SplitPapers:
@@ -324,27 +369,34 @@ def read_split(ref: SplitRef, config: OverlapConfig) -> SplitPapers:
     columns = _columns(files)
     kind = detect_kind(columns)
     key_column = next((c for c in KEY_COLUMNS if c in columns), None)
+    names = ", ".join(str(f) for f in files[:3]) or "no files"
+    if not columns:
+        raise ValueError(f"{ref.label}: {names} has no row with columns (empty, or no row is a JSON object)")
     if key_column is None:
-        raise ValueError(f"{ref.label}: no id column (one of {KEY_COLUMNS}); columns: {columns}")
+        raise ValueError(f"{ref.label}: no id column (one of {KEY_COLUMNS}) in {names}; columns: {columns[:20]}")
     wanted = [*ID_COLUMNS, *ARXIV_COLUMNS, "title", "abstract", "year", *DATE_COLUMNS]
     if "abstract" not in columns:
         wanted += ["inputs", "paper_text"]
     papers: list[PaperKeys] = []
     skipped: dict[str, int] = {}
     seen: set[str] = set()
-    rows = 0
+    rows = repeated = 0
     for row in _iter_rows(files, wanted):
         rows += 1
+        if row is None:
+            skipped["row_not_an_object"] = skipped.get("row_not_an_object", 0) + 1
+            continue
         key = row.get(key_column)
         if key is None or not str(key).strip():
             skipped["no_id"] = skipped.get("no_id", 0) + 1
             continue
         key = str(key)
         if key in seen:
+            repeated += 1
             continue
         seen.add(key)
         papers.append(paper_keys(key, row, config, skipped))
-    return SplitPapers(ref, kind, papers, rows, dict(sorted(skipped.items())))
+    return SplitPapers(ref, kind, papers, rows, dict(sorted(skipped.items())), repeated)
 
 
 def paper_keys(key: str, row: dict[str, Any], config: OverlapConfig, skipped: dict[str, int]) -> PaperKeys:
@@ -368,7 +420,8 @@ def paper_keys(key: str, row: dict[str, Any], config: OverlapConfig, skipped: di
             grams = shingles(abstract, config.shingle_words)
     title = str(row.get("title") or "")
     ms, date_field = public_date(row, arxiv)
-    return PaperKeys(key, ids, arxiv, title, normalise_text(title), grams, source, ms, date_field)
+    why = undated_reason(row) if ms is None else None
+    return PaperKeys(key, ids, arxiv, title, normalise_text(title), grams, source, ms, date_field, why)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,11 +559,16 @@ def check_overlap(tests: Sequence[SplitRef], trains: Sequence[SplitRef], config:
             by_field: dict[str, int] = {}
             for p in seen:
                 by_field[p.date_field or ""] = by_field.get(p.date_field or "", 0) + 1
+            undated: dict[str, int] = {}
+            for p in test.papers:
+                if p.public_ms is None:
+                    undated[p.undated_reason or "no_date"] = undated.get(p.undated_reason or "no_date", 0) + 1
             possibly_seen[label] = {
                 "papers": len(seen),
                 "of": len(test.papers),
                 "by_date_field": dict(sorted(by_field.items())),
-                "undated": sum(p.public_ms is None for p in test.papers),
+                "undated": sum(undated.values()),
+                "undated_by_reason": dict(sorted(undated.items())),
                 "items": {p.key: {"public_date": _iso(p.public_ms), "field": p.date_field} for p in seen},
             }
     report: dict[str, Any] = {
@@ -524,7 +582,8 @@ def check_overlap(tests: Sequence[SplitRef], trains: Sequence[SplitRef], config:
                          f"LSH threshold {config.lsh_threshold}) proposes, exact Jaccard >= "
                          f"{config.jaccard_threshold} decides; abstracts under {config.min_abstract_words} words skipped"),
             "reason": "first matching method in the order id, arxiv, title, abstract",
-            "public_date": "earliest of odate/cdate/pdate, else the arXiv id's month, else 1 January of year - 1",
+            "public_date": ("earliest of odate/cdate/pdate within the years 1900-2200, else the arXiv id's month, "
+                            "else 1 January of year - 1; a paper with none is undated (no_date, date_out_of_range)"),
         },
         "tests": [_split_summary(s) for s in test_splits],
         "trains": [_split_summary(s) for s in train_splits],
@@ -552,20 +611,34 @@ def _split_summary(split: SplitPapers) -> dict[str, Any]:
         name = p.abstract_source or "none"
         sources[name] = sources.get(name, 0) + 1
     return {"split": split.ref.label, "kind": split.kind, "rows": split.rows, "papers": len(split.papers),
-            "abstract_sources": dict(sorted(sources.items())), "skipped": split.skipped}
+            "repeated_rows": split.repeated_rows, "abstract_sources": dict(sorted(sources.items())),
+            "skipped": split.skipped}
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def is_report(path: Path) -> bool:
+    """Whether ``path`` holds a report of this command (a JSON object with every key of ``REPORT_KEYS``):
+    the only existing file ``--report`` may replace, so a mistyped path never overwrites a manifest or a shard."""
+    try:
+        with open(path, "rb") as handle:
+            if not handle.read(4096).lstrip().startswith(b"{"):
+                return False
+            handle.seek(0)
+            data = json.load(handle)
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and all(key in data for key in REPORT_KEYS)
+
+
+def check_report_target(path: Path, inputs: Iterable[Any]) -> None:
+    """Refuse a report path that is or lies inside an input, or an existing file that is not a report."""
+    check_file_target(Path(path), inputs, replaceable=is_report, what="--report", kind="a check-overlap report")
+
+
+def write_report(path: Path, report: dict[str, Any]) -> None:
+    """Write the report whole or not at all, with the umask's permissions (``atomic_write_text``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -581,6 +654,96 @@ def removals_by_folder(report: dict[str, Any], tests: Sequence[SplitRef]) -> dic
     return out
 
 
+@dataclass(frozen=True)
+class RemovableBuild:
+    """A cyclebench build checked for a rewrite: its manifest and its card's configs."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    configs: list[CardConfig]
+
+
+def check_removable(folder: Path) -> RemovableBuild:
+    """Refuse, before anything is written, a folder that removal cannot rewrite faithfully: not a build
+    cyclebench wrote (marker, manifest.json, card with configs), a card path leading outside it, or anything
+    but regular files and folders inside it (the copy would follow a link or choke on a FIFO)."""
+    folder = Path(folder).resolve()
+    manifest_path = folder / "manifest.json"
+    configs = card_configs(folder)
+    if not manifest_path.is_file() or not configs:
+        raise ValueError(f"{folder}: removal needs a dataset folder built by cyclebench (manifest.json + card with configs)")
+    manifest = _read_manifest(manifest_path)
+    check_replaceable(folder, "dataset")
+    for entry in configs:
+        config_files(folder, entry)
+    odd = _not_regular(folder)
+    if odd:
+        raise ValueError(f"{folder}: removal rewrites the folder from a copy, and {', '.join(odd)} is a link or not a "
+                         "regular file or folder; move it away first")
+    return RemovableBuild(folder, manifest, configs)
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{path}: not a JSON manifest: {' '.join(str(exc).split())[:120]}") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path}: the manifest must be a JSON object")
+    for key, kind in (("shards", dict), ("decontamination", list)):
+        if key in manifest and not isinstance(manifest[key], kind):
+            raise ValueError(f"{path}: {key!r} must be a JSON {'object' if kind is dict else 'list'}")
+    return manifest
+
+
+def _not_regular(folder: Path, limit: int = 5) -> list[str]:
+    """Up to ``limit`` entries under ``folder`` (relative) that are links or neither files nor folders."""
+    import stat
+
+    odd: list[str] = []
+    for root, dirs, files in os.walk(folder):
+        for name in sorted(dirs + files):
+            path = Path(root) / name
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                odd.append(path.relative_to(folder).as_posix())
+        if len(odd) >= limit:
+            break
+    return odd[:limit]
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    """Copy the regular files and folders of ``source`` into the existing folder ``target``."""
+    for root, dirs, files in os.walk(source):
+        here = target / Path(root).relative_to(source)
+        for name in sorted(dirs):
+            (here / name).mkdir(exist_ok=True)
+        for name in sorted(files):
+            shutil.copy2(Path(root) / name, here / name)
+
+
+def _filter_shard(shard: Path, drop_keys: set[str]) -> tuple[int, int]:
+    """Rewrite one parquet shard without the rows whose key is in ``drop_keys``: (rows removed, rows left)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cyclebench.hub.writer import COMPRESSION, ROW_GROUP_SIZE
+
+    try:
+        table = pq.read_table(shard)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{shard}: not a readable parquet shard: {' '.join(str(exc).split())[:160]}") from None
+    key_column = next((c for c in KEY_COLUMNS if c in table.column_names), None)
+    if key_column is None:
+        raise ValueError(f"{shard}: no key column among {KEY_COLUMNS}")
+    keep = [str(k) not in drop_keys for k in table.column(key_column).to_pylist()]
+    dropped = keep.count(False)
+    if dropped:
+        table = table.filter(pa.array(keep))
+        pq.write_table(table, shard, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE, write_statistics=True)
+    return dropped, table.num_rows
+
+
 def remove_contaminated(folder: Path, removals: dict[str, dict[str, dict[str, Any]]], *, against: Sequence[str],
                         config: OverlapConfig, extra_files: dict[str, str] | None = None) -> dict[str, Any]:
     """Rewrite ``folder`` (a cyclebench Hub-layout build) without the contaminated test papers.
@@ -589,72 +752,36 @@ def remove_contaminated(folder: Path, removals: dict[str, dict[str, dict[str, An
     are dropped; each removed paper is appended to ``rejects.jsonl`` (stage ``decontamination``, reason
     ``overlap:<method>``); ``manifest.json`` gets a ``decontamination`` entry (what it was checked against,
     removed papers by reason, rows removed and left per config and split, new shard hashes) and the card
-    its new split sizes and a note. The new folder is assembled beside the old one and swapped in, so the
-    dataset is whole before and after. Returns the manifest entry.
+    its new split sizes and a note. Only the files the card names inside the folder are rewritten
+    (``check_removable``). The new folder is assembled beside the old one and swapped in, so the dataset is
+    whole before and after. Returns the manifest entry.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from cyclebench.fileio import sha256_file
 
-    from cyclebench.hub.writer import COMPRESSION, ROW_GROUP_SIZE, sha256_file
-
-    folder = Path(folder).resolve()
-    manifest_path = folder / "manifest.json"
-    front = _front_matter(folder)
-    if not manifest_path.is_file() or not front or "configs" not in front:
-        raise ValueError(f"{folder}: removal needs a dataset folder built by cyclebench (manifest.json + card with configs)")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    build = check_removable(folder)
+    folder, manifest = build.folder, build.manifest
     # The folder replaces itself: only a folder cyclebench wrote (its marker) is rewritten, through the same
     # transaction every build uses (scratch beside it, umask modes, swap at the end, nothing half written).
-    check_replaceable(folder, "dataset")
     with FolderTransaction(folder, OutputMarker("dataset"), overwrite=True) as transaction:
         scratch = transaction.scratch
-        for path in sorted(folder.rglob("*")):
-            target = scratch / path.relative_to(folder)
-            if path.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-            elif path.is_file():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, target)
+        _copy_tree(folder, scratch)
         rows_removed: dict[str, dict[str, int]] = {}
         rows_left: dict[str, dict[str, int]] = {}
         new_shards: dict[str, dict[str, Any]] = {}
-        for entry in front["configs"]:
-            name = entry["config_name"]
-            for spec in entry.get("data_files", []):
-                split = spec["split"]
+        for entry in build.configs:
+            for split, shards in config_files(scratch, entry).items():
                 if split not in removals:
                     continue
-                drop_keys = set(removals[split])
                 removed = left = 0
-                for shard in sorted(glob.glob(str(scratch / spec["path"]))):
-                    table = pq.read_table(shard)
-                    key_column = next((c for c in KEY_COLUMNS if c in table.column_names), None)
-                    if key_column is None:
-                        raise ValueError(f"{shard}: no key column among {KEY_COLUMNS}")
-                    keys = table.column(key_column).to_pylist()
-                    keep = [str(k) not in drop_keys for k in keys]
-                    dropped = keep.count(False)
-                    if dropped:
-                        table = table.filter(pa.array(keep))
-                        pq.write_table(table, shard, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE,
-                                       write_statistics=True)
-                    removed += dropped
-                    left += table.num_rows
-                    rel = Path(shard).relative_to(scratch).as_posix()
-                    new_shards[rel] = {"config": name, "split": split, "rows": table.num_rows,
-                                       "bytes": Path(shard).stat().st_size, "sha256": sha256_file(Path(shard))}
-                rows_removed.setdefault(name, {})[split] = removed
-                rows_left.setdefault(name, {})[split] = left
-        by_reason: dict[str, dict[str, int]] = {}
-        with open(scratch / "rejects.jsonl", "a", encoding="utf-8") as sink:
-            for split in sorted(removals):
-                for key in sorted(removals[split]):
-                    item = removals[split][key]
-                    by_reason.setdefault(split, {})
-                    by_reason[split][item["reason"]] = by_reason[split].get(item["reason"], 0) + 1
-                    trains = sorted({m["train"] for m in item["matches"]})
-                    sink.write(json.dumps({"detail": f"split {split}; in {', '.join(trains)}", "reason": item["reason"],
-                                           "record_id": key, "stage": "decontamination"}, ensure_ascii=True) + "\n")
+                for shard in shards:
+                    dropped, kept = _filter_shard(shard, set(removals[split]))
+                    removed, left = removed + dropped, left + kept
+                    rel = shard.relative_to(scratch).as_posix()
+                    new_shards[rel] = {"config": entry.name, "split": split, "rows": kept,
+                                       "bytes": shard.stat().st_size, "sha256": sha256_file(shard)}
+                rows_removed.setdefault(entry.name, {})[split] = removed
+                rows_left.setdefault(entry.name, {})[split] = left
+        by_reason = _append_rejects(scratch / "rejects.jsonl", removals)
         note = {
             "against": list(against),
             "config": dataclasses.asdict(config),
@@ -674,16 +801,36 @@ def remove_contaminated(folder: Path, removals: dict[str, dict[str, dict[str, An
     return note
 
 
+def _append_rejects(path: Path, removals: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, int]]:
+    """One reject line per removed paper; returns the removed papers per split and reason."""
+    by_reason: dict[str, dict[str, int]] = {}
+    with open(path, "a", encoding="utf-8") as sink:
+        for split in sorted(removals):
+            for key in sorted(removals[split]):
+                item = removals[split][key]
+                by_reason.setdefault(split, {})
+                by_reason[split][item["reason"]] = by_reason[split].get(item["reason"], 0) + 1
+                trains = sorted({m["train"] for m in item["matches"]})
+                sink.write(json.dumps({"detail": f"split {split}; in {', '.join(trains)}", "reason": item["reason"],
+                                       "record_id": key, "stage": "decontamination"}, ensure_ascii=True) + "\n")
+    return by_reason
+
+
 def _update_card(card: Path, shards: dict[str, dict[str, Any]], note: dict[str, Any]) -> None:
+    """New split sizes in ``dataset_info`` (entries of another shape are left as they are) and a section."""
     import yaml
 
     text = card.read_text(encoding="utf-8")
     end = text.find("\n---\n", 4)
     front = yaml.safe_load(text[4:end])
     body = text[end + len("\n---\n") :]
-    for info in front.get("dataset_info", []):
-        for split in info.get("splits", []):
-            files = [s for s in shards.values() if s["config"] == info["config_name"] and s["split"] == split["name"]]
+    infos = front.get("dataset_info")
+    for info in infos if isinstance(infos, list) else []:
+        splits = info.get("splits") if isinstance(info, dict) else None
+        for split in splits if isinstance(splits, list) else []:
+            if not isinstance(split, dict):
+                continue
+            files = [s for s in shards.values() if s["config"] == info.get("config_name") and s["split"] == split.get("name")]
             if files:
                 split["num_examples"] = sum(s["rows"] for s in files)
                 split["num_bytes"] = sum(s["bytes"] for s in files)

@@ -56,11 +56,22 @@ from builders.reasoning_chain import (
 from cyclebench.checks import at_least, between, fraction, non_empty, one_of, validate_fields
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
 from cyclebench.records import Comment, RecordError, Reject, Submission
-from cyclebench.sources.openreview import int64_or_none, iter_raw_notes, parse_submission, reply_kind
+from cyclebench.sources.openreview import date_or_none, iter_raw_notes, parse_submission, reply_kind
 
 NAME = "deepreview-13k"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 CHANGELOG = """\
+## 1.1.0
+- The OpenReview reader takes values only in the type the form gives them: a title, abstract, venue, TL;DR,
+  meta review, decision or comment that is not a string, keywords that are not all strings, an id or forum
+  that is not 1-128 printable ASCII characters without `/`, `\\` or whitespace, or a date outside 1990-2100
+  rejects the paper (`invalid_title`, `invalid_abstract`, `invalid_keywords`, `invalid_id`, `invalid_forum`,
+  `implausible_date`, ...) instead of writing `"{'v': 1}"` or `-2**62` into a row; a JSON object or a nested
+  list in a review field, or a review date outside that range, rejects that review (`invalid_review_field`,
+  `implausible_date`). Two notes on one JSONL line are one `malformed_json` reject whose detail says so.
+- A PDF is read only when it is whole (`pdf_truncated`: no `%%EOF` at its end, or a cross-reference table
+  the reader had to rebuild) and has at most 300 pages (`pdf_too_many_pages`, checked before extraction).
+
 ## 1.0.0
 - First rebuild from raw OpenReview notes: one row per paper and mode (fast / standard / best) with the
   published columns `id, title, decision, rating, reviewer_comments, inputs, outputs` plus `mode` and
@@ -445,9 +456,9 @@ class PaperStage:
             general_responses=general, decision="accept" if label == "accept" else "reject",
         )
         try:
-            odate = int64_or_none(raw.note.get("odate"))
+            odate = date_or_none(raw.note.get("odate"), "odate")  # checked by parse_submission too
         except RecordError as exc:
-            return drop(exc.reason, f"odate: {exc.detail}")
+            return drop(exc.reason, exc.detail)
         extra = {"text_sha256": text_sha, "cdate": sub.cdate, "pdate": sub.pdate, "odate": odate}
         outcome = PaperOutcome(raw.record_id, sub.id, tuple(rejects), False, reviews_in,
                                parsed.superseded_review_versions, kept, 0, material, (), extra)

@@ -19,7 +19,9 @@ so a hostile or careless source is a reasoned reject of that paper, never a hang
   numbered headings (``3.1 SENSE EMBEDDING MODEL``) that continue the numbering of the previous heading
   (so table rows and sentences starting with a number are not taken for headings), and the usual
   unnumbered names (Abstract, Related Work, Conclusion, ...). References come from the reference list
-  that cleaning cuts off (one ``@misc`` per reference).
+  that cleaning cuts off (one ``@misc`` per reference). A PDF is read only when it is whole and within
+  ``SourceLimits.max_pdf_pages`` (``cyclebench.sources.text.check_pdf``: ``pdf_truncated``,
+  ``pdf_too_many_pages``).
 """
 
 from __future__ import annotations
@@ -526,6 +528,7 @@ def extract_text_paper(path: Path, kind: SourceKind, *, roots: Roots | None = No
                        limits: SourceLimits = DEFAULT_LIMITS) -> ExtractedPaper:
     """A markdown/text file or a PDF inside ``roots`` to an ``ExtractedPaper`` (sections from its headings)."""
     from cyclebench.sources.text import (
+        check_pdf,
         clean_paper_text,
         decode_text_file,
         extract_pdf_text,
@@ -538,8 +541,8 @@ def extract_text_paper(path: Path, kind: SourceKind, *, roots: Roots | None = No
     pages = None
     if kind == "pdf":
         digest = confined.sha256_file(real, roots, limits.max_file_bytes)
+        pages = check_pdf(real, roots, limits)  # pdf_truncated / pdf_too_many_pages before extracting
         raw, source_kind = extract_pdf_text(real)
-        pages = _pdf_pages(real)
     else:
         data = confined.read_file(path, roots, limits.max_file_bytes)
         digest = hashlib.sha256(data).hexdigest()
@@ -563,20 +566,6 @@ def extract_text_paper(path: Path, kind: SourceKind, *, roots: Roots | None = No
         notes=tuple(notes) + tuple(ops),
         pages=pages,
     )
-
-
-def _pdf_pages(path: str) -> int | None:
-    """Page count for the manifest; None when PyMuPDF is missing or cannot open what another
-    extractor could (the count is a note, never a reason to reject)."""
-    try:
-        import pymupdf
-    except ImportError:
-        return None
-    try:
-        with pymupdf.open(path) as doc:
-            return doc.page_count
-    except Exception:  # noqa: BLE001 - see the docstring
-        return None
 
 
 def extract_paper(path: Path, kind: SourceKind, *, bbl_fallback: bool = True, roots: Roots | None = None,

@@ -82,13 +82,25 @@ from builders.paper_extract import (
     extract_paper,
 )
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
+from cyclebench.outputs import check_outside
 from cyclebench.records import GeneratedPaper, RecordError, Reject
 from cyclebench.sources import confined
 from cyclebench.sources.confined import DEFAULT_LIMITS, SourceLimits
+from cyclebench.sources.openreview import MAX_ID_LENGTH, is_valid_id
 
 NAME = "research-14k"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 CHANGELOG = """\
+## 1.2.0
+- One source is one paper: a source that is, lies inside or holds a source an earlier metadata row took
+  (the same project under another paperId or year, `..` and links resolved) is `duplicate_source`, naming
+  that paperId; a `source` that is (or holds) a `--papers` folder or the metadata file's folder is
+  `source_is_input_root`. A paperId must be 1-128 printable ASCII characters without `/`, `\\` or
+  whitespace (`metadata_invalid`).
+- A PDF is read only when it is whole (`pdf_truncated`: no `%%EOF` at its end, or a cross-reference table
+  the reader had to rebuild) and has at most `max_pdf_pages` pages (`pdf_too_many_pages`, checked before
+  extraction; a new config field, 300 by default).
+
 ## 1.1.0
 - Sources are read only inside the input folders and only as regular files (`outside_input`,
   `not_a_regular_file`, `symlink_loop`, `unreadable`); a metadata `source` must resolve inside a `--papers`
@@ -143,7 +155,7 @@ class Research14KConfig:
     license: str = "other"
     # Bounds on one paper's source (cyclebench.sources.confined.SourceLimits, which documents each and
     # its reject reason): a stored file, an archive member and the whole archive uncompressed, the
-    # archive's members, the LaTeX with includes pasted in, the include count and nesting.
+    # archive's members, the LaTeX with includes pasted in, the include count and nesting, a PDF's pages.
     max_file_bytes: int = DEFAULT_LIMITS.max_file_bytes
     max_member_bytes: int = DEFAULT_LIMITS.max_member_bytes
     max_total_bytes: int = DEFAULT_LIMITS.max_total_bytes
@@ -151,6 +163,7 @@ class Research14KConfig:
     max_expanded_bytes: int = DEFAULT_LIMITS.max_expanded_bytes
     max_includes: int = DEFAULT_LIMITS.max_includes
     max_include_depth: int = DEFAULT_LIMITS.max_include_depth
+    max_pdf_pages: int = DEFAULT_LIMITS.max_pdf_pages
 
     def __post_init__(self) -> None:
         if self.outline not in ("from-sections", "model"):
@@ -250,9 +263,11 @@ def parse_metadata_row(row: Any) -> PaperMeta:
     if not isinstance(row, dict):
         raise RecordError("metadata_invalid", f"not a JSON object ({type(row).__name__})")
     paper_id = row.get("paperId", row.get("id"))
-    if not isinstance(paper_id, str) or not paper_id.strip() or "/" in paper_id or paper_id.strip() in (".", ".."):
-        raise RecordError("metadata_invalid", f"paperId must be a non-empty file-name-safe string, got {paper_id!r}")
-    paper_id = paper_id.strip()
+    paper_id = paper_id.strip() if isinstance(paper_id, str) else paper_id
+    if not is_valid_id(paper_id):
+        shown = ascii(paper_id[:40]) + ("..." if len(paper_id) > 40 else "") if isinstance(paper_id, str) else type(paper_id).__name__
+        raise RecordError("metadata_invalid", f"paperId must be a file-name-safe id (1-{MAX_ID_LENGTH} printable ASCII "
+                                              f"characters, no '/', '\\' or whitespace), got {shown}")
     venue = _text_field(row, "venue")
     if not venue:
         raise RecordError("metadata_invalid", "venue is missing")
@@ -304,7 +319,7 @@ def read_metadata(path: str | Path) -> Iterator[tuple[str, PaperMeta | RecordErr
                 yield f"line {line_no}", RecordError("metadata_invalid", f"invalid JSON: {exc}")
                 continue
             rid = row.get("paperId", row.get("id")) if isinstance(row, dict) else None
-            rid = rid if isinstance(rid, str) and rid.strip() else f"line {line_no}"
+            rid = rid.strip() if isinstance(rid, str) and is_valid_id(rid.strip()) else f"line {line_no}"
             try:
                 yield rid, parse_metadata_row(row)
             except RecordError as exc:
@@ -339,9 +354,21 @@ def _kind_of(path: Path) -> str | None:
     return None
 
 
+def _folders_between(root: str, real: str) -> list[str]:
+    """The folders strictly inside ``root`` that hold ``real``, innermost first (all real paths)."""
+    folders = []
+    inside = root.rstrip(os.sep) + os.sep
+    parent = os.path.dirname(real)
+    while parent.startswith(inside) and parent != os.path.dirname(parent):
+        folders.append(parent)
+        parent = os.path.dirname(parent)
+    return folders
+
+
 class SourceFinder:
     """Finds each paper's source under one or more ``--papers`` folders (or a metadata ``source``),
-    never outside them and the metadata file's folder (``outside_input``)."""
+    never outside them and the metadata file's folder (``outside_input``), and never one an earlier paper
+    already took (``duplicate_source``): ``find`` is called once per paper, in metadata order."""
 
     def __init__(self, roots: Sequence[str | Path], metadata_dir: str | Path | None = None,
                  limits: SourceLimits = DEFAULT_LIMITS):
@@ -351,8 +378,38 @@ class SourceFinder:
         self.directories = [PapersDirectory(r, limits) for r in self.roots]
         self.bases = self.roots + ([Path(metadata_dir)] if metadata_dir is not None else [])
         self.real_bases = confined.real_roots(self.bases)
+        self._taken: dict[str, str] = {}  # real path of a used source -> the paperId that took it
+        self._holding: dict[str, str] = {}  # real folder that holds a used source -> that paperId
 
     def find(self, meta: PaperMeta, prefer: Sequence[str]) -> PaperJob:
+        """The source of ``meta``'s paper, claimed for it; a ``RecordError`` names why there is none."""
+        return self._claim(self._locate(meta, prefer))
+
+    def _claim(self, job: PaperJob) -> PaperJob:
+        """Take ``job``'s source for its paper. The same file or folder under a second paperId (or a second
+        year) would put one paper in train and test at once: a source equal to, inside or holding one
+        already taken is ``duplicate_source``, naming the paper that took it first."""
+        parents = _folders_between(job.root, job.path) if job.root else []
+        clash = self._clash(job.path, parents)
+        if clash is not None:
+            how, first = clash
+            raise RecordError("duplicate_source", f"{job.rel_path} {how} the source of paperId {first!r}, "
+                                                  "taken by an earlier metadata row")
+        self._taken[job.path] = job.meta.paper_id
+        for folder in parents:
+            self._holding.setdefault(folder, job.meta.paper_id)
+        return job
+
+    def _clash(self, real: str, parents: Sequence[str]) -> tuple[str, str] | None:
+        """How ``real`` overlaps a source already taken ("is", "holds", "lies inside") and which paperId took it."""
+        if real in self._taken:
+            return "is", self._taken[real]
+        if real in self._holding:
+            return "holds", self._holding[real]
+        first = next((self._taken[p] for p in parents if p in self._taken), None)
+        return None if first is None else ("lies inside", first)
+
+    def _locate(self, meta: PaperMeta, prefer: Sequence[str]) -> PaperJob:
         if meta.source:
             return self._from_metadata(meta)
         found = [(d, f) for d in self.directories for f in d.sources(meta.paper_id)]
@@ -375,12 +432,23 @@ class SourceFinder:
             if not os.path.lexists(path):
                 continue
             real = confined.resolve_inside(path, self.real_bases)
+            self._refuse_input_root(meta, real)
             kind = _kind_of(path)
             if kind is None:
                 raise RecordError("source_unsupported", f"{meta.source}: not a LaTeX, markdown, text or PDF source")
             return PaperJob(meta, kind, real, meta.source, confined.containing_root(real, self.real_bases) or "")
         raise RecordError("source_not_found", f"metadata source {meta.source!r} is in no --papers folder "
                                               "nor beside the metadata file")
+
+    def _refuse_input_root(self, meta: PaperMeta, real: str) -> None:
+        """A ``source`` that is (or holds) a ``--papers`` folder or the metadata file's folder would read every
+        paper in it as one LaTeX project: ``source_is_input_root``."""
+        for given, base in zip(self.bases, self.real_bases):
+            if real == base or base.startswith(real.rstrip(os.sep) + os.sep):
+                what = "the metadata file's folder" if given not in self.roots else "a --papers folder"
+                verb = "is" if real == base else "holds"
+                raise RecordError("source_is_input_root", f"{meta.source!r} {verb} {what}; name the paper's own "
+                                                          "file or folder")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -678,10 +746,16 @@ def build(
         if not Path(abstracts).is_file():
             raise FileNotFoundError(f"abstracts file not found: {abstracts}")
         index = AbstractIndex.from_rows(read_abstract_rows(abstracts))
+    work_dir = datatrove.work_dir if datatrove is not None else None
+    # Folders this build writes must not lie inside ``out`` (the commit would sweep them away), checked
+    # before the outline cache is made.
+    check_outside(Path(out), [outline_cache], "the outline cache")
+    check_outside(Path(out), [work_dir], "the datatrove work folder")
     model = _outline_model(config, outline_cache) if config.outline == "model" else None
 
     writer = HubFolderWriter(out, SCHEMAS, {"default": list(SPLITS)}, max_rows_per_shard=config.max_rows_per_shard,
-                             overwrite=overwrite, inputs=[metadata, *roots, *([abstracts] if abstracts else [])])
+                             overwrite=overwrite, inputs=[metadata, *roots, *([abstracts] if abstracts else []),
+                                                          *[p for p in (outline_cache, work_dir) if p is not None]])
     counts: dict[str, Any] = {"papers_in": 0, "papers_kept": 0}
     stats = _Stats()
     with writer:

@@ -39,8 +39,19 @@ from cyclebench.records import PaperText, RecordError, Reject, Review, Score, Su
 from cyclebench.sources.openreview import iter_raw_notes, parse_submission
 
 NAME = "review-5k"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 CHANGELOG = """\
+## 1.2.0
+- The OpenReview reader takes values only in the type the form gives them: a title, abstract, venue, TL;DR,
+  meta review, decision or comment that is not a string, keywords that are not all strings, an id or forum
+  that is not 1-128 printable ASCII characters without `/`, `\\` or whitespace, or a date outside 1990-2100
+  rejects the paper (`invalid_title`, `invalid_abstract`, `invalid_keywords`, `invalid_id`, `invalid_forum`,
+  `implausible_date`, ...) instead of writing `"{'v': 1}"` or `-2**62` into a row; a JSON object or a nested
+  list in a review field, or a review date outside that range, rejects that review (`invalid_review_field`,
+  `implausible_date`). Two notes on one JSONL line are one `malformed_json` reject whose detail says so.
+- A PDF is read only when it is whole (`pdf_truncated`: no `%%EOF` at its end, or a cross-reference table
+  the reader had to rebuild) and has at most 300 pages (`pdf_too_many_pages`, checked before extraction).
+
 ## 1.1.0
 - An optional score (confidence, soundness, presentation, contribution, the ICLR 2022-23 novelty and
   correctness questions) that is not a score on its scale ("Not applicable", "N/A", text) no longer rejects

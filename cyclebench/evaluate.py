@@ -25,6 +25,7 @@ from typing import Any
 from cyclebench.fileio import atomic_write_text
 from cyclebench.outputs import (
     OutputMarker,
+    check_not_inputs,
     confirm_run_fingerprint,
     run_folder,
     run_identity,
@@ -138,6 +139,8 @@ def run_review_evaluation(config: ReviewRunConfig, output: str | Path, *, cache_
     """Run (or resume) one review evaluation into ``output``; returns the results dict. ``output`` must be new,
     empty or this same run's folder; ``overwrite`` replaces another run's folder that cyclebench wrote."""
     inputs = [config.data, *option_inputs(config.model_args, config.protocol_options, config.task_options)]
+    if cache_dir is not None:  # the cache appends to files under it: never in, around or on an input
+        check_not_inputs(Path(cache_dir), inputs)
     with run_folder(output, review_run_marker(config), overwrite=overwrite, inputs=inputs) as folder:
         return _run_review(config, folder, cache_dir=cache_dir, backend=backend, progress=progress)
 

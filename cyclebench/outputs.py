@@ -36,7 +36,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,6 +154,36 @@ def check_not_inputs(target: Path, inputs: Iterable[Any]) -> None:
             continue
         raise OutputRefusedError(f"output {target} {how} the input {value}: writing there could change or delete "
                                  "the input; choose an output folder apart from every input")
+
+
+def check_outside(target: Path, paths: Iterable[Any], what: str) -> None:
+    """Refuse a target that is or contains one of ``paths`` even when they do not exist yet: a cache folder
+    the run will create inside ``--out`` would be swept away by the commit (or by the next ``--overwrite``)."""
+    here = Path(target).resolve()
+    for value in paths:
+        if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+            continue
+        other = Path(value).resolve()
+        if here == other or here in other.parents:
+            raise OutputRefusedError(f"{what} {value} is inside the output {target}: replacing the output would "
+                                     f"delete it; keep {what} outside the output folder")
+
+
+def check_file_target(target: Path, inputs: Iterable[Any], *, replaceable: Callable[[Path], bool], what: str,
+                      kind: str) -> None:
+    """Refuse a file output that is or lies inside an input, is a link or a folder, or exists and is not
+    ``kind`` (``replaceable`` decides): a careless path never overwrites a user's file."""
+    check_not_inputs(target, inputs)
+    path = Path(target)
+    if path.is_symlink():
+        raise OutputRefusedError(f"{what} {target} is a symbolic link; give the path of a new file or of {kind}")
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise OutputRefusedError(f"{what} {target} exists and is not a file; give the path of a new file")
+    if not replaceable(path):
+        raise OutputRefusedError(f"{what} {target} exists and is not {kind}, so it is not replaced; choose another "
+                                 "path or move the file away yourself")
 
 
 def is_empty_dir(path: Path) -> bool:

@@ -2,17 +2,27 @@
 
 Plain SVG strings instead of matplotlib: a report or a leaderboard page draws in milliseconds (matplotlib's
 rendering cost several times a small run's whole harness), the files are crisp at any size, and every
-label is escaped text, so a model name cannot inject markup.
+label is escaped text (:func:`escape`), so a model name cannot inject markup nor, with a control character,
+make the file invalid XML.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
-from html import escape
 
 WIDTH, HEIGHT = 440, 340
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 34, 46
 COLORS = ("#3b6ea8", "#d9822b", "#5a9e5a", "#b04a5a")
+# Characters XML 1.0 does not allow in a document at all (escaped or not): C0 controls other than tab, line
+# feed and carriage return, lone surrogates, U+FFFE and U+FFFF. One of them in a label breaks the whole file.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def escape(text: str) -> str:
+    """``text`` as SVG character data: markup escaped, XML-illegal characters replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", html.escape(str(text)))
 
 
 def _frame(title: str, xlabel: str, ylabel: str, body: list[str], legend: Sequence[str] = ()) -> str:

@@ -4,9 +4,11 @@ Reviewer runs: predictions are matched by paper id to the split's examples, the 
 are checked against the build's, score ranges are checked, the re-parse of the raw outputs must agree with
 the submitted parsed fields (``leaderboard.reparse``), and the metrics are recomputed from the re-parse
 with ``cyclebench.evaluate.score_predictions``; a run of a cyclebench baseline is then re-run
-(``leaderboard.reproduce``). Generator runs: samples are matched to the build's prompts x samples per
-prompt, and the set figures (and best-of-N) are recomputed with ``cyclebench.judging`` from the judge's
-re-parsed reviews. Every claimed figure must then agree (``leaderboard.rescore``).
+(``leaderboard.reproduce``); each row's request hash must be what its kind of run writes
+(``leaderboard.provenance``). Generator runs: samples are matched to the build's prompts x samples per
+prompt, each sample's outcome is derived again from its turns (``leaderboard.generation``), and the set
+figures (and best-of-N) are recomputed with ``cyclebench.judging`` from the judge's re-parsed reviews.
+Every claimed figure must then agree (``leaderboard.rescore``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 
 from leaderboard import rescore
 from leaderboard.datasets import DatasetBuilds
+from leaderboard.generation import outcome_problems
 from leaderboard.outcome import LABELS, Verification
+from leaderboard.provenance import request_hash_problems
 from leaderboard.reparse import Reparsed, replace_judge_reviews
 from leaderboard.reproduce import is_baseline_run, reproduce_baseline
 
@@ -83,6 +87,7 @@ def check_review(results: dict[str, Any], rows: list[tuple[int, Any]], reparsed:
     if differ:
         out.add("human_scores_mismatch", f"{len(differ)} predictions carry human scores that differ from the dataset "
                                          f"build (first: {_first(differ)}); the build's are the ground truth")
+    out.problems.extend(request_hash_problems(results, by_id, loaded.examples))
     claimed = [rescore.parsed_from_row(by_id[e.paper_id]["parsed"]) for e in loaded.examples]
     bounds = rescore.rating_range(loaded.examples)
     out.rating_bounds = bounds
@@ -147,6 +152,9 @@ def check_generator(results: dict[str, Any], rows: list[tuple[int, Any]], repars
         out.add("malformed", f"{len(judged_without)} judged samples have no judge output (first: {judged_without[0]})")
     if out.problems:
         return
+    given = {p.paper_id: p.given_results for p in prompts}
+    out.problems.extend(outcome_problems([(k, by_key[k]) for k in wanted], given,
+                                         generator.get("results_turn") or "simulate"))
     ordered = [by_key[k] for k in wanted]
     reviews = [(f"{r['paper_id']}#s{r['sample']}", e.review) for r, e in zip(ordered, rescore.generator_entries(ordered))
                if e.review is not None]

@@ -8,13 +8,14 @@ generator: the judge's output with the judge protocol), the re-parse is what get
 field that disagrees is a rejection naming the paper and the field (``status`` and ``decision`` exactly,
 scores within ``leaderboard.rescore``'s tolerance).
 
-Failures: a row whose ``generation_error`` (a judge: ``error``) is set re-parses to the failed review the
-run wrote for it (``generation_error: ...``; ``judge_generation_error: ...``; an imported row's own reason)
-even when it has output, as ``cyclebench.evaluate`` scores it. Such a row has no rating, decision or
-aspect, so it cannot add agreement with the humans; it is scored exactly like an unreadable output
-(excluded from the metrics that need a value, counted in ``n_failed`` and the failure counts the site
-shows), which a submitter of raw outputs could produce anyway. A row with neither output nor error is
-rejected: there is nothing to re-parse.
+Failures: a row whose ``generation_error`` (a judge: ``error``) is set has no output: the run got none, and
+it re-parses to the failed review the run wrote for it (``generation_error: ...``;
+``judge_generation_error: ...``; an imported row's own reason). Such a row has no rating, decision or
+aspect; it is excluded from the score metrics and counted in ``n_failed`` (the site shows "evaluated / in
+the split" beside every row). A row that carries both an error and an output is rejected naming the paper:
+the output would be what gets parsed and scored, and calling a readable review "failed" would hide it from
+the metrics (a reviewer could drop its worst papers that way). A row with neither output nor error is
+rejected too: there is nothing to re-parse.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ class Reader:
     label: str = ""  # "the cyclereviewer protocol (reviewers=4)", for messages
 
     def read(self, output: Any, error: Any) -> ParsedReview | None:
-        """The review the run would have scored for this output; None when there is nothing to read."""
+        """The review the run would have scored for this output; None when there is nothing to read (no
+        output and no error, or both: the caller reports which)."""
         if error is not None:
-            return ParsedReview(status="failed", problems=(f"{self.failure_prefix}{error}",))
+            return ParsedReview(status="failed", problems=(f"{self.failure_prefix}{error}",)) if output is None else None
         if not isinstance(output, str):
             return None
         if self.record_form:
@@ -141,13 +143,21 @@ def _item(key: Any) -> str:
     return f"paper {key!r}" if isinstance(key, str) else f"paper {key[0]!r} sample {key[1]}"
 
 
-def _report(mismatches: dict[str, list[tuple[Any, Any, Any]]], missing: list[Any], where: str, reader: Reader,
-            out: list[Problem]) -> None:
-    """One problem per disagreeing field (count and the first offender) and one for missing outputs."""
+def _report(mismatches: dict[str, list[tuple[Any, Any, Any]]], missing: list[Any], both: list[Any], where: str,
+            reader: Reader, out: list[Problem]) -> None:
+    """One problem per disagreeing field (count and the first offender), one for missing outputs and one for
+    outputs kept beside a generation error."""
     if missing:
         out.append(Problem("missing_output", f"{_item(missing[0])}: output is null and no generation error is "
                                              f"recorded ({len(missing)} prediction(s) so); every parsed review is "
                                              "re-derived from its raw output"))
+    if both:
+        error_field = "judge.error" if where.startswith("judge") else "generation_error"
+        output_field = "judge.output" if where.startswith("judge") else "output"
+        out.append(Problem("output_with_error", f"{_item(both[0])}: {error_field} is set but {output_field} is kept "
+                                                f"({len(both)} prediction(s) so); a failed generation has no output, "
+                                                "and an output that is there is parsed and scored, so a row may not "
+                                                "declare a readable review failed"))
     for name, items in mismatches.items():
         key, mine, theirs = items[0]
         more = f"; {len(items) - 1} more prediction(s) differ in this field" if len(items) > 1 else ""
@@ -159,16 +169,16 @@ def _compare_all(entries: Sequence[tuple[Any, Any, Any, Any]], reader: Reader, w
     """``entries``: (key, output, error, submitted parsed) per prediction, in file order."""
     result = Reparsed()
     mismatches: dict[str, list[tuple[Any, Any, Any]]] = {}
-    missing = []
+    missing, both = [], []
     for key, output, error, submitted in entries:
         review = reader.read(output, error)
         if review is None:
-            missing.append(key)
+            (both if error is not None else missing).append(key)
             continue
         result.reviews[key] = review
         for name, mine, theirs in disagreements(submitted, review):
             mismatches.setdefault(name, []).append((key, mine, theirs))
-    _report(mismatches, missing, where, reader, result.problems)
+    _report(mismatches, missing, both, where, reader, result.problems)
     return result
 
 

@@ -123,19 +123,38 @@ def rescore_generator(rows: Sequence[dict[str, Any]], *, threshold: float, n_res
     return set_figures(generator_entries(rows), threshold=threshold, n_resamples=n_resamples, seed=seed)
 
 
+def finite(value: Any) -> float | None:
+    """``value`` as a finite float; None for anything else (infinity, NaN, an integer too large for a float,
+    a non-number), so that no comparison ever sees one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def agrees(claimed: Any, recomputed: Any) -> tuple[bool, float, float]:
-    """(agree, absolute difference, relative difference) of two optional floats."""
+    """(agree, absolute difference, relative difference) of two optional floats. A side that is not a finite
+    number agrees with nothing (infinity minus anything is no difference to measure)."""
     if claimed is None or recomputed is None:
         same = claimed is None and recomputed is None
         return same, (0.0 if same else math.inf), (0.0 if same else math.inf)
-    diff = abs(float(claimed) - float(recomputed))
-    scale = max(abs(float(claimed)), abs(float(recomputed)))
+    mine, theirs = finite(claimed), finite(recomputed)
+    if mine is None or theirs is None:
+        return False, math.inf, math.inf
+    diff = abs(mine - theirs)
+    scale = max(abs(mine), abs(theirs))
     rel = diff / scale if scale > 0 else (0.0 if diff == 0 else math.inf)
     return diff <= max(ABS_TOLERANCE, REL_TOLERANCE * scale), diff, rel
 
 
 def _fmt(value: Any) -> str:
-    return "undefined (null)" if value is None else f"{value:.10g}"
+    if value is None:
+        return "undefined (null)"
+    number = finite(value)
+    return f"{number:.10g}" if number is not None else f"{str(value)[:40]} (not a finite number)"
 
 
 def compare_figures(claimed: dict[str, Any], recomputed: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
@@ -157,7 +176,8 @@ def compare_figures(claimed: dict[str, Any], recomputed: dict[str, Any]) -> tupl
                 max_abs, max_rel = max(max_abs, diff), max(max_rel, rel)
             if not ok:
                 by = (f"off by {diff:.6g} ({100 * rel:.4g}% relative)" if math.isfinite(diff)
-                      else "one side is undefined")
+                      else "one side is undefined" if theirs.get(part) is None or mine.get(part) is None
+                      else "one side is not a finite number")
                 problems.append(f"figure {name}.{part}: claimed {_fmt(theirs.get(part))}, re-scored "
                                 f"{_fmt(mine.get(part))} ({by}; tolerance {REL_TOLERANCE:g} relative)")
         for part in ("n", "n_resamples"):

@@ -3,14 +3,19 @@
 A submission comes from a stranger's pull request, so nothing in it is executed or trusted before it is
 checked: a file's size is checked (``lstat``, links refused) before a byte is parsed, JSON is strict (no
 NaN/Infinity, no repeated keys), YAML is the safe subset without aliases and with dates left as strings,
-and JSONL is read line by line with a per-line and a row limit. Every failure is a :class:`ReadError`
-with a code and a message that names the file, the line and the limit.
+and JSONL is read line by line with a per-line and a row limit. Every value read is then plain data
+(:func:`plain_data_problem`): string keys, finite numbers a float can hold (``1e999`` reads as infinity, a
+400-digit integer overflows every float comparison), text without lone surrogates (it cannot be written as
+UTF-8). Every failure is a :class:`ReadError` with a code and a message that names the file, the line and
+the limit.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -87,10 +92,59 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def loads_json(text: str, name: str) -> Any:
-    """Strict JSON: a repeated key or NaN/Infinity is an error, not a silent last-wins or a float."""
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(top level)"
+
+
+def _number_problem(value: float) -> str | None:
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{value!r} is not a finite number (1e999 and the like read as infinity)"
     try:
-        return json.loads(text, object_pairs_hook=_no_repeated_keys, parse_constant=_no_constants)
+        float(value)
+    except OverflowError:
+        return f"an integer of {len(str(abs(value)))} digits is too large for a number"
+    return None
+
+
+def plain_data_problem(value: Any) -> str | None:
+    """Why ``value`` (as JSON or YAML read it) is not plain data the checks can compare, or None: a key that
+    is not a string, a number that is not finite or too large for a float, a string with a lone surrogate.
+    Walked without recursion (the parsers already bound nesting)."""
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    return f"at {_where(path)}: the key {key!r} is not a string"
+                stack.append(((*path, key), child))
+        elif isinstance(item, list):
+            stack.extend(((*path, i), child) for i, child in enumerate(item))
+        elif isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                return f"at {_where(path)}: the text holds a lone surrogate (not a Unicode character)"
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            why = _number_problem(item)
+            if why:
+                return f"at {_where(path)}: {why}"
+    return None
+
+
+def _plain(value: Any, name: str) -> Any:
+    why = plain_data_problem(value)
+    if why:
+        raise ReadError("malformed", f"{name} {why}")
+    return value
+
+
+def loads_json(text: str, name: str) -> Any:
+    """Strict JSON: a repeated key or NaN/Infinity is an error, not a silent last-wins or a float; the value
+    read must be plain data (:func:`plain_data_problem`)."""
+    try:
+        value = json.loads(text, object_pairs_hook=_no_repeated_keys, parse_constant=_no_constants)
     except json.JSONDecodeError as error:
         raise ReadError("malformed", f"{name}: malformed JSON at line {error.lineno} column {error.colno}: "
                                      f"{error.msg}") from None
@@ -98,6 +152,7 @@ def loads_json(text: str, name: str) -> Any:
         raise ReadError("malformed", f"{name}: {error}") from None
     except RecursionError:
         raise ReadError("malformed", f"{name}: JSON nested too deeply") from None
+    return _plain(value, name)
 
 
 def read_json(path: Path, limit: int) -> Any:
@@ -137,7 +192,7 @@ def loads_yaml_mapping(text: str, name: str) -> dict[str, Any]:
         raise ReadError("malformed", f"{name}: malformed YAML{where}: {problem}") from None
     if not isinstance(value, dict):
         raise ReadError("malformed", f"{name}: expected a YAML mapping at the top, got {type(value).__name__}")
-    return value
+    return _plain(value, name)
 
 
 def read_yaml_mapping(path: Path, limit: int) -> dict[str, Any]:

@@ -46,6 +46,12 @@ LABEL_HELP = {
     "human": "human reviewers against each other on the same papers (leave-one-out proxy), computed from the data",
     "reported": "a published number, copied from the source named in the row; not re-run and not on this build",
 }
+FAILURE_HELP = ("A paper whose output gave no rating (a generation error, an unreadable output; for a generator, "
+                "a sample that failed to generate, did not parse or was not rated by the judge) is excluded from the "
+                "score metrics and counted as failed, never scored as 0. So each row's figures are over its "
+                "evaluated papers only: the Papers column shows evaluated / scored on (the split, or the first N "
+                "papers of a run made with --limit, which gets its own table), and Failed the rest. Compare rows "
+                "with the same coverage; a row that evaluated fewer papers was scored on fewer.")
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,12 @@ class Row:
     name: str
     cells: dict[str, Cell]
     how: str = ""
-    n: int | None = None
+    n: int | None = None  # papers (generator: samples) the run was scored on: the split, or its --limit
     href: str | None = None
     note: str = ""
     source: str = ""
+    evaluated: int | None = None  # of those, how many gave a rating (the score metrics' papers)
+    failed: int | None = None  # the rest: no rating (generation error, unreadable output, failed generation)
 
 
 @dataclass
@@ -77,6 +85,7 @@ class Table:
     fingerprint: str | None
     title: str
     description: str
+    limit: int | None = None  # the runs were scored on the split's first ``limit`` papers only
     rows: list[Row] = field(default_factory=list)
     columns: list[Column] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # published sources, cited by number in the rows
@@ -122,13 +131,28 @@ def measured_row(v: Verification, columns: tuple[Column, ...]) -> Row:
     cells = {c.key: Cell(metrics[c.source]["value"], metrics[c.source]["ci_low"], metrics[c.source]["ci_high"],
                          metrics[c.source]["n"])
              for c in columns if c.source and c.source in metrics}
+    evaluated, n, failed = coverage(v)
     return Row(label=v.label or "verified", name=(v.metadata or {})["model"]["name"], cells=cells, how=_how(v),
-               n=_n_papers(v), href=f"submissions/{v.folder}/index.html")
+               n=n, evaluated=evaluated, failed=failed, href=f"submissions/{v.folder}/index.html")
 
 
-def _n_papers(v: Verification) -> int | None:
+def coverage(v: Verification) -> tuple[int | None, int | None, int | None]:
+    """(evaluated, scored on, failed) from the re-scored counts: papers (a generator: samples) with a rating,
+    papers the run was scored on, and the rest. A failure is excluded from the score metrics, so a row's
+    figures are over its evaluated papers only; the site shows the coverage beside them."""
     counts = v.recomputed["counts"]
-    return counts.get("n_papers", counts.get("n_entries"))
+    if "n_papers" in counts:
+        n, evaluated = counts["n_papers"], counts.get("n_evaluated")
+    else:
+        n, evaluated = counts.get("n_entries"), counts.get("n_rated")
+    failed = n - evaluated if isinstance(n, int) and isinstance(evaluated, int) else None
+    return evaluated, n, failed
+
+
+def run_limit(v: Verification) -> int | None:
+    """The ``--limit`` a run was scored with (its first N papers of the split), None for the whole split."""
+    source = ((v.results or {}).get("task") or {}).get("source") or {}
+    return source.get("limit")
 
 
 def human_row(verified: list[Verification], columns: tuple[Column, ...]) -> Row | None:
@@ -167,14 +191,15 @@ def _task_description(task: str) -> str:
 
 
 def assemble_tables(verifications: list[Verification], reported: list[ReportedRow]) -> list[Table]:
-    """One table per (kind, task, split, dataset build) with verified runs, the human row and the published
-    rows of that task; a task with published rows only gets a table of those."""
-    groups: dict[tuple[str, str, str, str], list[Verification]] = {}
+    """One table per (kind, task, split, dataset build, --limit) with verified runs, the human row and the
+    published rows of that task; a task with published rows only gets a table of those. Runs scored on the
+    first N papers of a split (``--limit``) get their own table, titled so: they are on other papers."""
+    groups: dict[tuple[str, str, str, str, int], list[Verification]] = {}
     for v in verifications:
-        if v.verified:
-            groups.setdefault((v.kind, v.task, v.split, v.dataset_fingerprint), []).append(v)
+        if v.verified:  # 0 stands for the whole split, so the keys sort
+            groups.setdefault((v.kind, v.task, v.split, v.dataset_fingerprint, run_limit(v) or 0), []).append(v)
     tables = []
-    for (kind, task, split, fingerprint), members in sorted(groups.items()):
+    for (kind, task, split, fingerprint, limit), members in sorted(groups.items()):
         columns = COLUMNS[kind]
         primary = columns[0]
         rows = sorted((measured_row(v, columns) for v in sorted(members, key=lambda x: x.folder)),
@@ -184,9 +209,10 @@ def assemble_tables(verifications: list[Verification], reported: list[ReportedRo
             rows += [human] if human else []
         rows += [reported_row(r) for r in reported if r.kind == kind and r.task == task]
         short = fingerprint.split(":", 1)[-1][:12]
-        tables.append(Table(slug=_slug(task, split, short), kind=kind, task=task, split=split, fingerprint=fingerprint,
-                            title=f"{task} · split {split} · build {short}", description=_task_description(task),
-                            rows=rows))
+        title = f"{task} · split {split} · build {short}" + (f" · first {limit} papers only (--limit)" if limit else "")
+        tables.append(Table(slug=_slug(task, split, short, f"limit{limit}" if limit else ""), kind=kind, task=task,
+                            split=split, fingerprint=fingerprint, title=title, description=_task_description(task),
+                            rows=rows, limit=limit or None))
     covered = {(t.kind, t.task) for t in tables}
     for kind, task in sorted({(r.kind, r.task) for r in reported} - covered, key=lambda kt: (kt[0] != "review", kt[1])):
         rows = [reported_row(r) for r in reported if r.kind == kind and r.task == task]
@@ -252,7 +278,7 @@ def _submission_page(env: Any, v: Verification, folder: Path, dest: Path) -> Non
     scatter = None
     if v.points and v.rating_bounds:
         lo, hi = v.rating_bounds
-        n_papers = _n_papers(v)
+        n_papers = coverage(v)[1]
         (dest / "pred_vs_human.svg").write_text(plots.scatter(
             v.points, title=f"predicted vs human ({len(v.points)} of {n_papers} papers rated)",
             xlabel="human mean rating (dataset build)", ylabel="predicted rating", lo=lo, hi=hi), encoding="utf-8")
@@ -263,7 +289,7 @@ def _submission_page(env: Any, v: Verification, folder: Path, dest: Path) -> Non
     html = env.get_template("submission.html").render(
         root="../../", v=v, meta=v.metadata, results=v.results, model=model_block(v.results), scatter=scatter,
         figures=[(name, metrics[name]) for name in metrics], counts=v.recomputed["counts"], how=_how(v),
-        label_help=LABEL_HELP)
+        label_help=LABEL_HELP, coverage=coverage(v), limit=run_limit(v), failure_help=FAILURE_HELP)
     (dest / "index.html").write_text(html, encoding="utf-8")
 
 
@@ -295,6 +321,7 @@ def build_site(out: str | Path, submissions: str | Path, datasets: DatasetBuilds
         report = SiteReport(out, verifications, tables)
         (partial / "index.html").write_text(env.get_template("index.html").render(
             root="", tables=tables, verifications=verifications, counts=report.counts, label_help=LABEL_HELP,
+            failure_help=FAILURE_HELP,
             excluded=[v for v in verifications if not v.verified]), encoding="utf-8")
         (partial / "verification.json").write_text(json.dumps({
             **report.counts, "submissions_checked": [v.to_dict() for v in verifications]}, indent=2) + "\n",

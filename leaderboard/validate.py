@@ -6,8 +6,11 @@ rejection. The predictions are matched by paper id to the examples of the named 
 folder given per task, whose fingerprint must equal the one the results name), the metrics are recomputed
 from the re-parsed reviews with the project's own scorer (``cyclebench.evaluate.score_predictions`` for a
 reviewer, ``cyclebench.judging.set_figures`` for a generator; same seed and resamples) and every claimed
-figure must agree (``leaderboard.rescore``). A run of one of cyclebench's baselines is then re-run on the
-build and must reproduce (``leaderboard.reproduce``); only then is it labelled baseline. Duplicates are
+figure must agree (``leaderboard.rescore``). The run must be what it says it is: a registered backend (not the
+test-only ``fake``) or imported outputs, with the fingerprint and request hashes of that kind of run
+(``leaderboard.provenance``); a generator's sample outcomes are derived again from their turns
+(``leaderboard.generation``). A run of one of cyclebench's baselines is then re-run on the build and must
+reproduce (``leaderboard.reproduce``); only then is it labelled baseline. Duplicates are
 found by file, by declared identity and by content (``leaderboard.duplicates``). Nothing in a submission is
 executed; the files are read by ``safe_read``.
 
@@ -30,6 +33,7 @@ from leaderboard.datasets import DatasetBuilds, parse_data_options  # noqa: F401
 from leaderboard.duplicates import Identity, canonical, check_duplicates, identity_of, model_block, read_identity
 from leaderboard.match import check_generator, check_review
 from leaderboard.outcome import LABELS, Problem, Verification  # noqa: F401  (re-exported)
+from leaderboard.provenance import run_problems
 from leaderboard.reparse import reparse_submission
 from leaderboard.reproduce import baseline_claim_problems, is_baseline_run
 from leaderboard.safe_read import (
@@ -200,6 +204,8 @@ def _check_consistency(folder: Path, read: _Read, out: Verification) -> None:
                                          f"says {value!r}")
     for message in baseline_claim_problems(results):
         out.add("baseline_claim", message)
+    for message in run_problems(results):
+        out.add("provenance", message)
     match = FOLDER_PATTERN.match(folder.name)
     if match and (match.group(1) != metadata.get("date") or match.group(2) != metadata.get("name")):
         out.add("metadata_mismatch", f"folder {folder.name!r} does not match metadata date {metadata.get('date')!r} "
@@ -222,6 +228,10 @@ def validate_submission(folder: Path, datasets: DatasetBuilds, earlier: list[Ide
         _validate(folder, datasets, earlier or [], out)
     except RecursionError:  # a structure nested deep enough to pass the parsers but not the checks
         out.add("malformed", "a value in the submission is nested too deeply to check")
+    except Exception as error:  # noqa: BLE001 - the last resort: one hostile folder never stops the others
+        out.add("internal_error", f"the validator failed on this submission with {type(error).__name__}: "
+                                  f"{str(error)[:200]}; it is rejected until the validator can check it (please "
+                                  "report this with the submission)")
     out.status = "verified" if not out.problems else "rejected"
     return out
 

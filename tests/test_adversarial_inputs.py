@@ -173,6 +173,7 @@ def _make_attacks(base: Path) -> tuple[Path, Path]:
     (base / "x.md").write_text(secret.read_text())  # what "../../x.md" from papers/ or meta/ reaches
 
     _copy_good(papers / "good")
+    _copy_good(papers / "abs-in-copy")  # src-abs-in's own source: one source under two paperIds is duplicate_source
     shutil.copy(MD_PAPER, papers / ".linked-target.md")
     (papers / "linked-in.md").symlink_to(".linked-target.md")
     (papers / "link-out.md").symlink_to(secret)
@@ -213,7 +214,7 @@ def _make_attacks(base: Path) -> tuple[Path, Path]:
     meta = base / "in" / "meta" / "meta.jsonl"
     meta.parent.mkdir()
     sources = {"src-dotdot": "../../x.md", "src-usr": "/usr", "src-abs-out": str(secret),
-               "src-abs-in": str(papers / "good")}
+               "src-abs-in": str(papers / "abs-in-copy")}
     lines = [json.dumps({"paperId": pid, "venue": "ICLR", "year": 2023,
                          **({"source": sources[pid]} if pid in sources else {})})
              for pid in EXPECTED if pid != "badmeta"]

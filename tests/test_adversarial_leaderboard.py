@@ -3,16 +3,19 @@
 Each attack keeps the submission otherwise consistent (figures recomputed from the forged fields, metadata
 checksums resealed), so only the defence under test can catch it: re-parsing every raw output
 (``leaderboard.reparse``), re-running claimed baselines (``leaderboard.reproduce``) and comparing contents
-(``leaderboard.duplicates``). Runs on the embedded Review-5K sample (a fake "model" with canned reviews, and
-the TF-IDF baseline); the seeded submissions are checked against fresh corpus builds.
+(``leaderboard.duplicates``). Runs on the embedded Review-5K sample (a "model" served over an OpenAI-compatible
+API, answered here by canned reviews, and the TF-IDF baseline); the seeded submissions are checked against
+fresh corpus builds. The last sections hold the red team's follow-up attacks: failures that hide papers,
+relabelled generator outcomes, hostile numbers and text, and outputs written over inputs.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from cyclebench.backends.fake import FakeBackend
 from cyclebench.cli import main as cyclebench_main
 from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
 from cyclebench.imported import record_from_text, record_to_text, score_recorded_outputs
@@ -28,6 +32,7 @@ from cyclebench.tasks import get_task
 from leaderboard import rescore
 from leaderboard.duplicates import same_content
 from leaderboard.seed import BASELINES, SEED_DATE, SEED_TASKS, round_floats
+from leaderboard.site import build_site
 from leaderboard.submit import submit
 from leaderboard.validate import DatasetBuilds, validate_submissions
 
@@ -36,6 +41,20 @@ from .test_leaderboard import _generator_run, codes, edit_predictions, edit_resu
 from .test_leaderboard_seeded import seeded_validation
 
 DATE = "2026-02-01"
+
+
+SERVED = {"base_url": "http://127.0.0.1:8000/v1", "model": "canned-reviewer"}
+
+
+class CannedServer(FakeBackend):
+    """Canned reviews standing in for a model behind an OpenAI-compatible server: the run names the ``openai``
+    backend and its fingerprint is the one that backend writes (the leaderboard refuses the test-only ``fake``)."""
+
+    name = "openai"
+
+    @property
+    def fingerprint(self) -> str:
+        return json.dumps({"backend": "openai", **SERVED}, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -61,15 +80,18 @@ def board(tmp_path_factory) -> Board:
     data = root / "review5k"
     assert cyclebench_main(["build", "review-5k", "--sample", "--out", str(data)]) == 0
     canned, failing = _canned_reviews(data, root)
+    served = ReviewRunConfig(task="review-5k", data=str(data), protocol="cyclereviewer", backend="openai",
+                             model_args=dict(SERVED), n_resamples=200)
     configs = {
-        "model": ReviewRunConfig(task="review-5k", data=str(data), protocol="cyclereviewer", backend="fake",
-                                 model_args={"responses": str(canned), "fail_ids": failing}, n_resamples=200),
-        "tfidf": ReviewRunConfig(task="review-5k", data=str(data), protocol="cyclereviewer", backend="baseline-tfidf",
-                                 n_resamples=200),
+        "model": (served, CannedServer(responses=str(canned), fail_ids=failing)),
+        "model-first5": (replace(served, limit=5), CannedServer(responses=str(canned))),
+        "fake": (replace(served, backend="fake", model_args={"responses": str(canned), "fail_ids": failing}), None),
+        "tfidf": (ReviewRunConfig(task="review-5k", data=str(data), protocol="cyclereviewer", backend="baseline-tfidf",
+                                  n_resamples=200), None),
     }
     runs = {}
-    for name, config in configs.items():
-        run_review_evaluation(config, root / "runs" / name, progress=False)
+    for name, (config, backend) in configs.items():
+        run_review_evaluation(config, root / "runs" / name, backend=backend, progress=False)
         runs[name] = root / "runs" / name
     return Board(data, runs, DatasetBuilds({"review-5k": [data]}))
 
@@ -98,6 +120,26 @@ def reclaim_figures(board: Board, folder: Path) -> None:
     results["metrics"] = recomputed["metrics"]
     results["counts"].update(recomputed["counts"])
     rewrite(folder, "results.json", json.dumps(results, indent=2))
+
+
+def pose_as_another_model(board: Board, folder: Path, model: str = "my-own-model") -> None:
+    """Rename the run's model (fingerprint and model_args) and recompute every row's request hash for it, as a
+    careful forger would: the request hashes are public knowledge, so only the content rule is left."""
+    from leaderboard.provenance import expected_request_hashes
+
+    fingerprint = json.dumps({"backend": "openai", **SERVED, "model": model}, sort_keys=True)
+    args = {**SERVED, "model": model}
+    edit_results(folder, lambda r: r["model"].update(fingerprint=fingerprint, model_args=args))
+    set_metadata(folder, lambda m: m["model"].update(fingerprint=fingerprint, model_args=args))
+    results = json.loads((folder / "results.json").read_text())
+    examples = get_task("review-5k").load(str(board.data), results["task"]["split"]).examples
+    hashes = expected_request_hashes(results, examples)
+
+    def rehash(rows):
+        for row in rows:
+            row["request_hash"] = hashes[row["paper_id"]]
+
+    edit_predictions(folder, rehash)
 
 
 def set_metadata(folder: Path, change) -> None:
@@ -310,10 +352,14 @@ def test_an_unknown_protocol_or_import_format_is_a_clear_rejection(board, tmp_pa
     assert codes(outcome) == {"protocol"} and "protocol 'no-such-protocol'" in messages(outcome)
 
     other = submit_to(board, "model", tmp_path, name="imported-format")
-    edit_results(other, lambda r: r["provenance"].update(imported=True, format="pickle"))
-    set_metadata(other, lambda m: m.update(label="imported"))
+    source = "0" * 64
+    edit_results(other, lambda r: (r["provenance"].update(imported=True, format="pickle", source_sha256=source),
+                                   r["model"].update(backend="imported", fingerprint=f"imported:{source}")))
+    set_metadata(other, lambda m: (m.update(label="imported"),
+                                   m["model"].update(backend="imported", fingerprint=f"imported:{source}")))
     outcome = validate(board, other)
-    assert codes(outcome) == {"protocol"} and "format 'pickle'" in messages(outcome)
+    # The rows keep a model run's request hashes, which imported outputs never carry (provenance), too.
+    assert codes(outcome) == {"protocol", "provenance"} and "format 'pickle'" in messages(outcome)
 
 
 # ------------------------------------------------------------------------------------------ item 2: baselines
@@ -330,7 +376,7 @@ def test_a_model_relabelled_as_baseline_is_rejected(board, tmp_path):
     set_metadata(folder, lambda m: m["model"].update(baseline=True))
     outcome = validate(board, folder)
     assert codes(outcome) == {"baseline_claim"}
-    assert "model.baseline is true but backend 'fake' is not one of cyclebench's baselines" in messages(outcome)
+    assert "model.baseline is true but backend 'openai' is not one of cyclebench's baselines" in messages(outcome)
 
 
 def test_imported_outputs_relabelled_as_baseline_are_rejected(board, tmp_path):
@@ -341,8 +387,10 @@ def test_imported_outputs_relabelled_as_baseline_are_rejected(board, tmp_path):
     edit_results(folder, lambda r: r["model"].update(baseline=True, backend="baseline-tfidf"))
     set_metadata(folder, lambda m: m["model"].update(baseline=True, backend="baseline-tfidf"))
     outcome = validate(board, folder)
-    assert codes(outcome) == {"baseline_claim"}
+    # Since the red team's follow-up an imported run must also name the backend "imported" (provenance).
+    assert codes(outcome) == {"baseline_claim", "provenance"}
     assert "model.baseline is true but a run of imported recorded outputs is not one of" in messages(outcome)
+    assert "imported outputs name model.backend 'baseline-tfidf'" in messages(outcome)
 
 
 def test_a_baseline_backend_must_say_it_is_one(board, tmp_path):
@@ -421,15 +469,14 @@ def test_a_byte_tweaked_copy_with_a_new_fingerprint_is_a_duplicate(board, tmp_pa
 
     edit_predictions(copy, tweak)
     reclaim_figures(board, copy)
-    edit_results(copy, lambda r: r["model"].update(fingerprint='{"backend": "my-own-model"}'))
-    set_metadata(copy, lambda m: m["model"].update(fingerprint='{"backend": "my-own-model"}'))
+    pose_as_another_model(board, copy)
     assert rows_of(copy)[0]["parsed"]["rating"] != rows_of(original)[0]["parsed"]["rating"]
 
     alone = validate(board, copy)
     assert alone.verified, messages(alone)  # a well-formed submission: only the content rule catches it
     outcome = validate(board, copy, against=[original, copy])
     assert codes(outcome) == {"duplicate"}
-    assert f"duplicate of {original.name}: " in messages(outcome) and "papers have the same re-parsed" in messages(outcome)
+    assert f"duplicate of {original.name}: " in messages(outcome) and "papers both give a value for have the same re-parsed" in messages(outcome)
 
 
 def test_two_honest_different_models_do_not_collide(board, tmp_path):
@@ -438,11 +485,14 @@ def test_two_honest_different_models_do_not_collide(board, tmp_path):
     assert all(o.verified for o in outcomes), [messages(o) for o in outcomes]
 
 
-@pytest.mark.parametrize(("same", "compared", "duplicate"), [
-    (5, 6, True), (4, 6, False), (143, 150, True), (142, 150, False), (1, 1, True), (0, 1, False), (28, 150, False),
+@pytest.mark.parametrize(("same", "compared", "either", "duplicate"), [
+    (5, 6, 6, True), (4, 6, 6, False), (143, 150, 150, True), (142, 150, 150, False), (1, 1, 1, True),
+    (0, 1, 1, False), (28, 150, 150, False),
+    # papers only one side gives a value for are not compared: a copy with 6 of 11 papers failed still collides
+    (5, 5, 11, True), (4, 4, 11, False), (2, 2, 3, False), (3, 3, 3, True),
 ])
-def test_the_content_rule_allows_five_percent_and_at_least_one_paper(same, compared, duplicate):
-    assert same_content(same, compared) is duplicate
+def test_the_content_rule_allows_five_percent_and_needs_an_overlap(same, compared, either, duplicate):
+    assert same_content(same, compared, either) is duplicate
 
 
 # ------------------------------------------------------------------------------------------ item 4: green anywhere
@@ -469,3 +519,373 @@ def test_every_seeded_submission_is_still_verified_and_labelled(corpus, tmp_path
         for backend in BASELINES:
             assert labels[f"{SEED_DATE}_{backend}-{spec.task}"] == "baseline"
     assert sum(label == "imported (not re-run)" for label in labels.values()) == 6
+
+
+# ------------------------------------------------------------------------------------------ red team: failures
+
+
+def worst_papers(folder: Path, k: int) -> set[str]:
+    """The k rated papers whose predicted rating is furthest from the human mean: what a reviewer would hide."""
+    rated = [r for r in rows_of(folder) if r["parsed"]["rating"] is not None]
+    rated.sort(key=lambda r: -abs(r["parsed"]["rating"] - sum(r["human_ratings"]) / len(r["human_ratings"])))
+    return {r["paper_id"] for r in rated[:k]}
+
+
+def declare_failed(folder: Path, papers: set[str], *, keep_output: bool) -> None:
+    """Record a generation error (and the failed review a run writes for it) on ``papers``."""
+    from cyclebench.evaluate import failed_parse
+
+    def fail(rows):
+        for row in rows:
+            if row["paper_id"] in papers:
+                row["generation_error"] = "timeout"
+                row["parsed"] = asdict(failed_parse("generation_error: timeout"))
+                row["output"] = row["output"] if keep_output else None
+
+    edit_predictions(folder, fail)
+
+
+def test_a_readable_output_declared_failed_is_rejected_naming_the_paper(board, tmp_path):
+    """The red team's cherry-picker: the worst papers get a generation error, their outputs kept, the figures
+    recomputed without them. The output is what gets scored, so a row may not carry both."""
+    folder = submit_to(board, "model", tmp_path)
+    hidden = worst_papers(folder, 6)
+    declare_failed(folder, hidden, keep_output=True)
+    reclaim_figures(board, folder)
+    outcome = validate(board, folder)
+    assert codes(outcome) == {"output_with_error"}
+    first = next(r["paper_id"] for r in rows_of(folder) if r["paper_id"] in hidden)
+    assert f"paper {first!r}: generation_error is set but output is kept (6 prediction(s) so)" in messages(outcome)
+
+
+def test_failures_show_beside_the_figures_and_a_copy_with_failures_is_a_duplicate(board, tmp_path):
+    """Declared failures without output are what a run may record: verified, but the site shows over how many
+    papers the figures are; and failing rows of someone else's run leaves a copy of the rest (rule 3)."""
+    from leaderboard.site import coverage
+
+    subs = tmp_path / "subs"
+    original = submit_to(board, "model", subs, name="honest", date="2026-01-01")
+    copy = submit_to(board, "model", subs, name="cherry", date="2026-01-02")
+    declare_failed(copy, worst_papers(copy, 5), keep_output=False)  # 5 of the 10 rated papers left
+    reclaim_figures(board, copy)
+    pose_as_another_model(board, copy)
+    alone = validate(board, copy)
+    assert alone.verified, messages(alone)
+    n = len(rows_of(copy))
+    assert coverage(alone) == (n - 6, n, 6)  # the run's own failure and the five declared
+    outcome = validate(board, copy, against=[original, copy])
+    assert codes(outcome) == {"duplicate"}
+    assert f"duplicate of {original.name}: {n - 6} of the {n - 6} papers both give a value for" in messages(outcome)
+
+
+def test_the_site_shows_papers_evaluated_out_of_the_split_and_the_failures(board, tmp_path):
+    subs = tmp_path / "subs"
+    folder = submit_to(board, "model", subs)
+    declare_failed(folder, worst_papers(folder, 3), keep_output=False)
+    reclaim_figures(board, folder)
+    submit_to(board, "tfidf", subs)
+    report = build_site(tmp_path / "site", subs, board.datasets)
+    assert report.counts == {"submissions": 2, "verified": 2, "excluded": 0}
+    [table] = [t for t in report.tables if t.fingerprint]
+    model = next(r for r in table.rows if r.href == f"submissions/{folder.name}/index.html")
+    n = model.n
+    assert (model.evaluated, model.failed) == (n - 4, 4)
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert f'data-value="{float(n - 4)!r}">{n - 4} / {n}</td>' in index and "excluded from the score metrics" in index
+    page = (tmp_path / "site" / "submissions" / folder.name / "index.html").read_text()
+    assert f"{n - 4} of {n} evaluated; 4 failed, excluded from the score metrics" in page
+
+
+# ------------------------------------------------------------------------------------------ red team: outcomes
+
+
+def reclaim_generator_figures(folder: Path) -> dict:
+    """Recompute a generator submission's figures and counts from its rows, as a forger would; returns them."""
+    results = json.loads((folder / "results.json").read_text())
+    recomputed = rescore.rescore_generator([r for r in rows_of(folder) if r["set"] == "generated"],
+                                           threshold=results["threshold"], n_resamples=results["n_resamples"],
+                                           seed=results["seed"])
+    edit_results(folder, lambda r: (r.update(metrics=recomputed["metrics"]), r["counts"].update(recomputed["counts"])))
+    return recomputed
+
+
+@pytest.mark.parametrize("drop_judge", [False, True])
+@pytest.mark.parametrize("forged", ["generation_failed", "parse_failed", "unreadable"])
+def test_a_judged_sample_relabelled_as_a_failure_is_rejected(research14k, tmp_path, forged, drop_judge):  # noqa: F811
+    folder = submit(_generator_run(research14k, tmp_path), "generator", out=tmp_path / "subs", date=DATE)
+    datasets = DatasetBuilds({"research-14k": [research14k]})
+    before = json.loads((folder / "results.json").read_text())["metrics"]["average_score"]["value"]
+    low = min((r for r in rows_of(folder) if r.get("outcome") == "judged"), key=lambda r: r["judge"]["parsed"]["rating"])
+
+    def relabel(rows):
+        for row in rows:
+            if row["set"] == "generated" and row["paper_id"] == low["paper_id"]:
+                row.update(outcome=forged, reason="generation_error: timeout")
+                if drop_judge:
+                    row.update(judge=None, paper_text_sha256=None)
+
+    edit_predictions(folder, relabel)
+    assert reclaim_generator_figures(folder)["metrics"]["average_score"]["value"] > before  # what the attack buys
+    [outcome] = validate_submissions([folder], datasets, [])
+    assert codes(outcome) == {"outcome_mismatch"}, messages(outcome)
+    assert f"paper {low['paper_id']!r} sample 0: outcome is {forged!r} but its turns give 'judged'" in messages(outcome)
+
+
+def test_a_failed_sample_with_a_judge_block_or_a_float_n_is_rejected(research14k, tmp_path):  # noqa: F811
+    folder = submit(_generator_run(research14k, tmp_path), "generator", out=tmp_path / "subs", date=DATE)
+    datasets = DatasetBuilds({"research-14k": [research14k]})
+
+    def judge_the_failure(rows):
+        judged = next(r for r in rows if r.get("outcome") == "judged")
+        failed = next(r for r in rows if r.get("outcome") == "generation_failed")
+        failed["judge"] = judged["judge"]
+
+    edit_predictions(folder, judge_the_failure)
+    [outcome] = validate_submissions([folder], datasets, [])
+    assert codes(outcome) == {"outcome_mismatch"} and ": judge is 'a judge block' but its turns give" in messages(outcome)
+
+    (tmp_path / "n").mkdir()
+    other = submit(_generator_run(research14k, tmp_path / "n"), "float-n", out=tmp_path / "subs", date=DATE)
+    rewrite(other, "results.json", (other / "results.json").read_text().replace('"n": 1,', '"n": 1.0,', 1))
+    [outcome] = validate_submissions([other], datasets, [])
+    assert codes(outcome) == {"schema"} and "results.json at generator.n: 1.0 is not of type 'integer'" in messages(outcome)
+
+
+# ------------------------------------------------------------------------------------------ red team: numbers
+
+
+def _plant(folder: Path, name: str, put, number: str) -> None:
+    """Put ``number`` (raw JSON text) where ``put`` writes the placeholder, in results.json or the rows."""
+    path = folder / name
+    if name == "results.json":
+        document = json.loads(path.read_text())
+        put(document)
+        text = json.dumps(document, indent=2)
+    else:
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        put(rows)
+        text = "".join(json.dumps(row) + "\n" for row in rows)
+    assert '"HOSTILE"' in text
+    rewrite(folder, name, text.replace('"HOSTILE"', number))
+
+
+PLACES = {
+    "figure value": ("results.json", lambda r: r["metrics"]["spearman"].update(value="HOSTILE")),
+    "figure interval": ("results.json", lambda r: r["metrics"]["rating_mae"].update(ci_high="HOSTILE")),
+    "count": ("results.json", lambda r: r["counts"].update(n_papers="HOSTILE")),
+    "protocol sampling": ("results.json", lambda r: r["protocol"]["sampling"].update(temperature="HOSTILE")),
+    "parsed rating": ("predictions.jsonl", lambda rows: rows[0]["parsed"].update(rating="HOSTILE")),
+    "parsed soundness": ("predictions.jsonl", lambda rows: rows[0]["parsed"].update(soundness="HOSTILE")),
+    "human rating": ("predictions.jsonl", lambda rows: rows[1]["human_ratings"].__setitem__(0, "HOSTILE")),
+}
+HOSTILE_NUMBERS = ["1e999", "-1e999", "1" + "0" * 400, "-" + "9" * 309, "12.5e400"]
+
+
+@settings(max_examples=14, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(where=st.sampled_from(sorted(PLACES)), number=st.sampled_from(HOSTILE_NUMBERS))
+def test_a_hostile_number_anywhere_is_one_malformed_problem(board, where, number):
+    """1e999 reads as infinity and a 400-digit integer overflows every float comparison: both are refused
+    while reading, naming the file and the place, never a traceback nor a verified infinity."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = submit_to(board, "model", Path(scratch))
+        name, put = PLACES[where]
+        _plant(folder, name, put, number)
+        outcome = validate(board, folder)
+        assert codes(outcome) == {"malformed"}, messages(outcome)
+        assert re.search(r"is not a finite number|an integer of \d+ digits is too large", messages(outcome))
+        assert messages(outcome).startswith(name)
+
+
+@settings(max_examples=40, deadline=None)
+@given(good=st.none() | st.floats(allow_nan=False, allow_infinity=False) | st.integers(-10**6, 10**6),
+       bad=st.sampled_from([math.inf, -math.inf, math.nan, 10**400, -(10**400)]))
+def test_agrees_never_accepts_a_non_finite_side(good, bad):
+    assert rescore.agrees(bad, good)[0] is False and rescore.agrees(good, bad)[0] is False
+    assert rescore.agrees(bad, bad)[0] is False
+
+
+@pytest.mark.parametrize("key", ["n_resamples", "seed", "n_examples"])
+def test_an_integer_written_as_a_float_is_a_schema_error(board, tmp_path, key):
+    """JSON Schema lets 200.0 pass as an integer; the validator does not (it would reach range() or a seed)."""
+    folder = submit_to(board, "model", tmp_path)
+    text, n = re.subn(rf'"{key}": (\d+)', rf'"{key}": \1.0', (folder / "results.json").read_text(), count=1)
+    assert n == 1
+    rewrite(folder, "results.json", text)
+    outcome = validate(board, folder)
+    assert codes(outcome) == {"schema"} and ".0 is not of type 'integer'" in messages(outcome), messages(outcome)
+    assert key in messages(outcome)
+
+
+@pytest.mark.parametrize(("yaml_text", "why"), [
+    ("    1: x\n", "at model.model_args: the key 1 is not a string"),
+    ("    ? null\n    : y\n", "at model.model_args: the key None is not a string"),
+    ("    temperature: .inf\n", "at model.model_args.temperature: inf is not a finite number"),
+])
+def test_hostile_yaml_in_metadata_is_one_malformed_problem(board, tmp_path, yaml_text, why):
+    folder = submit_to(board, "model", tmp_path)
+    text = (folder / "metadata.yaml").read_text()
+    assert "  model_args:\n" in text
+    (folder / "metadata.yaml").write_text(text.replace("  model_args:\n", "  model_args:\n" + yaml_text, 1))
+    outcome = validate(board, folder)
+    assert codes(outcome) == {"malformed"} and f"metadata.yaml {why}" in messages(outcome), messages(outcome)
+
+
+def test_hostile_folders_never_stop_the_others_nor_the_site(board, tmp_path):
+    subs = tmp_path / "subs"
+    key = submit_to(board, "model", subs, name="a-yaml-key")
+    text = (key / "metadata.yaml").read_text()
+    (key / "metadata.yaml").write_text(text.replace("  model_args:\n", "  model_args:\n    1: x\n", 1))
+    _plant(submit_to(board, "model", subs, name="b-big-soundness"), "predictions.jsonl",
+           PLACES["parsed soundness"][1], "1" + "0" * 400)
+    seed = submit_to(board, "model", subs, name="c-float-seed")
+    rewrite(seed, "results.json", (seed / "results.json").read_text().replace('"seed": 0', '"seed": 0.0', 1))
+    honest = submit_to(board, "tfidf", subs, name="d-honest")
+    folders = sorted(subs.iterdir())
+    outcomes = validate_submissions(folders, board.datasets, folders)
+    assert [o.status for o in outcomes] == ["rejected", "rejected", "rejected", "verified"]
+    assert [codes(o) for o in outcomes[:3]] == [{"malformed"}, {"malformed"}, {"schema"}]
+    report = build_site(tmp_path / "site", subs, board.datasets)
+    assert report.counts == {"submissions": 4, "verified": 1, "excluded": 3}
+    assert (tmp_path / "site" / "submissions" / honest.name / "index.html").is_file()
+
+
+def test_an_unexpected_failure_rejects_that_submission_only(board, tmp_path, monkeypatch):
+    """The last resort: an exception the checks did not foresee is one rejected ``internal_error`` naming its
+    type; the other submissions are validated and the site is built."""
+    import leaderboard.validate as validate_module
+
+    subs = tmp_path / "subs"
+    submit_to(board, "model", subs, name="a-trips-a-bug")
+    submit_to(board, "tfidf", subs, name="b-honest")
+    real = validate_module.check_review
+
+    def check(results, *args):
+        if results["model"]["backend"] == "openai":
+            raise ZeroDivisionError("a bug the checks did not foresee")
+        return real(results, *args)
+
+    monkeypatch.setattr(validate_module, "check_review", check)
+    report = build_site(tmp_path / "site", subs, board.datasets)
+    tripped, honest = report.verifications
+    assert codes(tripped) == {"internal_error"} and "failed on this submission with ZeroDivisionError" in messages(tripped)
+    assert honest.verified and report.counts == {"submissions": 2, "verified": 1, "excluded": 1}
+
+
+# ------------------------------------------------------------------------------------------ red team: outputs
+
+
+@pytest.mark.parametrize("where", ["a submission's file", "a submission folder", "the submissions folder",
+                                   "the data build"])
+def test_a_report_is_never_written_over_an_input(board, tmp_path, capsys, where):
+    subs = tmp_path / "subs"
+    folder = submit_to(board, "tfidf", subs)
+    target = {"a submission's file": folder / "results.json", "a submission folder": folder / "report.json",
+              "the submissions folder": subs / "report.json", "the data build": board.data / "report.json"}[where]
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert cyclebench_main(["leaderboard", "validate", str(folder), "--submissions-dir", str(subs),
+                            "--data", f"review-5k={board.data}", "--report", str(target)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"--report {target}" in err and "the input" in err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert where == "a submission's file" or not target.exists()
+
+
+def test_a_cache_dir_on_in_or_around_an_input_is_refused(board, tmp_path, capsys):
+    for cache in (board.data, board.data / "cache", board.data.parent):
+        assert cyclebench_main(["evaluate", "model", "--task", "review-5k", "--data", str(board.data),
+                                "--protocol", "cyclereviewer", "--backend", "baseline-constant",
+                                "--output", str(tmp_path / "run"), "--cache-dir", str(cache)]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and f"the input {board.data}" in err
+    assert not (board.data / "cache").exists() and not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------------------------------------------------ red team: text
+
+
+@pytest.mark.parametrize(("field", "change"), [
+    ("model.name", lambda m: m["model"].update(name="Evil\x01Name\x0c")),
+    ("authors[0]", lambda m: m.update(authors=["A. \u202eRevo"])),
+    ("description", lambda m: m.update(description="fine\nlines\tand tabs, but a bell\x07")),
+])
+def test_control_characters_in_metadata_text_are_rejected(board, tmp_path, field, change):
+    folder = submit_to(board, "tfidf", tmp_path)
+    set_metadata(folder, change)
+    outcome = validate(board, folder)
+    assert codes(outcome) == {"schema"}
+    assert f"metadata.yaml at {field}: " in messages(outcome) and "holds the control character U+" in messages(outcome)
+
+
+@settings(max_examples=40, deadline=None)
+@given(names=st.lists(st.text(max_size=30) | st.sampled_from(["Evil\x01Name\x0c", "\ud800x", "a\ufffeb", "<b>&\x00"]),
+                      min_size=1, max_size=4))
+def test_any_label_gives_a_well_formed_svg(names):
+    import xml.etree.ElementTree as ET
+
+    from cyclebench import plots
+
+    n = len(names)
+    svg = plots.bars(names, [1.0] * n, [0.5] * n, [1.5] * n, title=names[0], ylabel=names[-1])
+    ET.fromstring(svg.encode("utf-8"))  # strict UTF-8: a lone surrogate would fail here
+
+
+# ------------------------------------------------------------------------------------------ red team: provenance
+
+
+def imported_copy(board: Board, tmp_path: Path) -> Path:
+    """The model run's outputs scored as imported recorded outputs, then submitted."""
+    recorded = tmp_path / "recorded.jsonl"
+    recorded.write_text("".join(json.dumps({"paper_id": r["paper_id"], "text": r["output"]}) + "\n"
+                                for r in rows_of(board.runs["model"]) if r["output"] is not None))
+    run = tmp_path / "imported-run"
+    score_recorded_outputs(task="review-5k", data=str(board.data), protocol="cyclereviewer", predictions=recorded,
+                           fmt="jsonl", output=run, model_name="recorded", n_resamples=200)
+    return submit(run, "relabelled", out=tmp_path / "subs", date=DATE)
+
+
+def relabel_as_model(folder: Path, fingerprint: str) -> None:
+    model = {"backend": "vllm", "model_args": {"pretrained": "Org/SuperReviewer-70B"}, "fingerprint": fingerprint}
+
+    def change(results):
+        for key in ("label", "source_file", "source_sha256", "format", "import_problems", "n_recorded"):
+            results["provenance"].pop(key, None)
+        results["provenance"]["imported"] = False
+        results["model"].update(model)
+
+    edit_results(folder, change)
+    set_metadata(folder, lambda m: (m.update(label="model"), m["model"].update(model, name="Super")))
+
+
+def test_imported_outputs_relabelled_as_a_model_run_are_rejected(board, tmp_path):
+    folder = imported_copy(board, tmp_path)
+    assert validate(board, folder).verified
+    relabel_as_model(folder, "vllm:super")
+    outcome = validate(board, folder)
+    assert codes(outcome) == {"provenance"}
+    assert "model.fingerprint 'vllm:super' is not what backend 'vllm' writes" in messages(outcome)
+
+    # With a fingerprint of the right shape, the rows still carry an import's request hashes.
+    relabel_as_model(folder, json.dumps({"backend": "vllm", "pretrained": "Org/SuperReviewer-70B"}))
+    outcome = validate(board, folder)
+    assert codes(outcome) == {"provenance"}
+    assert ": request_hash " in messages(outcome) and "is not what this kind of run writes" in messages(outcome)
+
+
+def test_the_test_only_fake_backend_is_not_a_model(board, tmp_path):
+    outcome = validate(board, submit_to(board, "fake", tmp_path))
+    assert codes(outcome) == {"provenance"}
+    assert "model.backend is 'fake', the test-only backend of canned answers" in messages(outcome)
+
+
+def test_a_run_on_the_first_papers_only_gets_its_own_table(board, tmp_path):
+    subs = tmp_path / "subs"
+    limited = submit_to(board, "model-first5", subs)
+    submit_to(board, "tfidf", subs)
+    report = build_site(tmp_path / "site", subs, board.datasets)
+    assert report.counts["verified"] == 2, [messages(v) for v in report.verifications]
+    tables = [t for t in report.tables if t.fingerprint]
+    assert sorted(t.limit or 0 for t in tables) == [0, 5]
+    first5 = next(t for t in tables if t.limit == 5)
+    assert first5.title.endswith("first 5 papers only (--limit)")
+    assert [r.href for r in first5.rows if r.href] == [f"submissions/{limited.name}/index.html"]
+    assert "first 5 papers only (--limit)" in (tmp_path / "site" / "index.html").read_text()

@@ -474,6 +474,11 @@ def test_publish_without_network_is_one_line(tmp_path, capsys):
     (folder / "data").mkdir(parents=True)
     (folder / "README.md").write_text("---\nconfigs: []\n---\n")
     (folder / "data" / "train-00000-of-00001.parquet").write_bytes(b"PAR1")
+    # publish checks every shard against the manifest before the network (issue 11, builds)
+    import hashlib
+
+    digest = hashlib.sha256(b"PAR1").hexdigest()
+    (folder / "manifest.json").write_text(json.dumps({"shards": {"data/train-00000-of-00001.parquet": {"sha256": digest}}}))
     code, err = cli(["publish", folder, "--repo", "org/name", "--tag", "v1.0.0"], capsys)  # HF_HUB_OFFLINE=1
     line = one_line(err)
     assert code == 2 and "could not reach the Hugging Face Hub" in line and "nothing was published" in line
@@ -507,3 +512,11 @@ def test_usage_errors_below_argparse_are_one_line_exit_2(argv, says, tmp_path, c
     code, err = cli([a.format(tmp=tmp_path) for a in argv], capsys)
     assert code == 2, err
     assert says in one_line(err)
+
+
+@pytest.mark.parametrize("flag", [["--num-perm", "100000000"], ["--shingle-words", "100000"]])
+def test_check_overlap_refuses_unaffordable_minhash_settings(flag, tmp_path, capsys):
+    code, err = cli(["check-overlap", "--test", tmp_path, "--train", tmp_path, "--report", tmp_path / "r.json",
+                     *flag], capsys)
+    assert code == 2
+    assert "invalid OverlapConfig" in one_line(err)

@@ -482,7 +482,8 @@ def test_rating_range_comes_from_the_task_scale(lb_sample):
 
 
 def _generator_run(data: Path, tmp: Path, *, n: int = 1) -> Path:
-    """A real generator evaluation (fake generator and judge backends) on the Research-14K fixture."""
+    """A real generator evaluation on the Research-14K fixture, the generator and the judge answered by canned
+    texts standing in for vLLM models (the leaderboard refuses runs that name the test-only ``fake`` backend)."""
     from cyclebench.generate import GeneratorRunConfig, run_generator_evaluation
     from cyclebench.judging import JudgeConfig
 
@@ -492,11 +493,11 @@ def _generator_run(data: Path, tmp: Path, *, n: int = 1) -> Path:
         one_pass = GENERATOR["p2#s0/part1"]
         canned.update({"p1#s1/part1": one_pass.replace("Hashed", "Sample1"), "p2#s1/part1": one_pass.replace("Hashed", "Sample2")})
         judged.update({"p1#s1": review_text([7, 7, 7, 8], "Accept"), "p2#s1": review_text([3, 5, 5, 6], "Reject")})
-    generator = fake(tmp, "gen", canned, text="garbage words", fail_ids="p3#s0/part1")
-    config = GeneratorRunConfig(data=str(data), backend="fake", judge=JudgeConfig("cyclereviewer", "fake"),
+    generator, judge = fake(tmp, "gen", canned, text="garbage words", fail_ids="p3#s0/part1"), _judge(tmp, "judge", judged)
+    generator.name = judge.name = "vllm"  # the fingerprints name the backend the run names
+    config = GeneratorRunConfig(data=str(data), backend="vllm", judge=JudgeConfig("cyclereviewer", "vllm"),
                                 n=n, limit=2 if n > 1 else None, n_resamples=300)
-    run_generator_evaluation(config, tmp / "run", backend=generator, judge_backend=_judge(tmp, "judge", judged),
-                             progress=False)
+    run_generator_evaluation(config, tmp / "run", backend=generator, judge_backend=judge, progress=False)
     return tmp / "run"
 
 
@@ -504,7 +505,7 @@ def test_generator_run_is_verified_and_tampering_is_caught(research14k, tmp_path
     run = _generator_run(research14k, tmp_path)
     folder = submit(run, "generator", out=tmp_path / "subs", date=DATE, model_name="Fake generator")
     meta = yaml.safe_load((folder / "metadata.yaml").read_text())
-    assert meta["kind"] == "generator" and meta["judge"] == {"protocol": "cyclereviewer", "backend": "fake", "model_args": {}}
+    assert meta["kind"] == "generator" and meta["judge"] == {"protocol": "cyclereviewer", "backend": "vllm", "model_args": {}}
     datasets = DatasetBuilds({"research-14k": [research14k]})
     [outcome] = validate_submissions([folder], datasets, [])
     assert outcome.verified, messages(outcome)
@@ -528,8 +529,9 @@ def test_generator_run_is_verified_and_tampering_is_caught(research14k, tmp_path
     assert "predictions.jsonl lacks 1 generated sample(s) (first: paper 'p4' sample 0)" in messages(broken)
     edit_predictions(folder, lambda rows: rows + [dict(rows[-1], paper_id="p4", outcome="parse_failed", judge=None)])
     [out_of_range] = validate_submissions([folder], datasets, [])
-    # The judge's raw output still says otherwise, so the re-parse disagrees too (by design since issue 11).
-    assert codes(out_of_range) == {"out_of_range", "parse_mismatch"}
+    # The judge's raw output still says otherwise, so the re-parse disagrees too (by design since issue 11), and
+    # the copied row's turns (p3's failed part 1) give another outcome than the parse_failed it states.
+    assert codes(out_of_range) == {"out_of_range", "parse_mismatch", "outcome_mismatch"}
     assert "rating: 1 predicted score outside the scale 0-10" in messages(out_of_range)
     assert "judge.parsed.rating is 11 but its raw output re-parses to" in messages(out_of_range)
 
@@ -540,13 +542,13 @@ def test_generator_table_names_the_judge_beside_published_rows(research14k, tmp_
     [table] = [t for t in report.tables if t.kind == "generator"]
     assert table.fingerprint and [r.label for r in table.rows][:1] == ["verified"] and len(table.rows) == 10
     measured = table.rows[0]
-    assert measured.name == "Fake generator" and measured.how == "judge: cyclereviewer via fake" and measured.n == 4
+    assert measured.name == "Fake generator" and measured.how == "judge: cyclereviewer via vllm" and measured.n == 4
     assert measured.cells["accept_rate_by_decision"].value == 0.5 and measured.cells["share_failed_to_generate"].value == 0.25
     keys = [c.key for c in table.columns]
     assert keys[:5] == ["average_score", "avg_min_rating", "avg_max_rating", "accept_rate_by_decision", "accept_rate_by_rating"]
     assert "accept_rate_unstated" in keys and len(table.charts) == 2
     index = (tmp_path / "site" / "index.html").read_text()
-    assert "judge: cyclereviewer via fake" in index and "judge: CycleReviewer (as published)" in index
+    assert "judge: cyclereviewer via vllm" in index and "judge: CycleReviewer (as published)" in index
     page = (tmp_path / "site" / "submissions" / f"{DATE}_generator" / "index.html").read_text()
     assert "simulated (written by the generator), not run" in page
 

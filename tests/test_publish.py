@@ -67,12 +67,17 @@ ROWS = {
 
 
 def write_folder(root: Path, rows: dict[str, list[dict]] = ROWS, readme: str | None = README) -> Path:
+    """A built folder as publish expects one: card, shards, and a manifest with every shard's sha256."""
+    from cyclebench.fileio import sha256_file
+
     root.mkdir(parents=True, exist_ok=True)
     if readme is not None:
         (root / "README.md").write_text(readme, encoding="utf-8")
     for rel, table_rows in rows.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(table_rows), root / rel)
+    shards = {rel: {"sha256": sha256_file(root / rel)} for rel in sorted(rows)}
+    (root / "manifest.json").write_text(json.dumps({"shards": shards}, indent=2) + "\n", encoding="utf-8")
     return root
 
 
@@ -117,7 +122,7 @@ def test_validate_folder_lists_files(tmp_path):
     folder = write_folder(tmp_path / "ds")
     (folder / ".git").mkdir()
     (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
-    assert validate_folder(folder) == ["README.md", *sorted(ROWS)]
+    assert validate_folder(folder) == sorted(["README.md", "manifest.json", *ROWS])
 
 
 def test_importing_hub_modules_stays_cheap():
@@ -258,9 +263,9 @@ def test_publish_and_load_round_trip(tmp_path, fake_hub):
     assert result["repo_id"] == REPO_ID and result["tag"] == "v1.0.0"
     assert result["commit_sha"] == tagged == out["tags"]["v1.0.0"]
     assert result["url"] == f"{fake_hub.url}/datasets/{REPO_ID}/tree/v1.0.0"
-    assert result["files"] == ["README.md", *sorted(ROWS)]
+    assert result["files"] == sorted(["README.md", "manifest.json", *ROWS])
     assert repo.commits[tagged].title == "Release v1.0.0"
-    assert set(repo.commits[tagged].files) == {".gitattributes", "README.md", *ROWS}
+    assert set(repo.commits[tagged].files) == {".gitattributes", "README.md", "manifest.json", *ROWS}
     assert repo.commits[tagged].files["README.md"] == README.encode()
 
     # The pre-check refused without uploading; the simulated race uploaded but could not tag.

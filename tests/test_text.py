@@ -438,18 +438,16 @@ def test_garbage_pdf_is_unreadable_with_every_extractor_named(tmp_path: Path) ->
     assert e.value.reason == "pdf_unreadable"
 
 
-def test_truncated_real_pdf_gives_text_or_a_reasoned_reject(tmp_path: Path) -> None:
+def test_truncated_real_pdf_is_a_reasoned_reject(tmp_path: Path) -> None:
+    # Issue 11: a cut-off PDF used to give the text of its first pages as if it were the whole paper.
     data = (corpus_dir("papers", "pdf") / "6w9qffvXkq.pdf").read_bytes()
     (tmp_path / "half.pdf").write_bytes(data[: len(data) // 2])
     (tmp_path / "head.pdf").write_bytes(data[:2000])
     d = PapersDirectory(tmp_path)
     for pid in ("half", "head"):
-        try:
-            pt = d.read(pid)
-        except RecordError as e:
-            assert e.reason in ("pdf_unreadable", "text_empty_after_cleaning")
-        else:
-            assert pt is not None and pt.text.strip()
+        with pytest.raises(RecordError) as e:
+            d.read(pid)
+        assert e.value.reason in ("pdf_truncated", "pdf_unreadable")
 
 
 def test_fallback_chain_when_extractors_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

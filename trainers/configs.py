@@ -9,6 +9,7 @@ An unknown key is an error, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -135,11 +136,14 @@ CONFIG_CLASSES = {"sft": SFTConfig, "iterative-simpo": IterativeSimPOConfig}
 
 
 def read_recipe(path: str | Path) -> dict[str, Any]:
-    """The recipe's YAML mapping (no validation beyond its shape and the ``trainer`` key)."""
+    """The recipe's YAML mapping (no validation beyond its shape and the ``trainer`` key); a folder, a missing
+    or unreadable file and invalid YAML (``python/object`` tags included) are one ``ValueError`` line."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"recipe {path} is a folder; expected a recipe YAML file (trainers/recipes/*.yaml)")
     if not path.is_file():
         raise FileNotFoundError(f"recipe not found: {path}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = _load_yaml(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a recipe is a YAML mapping of field: value")
     kind = data.get("trainer", "sft")
@@ -148,28 +152,151 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def check_recipe(path: str | Path) -> dict[str, Any]:
-    """Check a recipe without building the training config (which also checks the hardware, so a bf16 recipe
-    would fail on a CPU login node): every key must be a field of the trainer's dataclasses, and a number
-    field must not hold a string (YAML reads ``4e-5`` as a string; write ``4.0e-05``). Returns the mapping."""
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a UTF-8 text file") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: invalid YAML{yaml_problem(exc)}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: invalid YAML: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits, which Python refuses to convert
+        raise ValueError(f"{path}: a value cannot be read: {' '.join(str(exc).split())[:120]}") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read recipe {path}: {exc.strerror or exc}") from None
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """`` at line L, column C: problem`` of a YAML error, on one line."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    return f"{where}: {' '.join(str(problem).split())[:200]}"
+
+
+def recipe_fields(kind: str) -> dict[str, tuple[Any, Any]]:
+    """Every key a recipe of ``kind`` may set: ``name -> (dataclass field, resolved type hint)``."""
     import dataclasses
+    import typing
+
+    out: dict[str, tuple[Any, Any]] = {}
+    for cls in (ScriptArguments, CONFIG_CLASSES[kind], ModelConfig):
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            out.setdefault(f.name, (f, hints.get(f.name, f.type)))
+    return out
+
+
+def text_fields(kind: str) -> frozenset[str]:
+    """Keys whose value is a name or a path (type ``str`` or ``str | None``): kept as the exact text given."""
+    return frozenset(name for name, (_, hint) in recipe_fields(kind).items() if _plain(hint)[0] is str)
+
+
+# Numbers a recipe may not set to zero or less: each trains nothing or fails late, on the GPUs.
+POSITIVE = frozenset({
+    "learning_rate", "num_train_epochs", "per_device_train_batch_size", "per_device_eval_batch_size",
+    "gradient_accumulation_steps", "eval_accumulation_steps", "max_length", "max_completion_length",
+    "max_train_samples", "lora_r", "lora_alpha", "logging_steps", "save_steps", "eval_steps", "adam_epsilon",
+    "beta", "rounds", "samples_per_prompt", "sampling_max_tokens", "sampling_chunk_size", "round_num_processes",
+    "judge_max_tokens", "eval_limit", "eval_max_tokens", "eval_n_resamples", "dataset_num_proc",
+    "dataloader_prefetch_factor", "torch_empty_cache_steps", "ddp_timeout",
+})
+# Numbers with a bounded range.
+RANGES: dict[str, tuple[float, float, bool, bool, str]] = {  # low, high, low included, high included, shown
+    "lora_dropout": (0.0, 1.0, True, False, "in [0, 1)"),
+    "adam_beta1": (0.0, 1.0, True, False, "in [0, 1)"),
+    "adam_beta2": (0.0, 1.0, True, False, "in [0, 1)"),
+    "sampling_top_p": (0.0, 1.0, False, True, "in (0, 1]"),
+    "round_fraction": (0.0, 1.0, False, True, "in (0, 1]"),
+}
+# Every other number must be >= 0, except those whose default is negative (-1 means "not set": max_steps,
+# local_rank) and AlphaPO's alpha, which may be negative.
+MAY_BE_NEGATIVE = frozenset({"alpha"})
+# Text fields that also take true/false (``resume_from_checkpoint: true`` = the latest checkpoint).
+TEXT_OR_SWITCH = frozenset({"resume_from_checkpoint"})
+
+
+def check_values(kind: str, values: Mapping[Any, Any], where: str) -> None:
+    """Every key a field of the recipe's dataclasses and every value of the field's type: numbers finite and
+    in range (POSITIVE, RANGES, else >= 0), switches true/false, names text. One ``ValueError`` line listing
+    every problem, prefixed with ``where`` (the recipe's path, or ``--set``)."""
     import difflib
 
-    data = read_recipe(path)
-    kind = data.get("trainer", "sft")
-    fields = {f.name: f for cls in (ScriptArguments, CONFIG_CLASSES[kind], ModelConfig)
-              for f in dataclasses.fields(cls)}
+    fields = recipe_fields(kind)
     problems = []
-    for key, value in data.items():
-        if key not in fields:
+    for key, value in values.items():
+        if not isinstance(key, str):
+            problems.append(f"key {key!r} is not a field name")
+        elif key not in fields:
             near = difflib.get_close_matches(key, list(fields), n=1)
             problems.append(f"unknown key {key!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
-            continue
-        default = fields[key].default
-        if isinstance(default, (int, float)) and not isinstance(default, bool) and isinstance(value, str):
-            problems.append(f"{key}: {value!r} is a string, not a number (YAML needs 4.0e-05, not 4e-5)")
+        else:
+            field_, hint = fields[key]
+            problem = value_problem(key, hint, field_.default, value)
+            if problem:
+                problems.append(problem)
     if problems:
-        raise ValueError(f"{path}: " + "; ".join(problems))
+        raise ValueError(f"{where}: " + "; ".join(problems))
+
+
+def value_problem(name: str, hint: Any, default: Any, value: Any) -> str | None:
+    """What is wrong with ``value`` for the field ``name`` of type ``hint``, or None."""
+    kind, optional = _plain(hint)
+    if value is None:
+        return None if optional or kind is None else f"{name}: null is not allowed (remove the key instead)"
+    if kind is bool:
+        return None if isinstance(value, bool) else f"{name}: {value!r} is not true or false"
+    if kind is str:
+        if isinstance(value, str) or (isinstance(value, bool) and name in TEXT_OR_SWITCH):
+            return None
+        return f"{name}: {value!r} is read as {type(value).__name__}; write a name or path in quotes"
+    if kind not in (int, float):
+        return None
+    if isinstance(value, str):
+        return f"{name}: {value!r} is a string, not a number (YAML needs 4.0e-05, not 4e-5)"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{name}: {value!r} is not a number"
+    if kind is int and not isinstance(value, int):
+        return f"{name}: {value!r} is not a whole number"
+    if not math.isfinite(value):
+        return f"{name}: {value!r} is not a finite number"
+    return _range_problem(name, default, value)
+
+
+def _range_problem(name: str, default: Any, value: float) -> str | None:
+    if name in RANGES:
+        low, high, low_in, high_in, shown = RANGES[name]
+        inside = (low <= value if low_in else low < value) and (value <= high if high_in else value < high)
+        return None if inside else f"{name}: {value!r} must be {shown}"
+    if name in POSITIVE:
+        return None if value > 0 else f"{name}: {value!r} must be > 0"
+    negative_default = isinstance(default, (int, float)) and not isinstance(default, bool) and default < 0
+    if value < 0 and not negative_default and name not in MAY_BE_NEGATIVE:
+        return f"{name}: {value!r} must be >= 0"
+    return None
+
+
+def _plain(hint: Any) -> tuple[Any, bool]:
+    """``(bool|int|float|str, optional)`` for a simple field type (``X`` or ``X | None``; an int field takes
+    an int, a float field an int or a float); ``(None, optional)`` for anything else (unions, lists, enums)."""
+    import types
+    import typing
+
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        optional = len(rest) < len(args)
+        return (rest[0] if len(rest) == 1 and rest[0] in (bool, int, float, str) else None), optional
+    return (hint if hint in (bool, int, float, str) else None), False
+
+
+def check_recipe(path: str | Path) -> dict[str, Any]:
+    """Check a recipe without building the training config (which also checks the hardware, so a bf16 recipe
+    would fail on a CPU login node): see :func:`check_values` (YAML reads ``4e-5`` as a string; write
+    ``4.0e-05``). Returns the mapping."""
+    data = read_recipe(path)
+    check_values(data.get("trainer", "sft"), data, str(path))
     return data
 
 

@@ -12,10 +12,11 @@ import hashlib
 import importlib
 import json
 import math
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -95,8 +96,17 @@ BACKENDS: dict[str, str] = {
 }
 
 
-def parse_model_args(text: str | None) -> dict[str, Any]:
-    """lm-eval style ``k=v,k2=v2``: ints, floats, true/false/none converted; values may not hold commas."""
+# Keys whose values are names, paths or secrets: kept as the exact text given (``model=007`` stays "007",
+# ``model=true`` stays "true"), never read as numbers or booleans.
+TEXT_ARGS = frozenset({
+    "api_key", "base_url", "chat_template", "device", "dtype", "fail_ids", "gguf_file", "model", "pretrained",
+    "quantization", "responses", "revision", "served_model_name", "text", "tokenizer",
+})
+
+
+def parse_model_args(text: str | None, *, text_keys: frozenset[str] = TEXT_ARGS) -> dict[str, Any]:
+    """lm-eval style ``k=v,k2=v2``: ints, floats, true/false/none converted, except for ``text_keys`` (names,
+    paths, keys), whose values stay the text given; values may not hold commas."""
     if not text:
         return {}
     args: dict[str, Any] = {}
@@ -109,7 +119,7 @@ def parse_model_args(text: str | None) -> dict[str, Any]:
             raise ValueError(f"bad --model-args item {item!r}: expected key=value")
         if key.strip() in args:
             raise ValueError(f"{key.strip()!r} is given twice in {text[:200]!r}; give each key once")
-        args[key.strip()] = _coerce(value.strip())
+        args[key.strip()] = value.strip() if key.strip() in text_keys else _coerce(value.strip())
     return args
 
 
@@ -130,6 +140,141 @@ def _coerce(value: str) -> Any:
     except ValueError:
         return value
     return number if math.isfinite(number) else value
+
+
+# ---------------------------------------------------------------------------------------------
+# model_args checks: every backend reads its arguments through these, so a bad value is one line naming it
+
+
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no")
+
+
+def bool_arg(backend: str, name: str, value: Any) -> bool:
+    """true/false (also 1/0, yes/no, as text or value); anything else is refused. ``bool("no")`` is True,
+    so a flag that turns on remote code must never be read with ``bool``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"{backend}: {name} must be true or false, not {_shown(value)}")
+
+
+def int_arg(backend: str, name: str, value: Any, *, low: int = 1) -> int:
+    """A whole number >= ``low`` (``8``, ``8.0`` or the text ``"8"``); NaN, fractions, booleans are refused."""
+    number: Any = value
+    if isinstance(value, str):
+        text = value.strip()
+        number = int(text) if re.fullmatch(r"[+-]?[0-9]{1,18}", text) else None
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        number = int(value)
+    if isinstance(number, bool) or not isinstance(number, int) or number < low:
+        raise ValueError(f"{backend}: {name} must be a whole number >= {low}, not {_shown(value)}")
+    return number
+
+
+def float_arg(backend: str, name: str, value: Any, *, low: float = 0.0, high: float | None = None,
+              low_open: bool = False) -> float:
+    """A finite number in [low, high] (``(low, high]`` with ``low_open``); else one line naming it."""
+    number: float | None = None
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            number = float(value)  # a huge int overflows, "abc" is no number: both refused below
+        except (ValueError, OverflowError):
+            number = None
+    bad = (number is None or not math.isfinite(number) or number < low or (low_open and number == low)
+           or (high is not None and number > high))
+    if bad:
+        span = f"{'>' if low_open else '>='} {low}" + (f" and <= {high}" if high is not None else "")
+        raise ValueError(f"{backend}: {name} must be a finite number {span}, not {_shown(value)}")
+    return float(number)  # type: ignore[arg-type]
+
+
+def text_arg(backend: str, name: str, value: Any) -> str:
+    """A name, path or key: text (or a path object) used exactly as given; a number or a boolean here means
+    the value was read as something else, so it is refused instead of being turned into "True" or "7"."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{backend}: {name} must be non-empty text, not {_shown(value)}")
+    return value
+
+
+def check_device(backend: str, value: Any) -> str:
+    """``cpu``; ``cuda`` / ``cuda:N`` only when torch sees that GPU; ``mps`` only when available. Checked
+    before any model is loaded, so a typo or a CPU-only torch is one line, not a traceback from torch."""
+    device = text_arg(backend, "device", value).strip()
+    match = re.fullmatch(r"(cpu|cuda|mps)(?::([0-9]{1,4}))?", device)
+    if match is None or (match.group(1) != "cuda" and match.group(2) is not None):
+        raise ValueError(f"{backend}: device must be cpu, cuda, cuda:N or mps, not {_shown(value)}")
+    kind = match.group(1)
+    if kind == "cpu":
+        return device
+    import torch
+
+    if kind == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"{backend}: device=mps but this torch has no MPS device; use device=cpu")
+        return device
+    if not torch.cuda.is_available():
+        raise ValueError(f"{backend}: device={device} but torch sees no CUDA GPU (a CPU-only torch, or no "
+                         "driver); use device=cpu")
+    index = int(match.group(2) or 0)
+    if index >= torch.cuda.device_count():
+        raise ValueError(f"{backend}: device={device} but torch sees {torch.cuda.device_count()} CUDA GPU(s)")
+    return device
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:80] + "..."
+
+
+# ---------------------------------------------------------------------------------------------
+# What a usable answer is
+
+
+def usable(response: GenerationResponse) -> GenerationResponse:
+    """The response as it may be kept: a successful one must hold non-empty text that is valid Unicode
+    (a lone surrogate cannot be written as UTF-8), else it becomes a per-request error (``empty_response``,
+    ``bad_response``); a finish reason that is not writable text and token counts that are not
+    non-negative integers are dropped. Errors pass through unchanged."""
+    if response.error is not None:
+        return response
+    text = response.text
+    problem = None
+    if not isinstance(text, str):
+        problem = f"bad_response: the text is {type(text).__name__}, not a string"
+    elif not text.strip():
+        problem = "empty_response: the model returned no text"
+    elif not encodable(text):
+        problem = "bad_response: the text is not valid Unicode (it holds a lone surrogate)"
+    if problem is not None:
+        return replace(response, text=None, error=problem)
+    finish = response.finish_reason
+    return replace(
+        response,
+        finish_reason=finish if isinstance(finish, str) and encodable(finish) else None,
+        prompt_tokens=token_count(response.prompt_tokens),
+        completion_tokens=token_count(response.completion_tokens),
+    )
+
+
+def encodable(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def token_count(value: Any) -> int | None:
+    """A token count, or None for anything that is not a non-negative integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def build_backend(name: str, model_args: str | dict[str, Any] | None = None) -> Backend:

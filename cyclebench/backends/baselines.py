@@ -78,7 +78,7 @@ from typing import Any
 
 import numpy as np
 
-from cyclebench.backends.base import Backend, GenerationRequest, GenerationResponse
+from cyclebench.backends.base import Backend, GenerationRequest, GenerationResponse, check_device
 from cyclebench.records import ParsedReview, SimulatedReview
 
 ASPECTS = ("soundness", "presentation", "contribution", "confidence")
@@ -532,6 +532,8 @@ class TfidfRidgeBaseline(_Baseline):
         self.C = _positive("C", C)
         self.max_features = _positive("max_features", _int_arg("max_features", max_features), int)
         self.seed = _int_arg("seed", seed)
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, not {seed!r}")
         super().__init__(alpha=self.alpha, C=self.C, max_features=self.max_features, seed=self.seed)
         self._vectorizer: Any = None
 
@@ -615,7 +617,7 @@ class MiniLMRidgeBaseline(_Baseline):
         self.batch_size = _positive("batch_size", _int_arg("batch_size", batch_size), int)
         self.alpha = _positive("alpha", alpha)
         self.C = _positive("C", C)
-        self.device = str(device)
+        self.device = check_device(self.name, device)
         super().__init__(
             max_chunks=self.max_chunks, batch_size=self.batch_size, alpha=self.alpha, C=self.C, device=self.device
         )

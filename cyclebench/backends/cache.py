@@ -6,24 +6,33 @@ people; the OpenAI backend's fingerprint never holds its API key). The key is
 ``request.cache_key(backend.fingerprint)``: backend + model args, messages and sampling, not the request id, so
 requests with identical messages and sampling share one entry (give repeated samples different seeds).
 
-Only successful responses (text that is a string) are stored; errors are tried again next run. Each batch's
-lines are flushed and fsynced as soon as that batch returns, so a killed run keeps its finished work; pass
-``chunk_size`` to send the misses in chunks of that many requests (more frequent saves, smaller batches). A torn
-last line left by a kill is cut off when the file is opened (counted in ``torn_lines``, as are undecodable lines
-in the middle and lines whose text is not a string, which are skipped).
+Every fresh response first goes through ``base.usable``: an empty completion becomes the error
+``empty_response`` and text that is not valid Unicode (a lone surrogate from a server's JSON) the error
+``bad_response``, for that request only; the rest of the batch is kept and cached. Only successful responses
+are stored; errors are tried again next run. Each batch's lines are flushed and fsynced as soon as that batch
+returns, so a killed run keeps its finished work; pass ``chunk_size`` to send the misses in chunks of that many
+requests (more frequent saves, smaller batches).
+
+Reading is as strict as writing: a torn last line left by a kill is cut off when the file is opened, and a line
+that does not decode or whose fields have the wrong types (hand-edited: a dict as ``finish_reason``, "abc" as
+``prompt_tokens``, empty text) is treated as absent, so that request is generated again. Both are counted in
+``torn_lines`` and logged once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from cyclebench.backends.base import Backend, GenerationRequest, GenerationResponse
+from cyclebench.backends.base import Backend, GenerationRequest, GenerationResponse, usable
+
+log = logging.getLogger(__name__)
 
 _FIELDS = ("text", "error", "finish_reason", "prompt_tokens", "completion_tokens")
 
@@ -73,16 +82,15 @@ class CachedBackend(Backend):
         for line in data.splitlines():
             if not line.strip():
                 continue
-            try:
-                row = json.loads(line)
-                key, resp = row["key"], row["response"]
-                if (not isinstance(key, str) or not isinstance(resp, dict) or resp.get("error") is not None
-                        or not isinstance(resp.get("text"), str)):
-                    raise ValueError("not a cache line")
-            except (ValueError, KeyError, TypeError):
+            stored = _stored_response(line)
+            if stored is None:
                 self.torn_lines += 1
                 continue
-            self.index[key] = {f: resp.get(f) for f in _FIELDS}  # a hand-edited line may carry other keys
+            key, fields = stored
+            self.index[key] = fields
+        if self.torn_lines:
+            log.warning("cache %s: %d line(s) torn or invalid; their requests are generated again",
+                        self.path, self.torn_lines)
 
     def _append(self, rows: list[tuple[str, GenerationResponse]]) -> None:
         if not rows:
@@ -120,7 +128,7 @@ class CachedBackend(Backend):
                 )
             fresh = []
             for i, resp in zip(part, answers):
-                resp = replace(resp, request_id=requests[i].request_id, cached=False)
+                resp = usable(replace(resp, request_id=requests[i].request_id, cached=False))
                 results[i] = resp
                 if resp.error is None and isinstance(resp.text, str):
                     fresh.append((keys[i], resp))
@@ -132,3 +140,19 @@ class CachedBackend(Backend):
 
     def close(self) -> None:
         self.backend.close()
+
+
+def _stored_response(line: bytes) -> tuple[str, dict[str, Any]] | None:
+    """``(key, fields)`` of one cache line, or None when it does not decode or a field has the wrong type."""
+    try:
+        row = json.loads(line)
+        key, resp = row["key"], row["response"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(key, str) or not isinstance(resp, dict):
+        return None
+    fields = {f: resp.get(f) for f in _FIELDS}  # a hand-edited line may carry other keys
+    checked = usable(GenerationResponse(request_id="", **fields))
+    if checked.error is not None or checked != GenerationResponse(request_id="", **fields):
+        return None  # an error, empty text, a lone surrogate, or a field usable() would have dropped
+    return key, fields

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cyclebench.backends.base import Backend, GenerationRequest, GenerationResponse
+from cyclebench.backends.base import Backend, GenerationRequest, GenerationResponse, float_arg
 
 
 class FakeBackend(Backend):
@@ -43,8 +43,9 @@ class FakeBackend(Backend):
             args["text"] = str(text)
         if fail_ids is not None:
             args["fail_ids"] = str(fail_ids)
+        delay = float_arg("fake backend", "delay", delay)
         if delay:
-            args["delay"] = float(delay)
+            args["delay"] = delay
         super().__init__(**args)
         self.canned: dict[str, dict[str, Any]] = {}
         if responses is not None:

@@ -2,16 +2,20 @@
 
 model_args (``--model-args k=v,...``):
 
-``pretrained``         model folder or Hub id (required). Local folders work with ``HF_HUB_OFFLINE=1``.
+``pretrained``         model folder or Hub id (required; the exact text given). Local folders work with
+                       ``HF_HUB_OFFLINE=1``.
 ``dtype``              ``auto`` (default: what the checkpoint says), ``float32``, ``bfloat16``, ``float16``.
-``device``             ``cpu`` (default), ``cuda``, ``cuda:1`` ...
-``batch_size``         requests per ``generate`` call (default 4).
-``max_length``         context limit in tokens, prompt + completion (default: the model's
+``device``             ``cpu`` (default), ``cuda`` / ``cuda:N`` (only when torch sees that GPU), ``mps`` (only when
+                       available): checked before anything is loaded, so a typo or a CPU-only torch is one line.
+``batch_size``         requests per ``generate`` call (default 4), a whole number >= 1.
+``max_length``         context limit in tokens, prompt + completion, >= 1 (default: the model's
                        ``max_position_embeddings``). A prompt longer than it is answered with the error
                        ``prompt_too_long: N tokens > limit``; nothing is truncated silently. Completions stop with
                        finish ``length`` when prompt + completion reaches the limit.
-``trust_remote_code``  default false.
-``chat_template``      optional path to a Jinja chat template file, used instead of the tokenizer's own.
+``trust_remote_code``  true or false (also 1/0, yes/no); default false. Any other value is refused: remote code is
+                       never turned on by a value that merely is not empty.
+``chat_template``      optional path to a Jinja chat template file, used instead of the tokenizer's own (read before
+                       the model is loaded; a folder or a missing file is one line).
 
 Chat template: the prompt is ``tokenizer.apply_chat_template(messages, add_generation_prompt=True)``, tokenized
 without extra special tokens (the template writes BOS itself, as in vLLM). A tokenizer without a chat template is
@@ -43,9 +47,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cyclebench.backends.base import Backend, GenerationRequest, GenerationResponse
+from cyclebench.backends.base import (
+    Backend,
+    GenerationRequest,
+    GenerationResponse,
+    bool_arg,
+    check_device,
+    int_arg,
+    text_arg,
+)
 
 log = logging.getLogger(__name__)
+_NAME = "hf backend"
 
 DEFAULT_MAX_TOKENS = 1024
 _DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -67,6 +80,25 @@ def check_pretrained(pretrained: str) -> None:
         raise NotADirectoryError(f"hf backend: pretrained={pretrained} is a file; expected a model folder")
 
 
+def read_chat_template(path: str) -> str:
+    """The Jinja text of a ``chat_template`` file; a folder, a missing file or a non-UTF-8 file is one line
+    about the template (read before any model is loaded)."""
+    where = Path(path).expanduser()
+    if where.is_dir():
+        raise ValueError(f"hf backend: chat_template={path} is a folder; expected a Jinja template file")
+    if not where.is_file():
+        raise FileNotFoundError(f"hf backend: chat_template file not found: {path}")
+    try:
+        text = where.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"hf backend: chat_template={path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ValueError(f"hf backend: cannot read chat_template={path}: {exc.strerror or exc}") from None
+    if not text.strip():
+        raise ValueError(f"hf backend: chat_template={path} is empty")
+    return text
+
+
 class HFBackend(Backend):
     name = "hf"
 
@@ -83,23 +115,27 @@ class HFBackend(Backend):
     ):
         if extra:
             raise ValueError(f"hf backend: unknown model_args {sorted(extra)}")
-        if not pretrained:
+        if pretrained is None or pretrained == "":
             raise ValueError("hf backend needs model_args pretrained=<model folder or Hub id>")
-        pretrained = str(pretrained)
+        pretrained = text_arg(_NAME, "pretrained", pretrained)
         check_pretrained(pretrained)
-        dtype = str(dtype)
+        dtype = text_arg(_NAME, "dtype", dtype)
         if dtype not in _DTYPES:
             raise ValueError(f"hf backend: dtype must be one of {', '.join(_DTYPES)}, not {dtype!r}")
-        if int(batch_size) < 1:
-            raise ValueError("hf backend: batch_size must be >= 1")
+        batch_size = int_arg(_NAME, "batch_size", batch_size)
+        max_length = None if max_length is None else int_arg(_NAME, "max_length", max_length)
+        trust = bool_arg(_NAME, "trust_remote_code", trust_remote_code)
+        template = None if chat_template is None else read_chat_template(text_arg(_NAME, "chat_template",
+                                                                                  chat_template))
+        device = check_device(_NAME, device)
         super().__init__(
             pretrained=pretrained,
             dtype=dtype,
-            device=str(device),
-            batch_size=int(batch_size),
-            max_length=None if max_length is None else int(max_length),
-            trust_remote_code=bool(trust_remote_code),
-            **({"chat_template": str(chat_template)} if chat_template else {}),
+            device=device,
+            batch_size=batch_size,
+            max_length=max_length,
+            trust_remote_code=trust,
+            **({"chat_template": str(chat_template)} if chat_template is not None else {}),
         )
         try:
             import torch
@@ -108,16 +144,15 @@ class HFBackend(Backend):
             raise ImportError("the hf backend needs torch and transformers: pip install 'cyclebench[train]'") from exc
 
         self._torch = torch
-        self.batch_size = int(batch_size)
-        self.device = torch.device(str(device))
-        trust = bool(trust_remote_code)
+        self.batch_size = batch_size
+        self.device = torch.device(device)
 
         try:
             tok = AutoTokenizer.from_pretrained(pretrained, trust_remote_code=trust)
         except OSError as exc:  # not a model folder, unknown Hub id, offline without a cached copy
             raise ValueError(f"hf backend: cannot load pretrained={pretrained!r}: {' '.join(str(exc).split())}") from None
-        if chat_template:
-            tok.chat_template = Path(str(chat_template)).read_text(encoding="utf-8")
+        if template is not None:
+            tok.chat_template = template
         if not getattr(tok, "chat_template", None):
             raise ValueError(
                 f"hf backend: the tokenizer of {pretrained!r} has no chat template; pass "

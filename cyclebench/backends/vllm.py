@@ -3,7 +3,9 @@
 model_args (``--model-args k=v,...``):
 
 ``pretrained``              model folder or Hub id (required).
-``tensor_parallel_size``    GPUs per engine (default 1).
+``tensor_parallel_size``    GPUs per engine (default 1). Every number is checked when the backend is built
+                            (whole numbers >= 1, ``gpu_memory_utilization`` in (0, 1], ``seed`` >= 0), every
+                            switch is true/false (also 1/0, yes/no) and names stay the exact text given.
 ``data_parallel_size``      only 1 is accepted. vLLM's offline ``LLM`` does not do data parallelism inside one
                             process: recent versions raise for ``LLM(data_parallel_size>1)`` and older ones
                             can hang, and its multi-process DP example (one engine per GPU with
@@ -31,9 +33,18 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from cyclebench.backends.base import Backend, GenerationRequest, GenerationResponse
+from cyclebench.backends.base import (
+    Backend,
+    GenerationRequest,
+    GenerationResponse,
+    bool_arg,
+    float_arg,
+    int_arg,
+    text_arg,
+)
 
 log = logging.getLogger(__name__)
+_NAME = "vllm backend"
 
 DEFAULT_MAX_TOKENS = 1024
 # Arguments that change speed or memory, not outputs: left out of the fingerprint (and so of cache keys).
@@ -58,24 +69,26 @@ class VLLMBackend(Backend):
     ):
         if extra:
             raise ValueError(f"vllm backend: unknown model_args {sorted(extra)}")
-        if not pretrained:
+        if pretrained is None or pretrained == "":
             raise ValueError("vllm backend needs model_args pretrained=<model folder or Hub id>")
-        if int(data_parallel_size) != 1:
+        if int_arg(_NAME, "data_parallel_size", data_parallel_size) != 1:
             raise ValueError(
                 "vllm backend: data_parallel_size must be 1 - vLLM's offline LLM cannot do data parallelism in "
                 "one process. Run `vllm serve <model> --data-parallel-size N` and use the openai backend "
                 "(concurrency >= N), or shard the run."
             )
         args: dict[str, Any] = {
-            "pretrained": str(pretrained),
-            "tensor_parallel_size": int(tensor_parallel_size),
+            "pretrained": text_arg(_NAME, "pretrained", pretrained),
+            "tensor_parallel_size": int_arg(_NAME, "tensor_parallel_size", tensor_parallel_size),
             "data_parallel_size": 1,
-            "max_model_len": None if max_model_len is None else int(max_model_len),
-            "gpu_memory_utilization": float(gpu_memory_utilization),
-            "dtype": str(dtype),
-            "enable_prefix_caching": None if enable_prefix_caching is None else bool(enable_prefix_caching),
-            "seed": None if seed is None else int(seed),
-            "trust_remote_code": bool(trust_remote_code),
+            "max_model_len": None if max_model_len is None else int_arg(_NAME, "max_model_len", max_model_len),
+            "gpu_memory_utilization": float_arg(_NAME, "gpu_memory_utilization", gpu_memory_utilization, high=1.0,
+                                                low_open=True),
+            "dtype": text_arg(_NAME, "dtype", dtype),
+            "enable_prefix_caching": None if enable_prefix_caching is None
+            else bool_arg(_NAME, "enable_prefix_caching", enable_prefix_caching),
+            "seed": None if seed is None else int_arg(_NAME, "seed", seed, low=0),
+            "trust_remote_code": bool_arg(_NAME, "trust_remote_code", trust_remote_code),
         }
         super().__init__(**args)
         try:

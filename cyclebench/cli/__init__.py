@@ -21,6 +21,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# What a Ctrl-C leaves, by subcommand (one line, exit 130 as a shell reports SIGINT).
+INTERRUPTED = {"evaluate": "interrupted; run the same command again to resume from the cache"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     from cyclebench import __version__
 
@@ -42,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
+    except KeyboardInterrupt:
+        # Ctrl-C: finished work is already saved (caches are written batch by batch, outputs appear whole).
+        if os.environ.get("CYCLEBENCH_DEBUG"):
+            raise
+        print(f"cyclebench {args.command}: {INTERRUPTED.get(args.command, 'interrupted')}", file=sys.stderr)
+        return 130
     except (ValueError, OSError, ImportError, KeyError) as exc:
         # A user error (bad argument or file, a folder where a file belongs, an unreachable server, a missing
         # optional dependency): one clear line, no traceback unless CYCLEBENCH_DEBUG is set.

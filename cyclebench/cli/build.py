@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from cyclebench.cli.config_args import add_dataclass_arguments, dataclass_from_arguments
 
@@ -45,6 +47,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_research14k_arguments(sub)
 
 
+def check_build_target(out: Path, overwrite: bool, inputs: Iterable[Any], caches: dict[str, Any] | None = None) -> None:
+    """Before any work: ``out`` is kept apart from every path the command reads (a ``--config`` inside
+    ``--out`` would be deleted by ``--overwrite``), and no cache folder the run writes may lie inside it."""
+    from cyclebench.outputs import check_outside, check_target
+
+    check_target(Path(out), "dataset", overwrite=overwrite, inputs=[value for value in inputs if value is not None])
+    for flag, path in (caches or {}).items():
+        check_outside(Path(out), [path], flag)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.dataset == "research-14k":
         from cyclebench.cli.build_research14k import run_research14k
@@ -58,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         from builders import aiscientist_iclr2022
 
         config = dataclass_from_arguments(aiscientist_iclr2022.AIScientistConfig, args)
+        check_build_target(args.out, args.overwrite, [args.ratings, args.papers, args.config])
         manifest = aiscientist_iclr2022.build(args.ratings, args.papers, args.out, config, overwrite=args.overwrite)
         print(json.dumps({"out": str(args.out), **manifest["counts"]}, indent=2))
         return 0
@@ -74,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if args.allow_missing_text:
         args.require_text = False
     config = dataclass_from_arguments(review5k.Review5KConfig, args)
+    check_build_target(args.out, args.overwrite, [*args.openreview, args.papers, args.config])
     report = review5k.build(args.openreview, args.papers, args.out, config, overwrite=args.overwrite)
     counts = report.manifest["counts"]
     print(json.dumps({"out": str(report.out), "papers_in": counts["papers_in"], "papers_kept": counts["papers_kept"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,8 @@ def add_deepreview13k_arguments(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--chain-cache", type=Path, help="response cache folder for --chain model (resumable)")
     parser.add_argument("--chain-batch-size", type=positive_int, default=64, help="papers per backend call for --chain model")
     parser.add_argument("--decontaminate-against", nargs="+", metavar="DIR[:SPLIT]",
-                        help="after the build, remove test papers found in these train splits (and in this build's train)")
+                        help="remove test papers found in these train splits (and in this build's train) before the "
+                             "build is committed: the output appears decontaminated or not at all")
     add_dataclass_arguments(parser, DeepReview13KConfig)
     return parser
 
@@ -60,35 +62,78 @@ def _chain(args: argparse.Namespace, config: Any) -> Any:
 
 def run_deepreview13k(args: argparse.Namespace) -> int:
     from builders import deepreview13k
+    from cyclebench.cli.build import check_build_target
 
     if args.allow_missing_text:
         args.require_text = False
+    # Everything the command reads is checked first (a mistyped --decontaminate-against fails before any
+    # work); bad inputs raise ValueError / OSError: the CLI prints one line, exit 2.
     config = dataclass_from_arguments(deepreview13k.DeepReview13KConfig, args)
-    # Bad inputs (a missing snapshot, an empty build ...) raise ValueError / OSError: the CLI prints one line, exit 2.
-    report = deepreview13k.build(args.openreview, args.papers, args.out, config, chain=_chain(args, config),
-                                 workers=args.workers, model_batch_size=args.chain_batch_size,
-                                 overwrite=args.overwrite)
+    against = against_splits(args.decontaminate_against or [])
+    check_build_target(args.out, args.overwrite,
+                       [*args.openreview, args.papers, args.config, *(ref.path for ref in against)],
+                       caches={"--chain-cache": args.chain_cache})
+    chain = _chain(args, config)
+
+    def build(out: Path, overwrite: bool) -> Any:
+        return deepreview13k.build(args.openreview, args.papers, out, config, chain=chain, workers=args.workers,
+                                   model_batch_size=args.chain_batch_size, overwrite=overwrite)
+
+    removed = None
+    if against:
+        report, removed = build_decontaminated(args.out, args.overwrite, build, against)
+    else:
+        report = build(args.out, args.overwrite)
     counts = report.manifest["counts"]
-    summary: dict[str, Any] = {"out": str(report.out), "papers_in": counts["papers_in"], "papers_kept": counts["papers_kept"],
+    summary: dict[str, Any] = {"out": str(args.out), "papers_in": counts["papers_in"], "papers_kept": counts["papers_kept"],
                                "papers_rejected": counts["papers_rejected"], "splits": counts["splits"]["papers"],
                                "text_sources": counts["text_sources"]}
-    if args.decontaminate_against:
-        summary["decontamination"] = decontaminate_build(report.out, args.decontaminate_against)
+    if removed is not None:
+        summary["decontamination"] = removed
     print(json.dumps(summary, indent=2))
     return 0
 
 
-def decontaminate_build(out: Path, against: list[str]) -> dict[str, Any]:
-    """The builder step: this build's test splits against its own train split and the given train splits."""
+def against_splits(texts: Sequence[str]) -> list[Any]:
+    """The train splits of ``--decontaminate-against``, read before the build so a typo costs nothing."""
+    from builders import decontaminate
+
+    return [ref for text in texts for ref in decontaminate.parse_split_arg(text, "train")]
+
+
+def build_decontaminated(out: Path, overwrite: bool, build: Callable[[Path, bool], Any],
+                         against: Sequence[Any]) -> tuple[Any, dict[str, Any]]:
+    """Build into a scratch folder, decontaminate it there, then rename it to ``out`` in one commit: a
+    failure anywhere leaves ``out`` as it was (the previous build included)."""
+    from cyclebench.outputs import FolderTransaction, OutputMarker
+
+    with FolderTransaction(out, OutputMarker("dataset"), overwrite=overwrite,
+                           inputs=[ref.path for ref in against]) as transaction:
+        staged = transaction.scratch / "build"
+        report = build(staged, False)
+        removed = decontaminate_build(staged, against, shown=str(out))
+        for entry in sorted(staged.iterdir()):
+            entry.rename(transaction.scratch / entry.name)
+        staged.rmdir()
+        transaction.commit()
+    return report, removed
+
+
+def decontaminate_build(out: Path, against: Sequence[Any], *, shown: str | None = None) -> dict[str, Any]:
+    """The builder step: this build's test splits against its own train split and the given train splits
+    (``DIR[:SPLIT]`` texts or parsed splits). ``shown`` names the build in the report and the card when it
+    is being assembled in a scratch folder. A build without a test (or train) split is recorded as checked."""
     from builders import decontaminate
 
     config = decontaminate.OverlapConfig()
-    tests = decontaminate.parse_split_arg(str(out), "test_")
-    trains = decontaminate.parse_split_arg(str(out), "train")
-    for text in against:
-        trains += decontaminate.parse_split_arg(text, "train")
+    splits = decontaminate.dataset_files(Path(out))
+    own = [decontaminate.SplitRef(Path(out), split, shown) for split in splits]
+    tests = [ref for ref in own if ref.split.startswith("test_")]
+    trains = [ref for ref in own if ref.split.startswith("train")]
+    for item in against:
+        trains += decontaminate.parse_split_arg(item, "train") if isinstance(item, str) else [item]
     report = decontaminate.check_overlap(tests, trains, config)
-    removals = decontaminate.removals_by_folder(report, tests)[Path(out).resolve()]
+    removals = decontaminate.removals_by_folder(report, tests).get(Path(out).resolve(), {})
     note = decontaminate.remove_contaminated(
         Path(out), removals, against=[t.label for t in trains], config=config,
         extra_files={"decontamination.json": json.dumps(report, indent=2, ensure_ascii=False) + "\n"},

@@ -61,8 +61,11 @@ def _datatrove_options(args: argparse.Namespace) -> Any:
 
 def run_research14k(args: argparse.Namespace) -> int:
     from builders import research14k
+    from cyclebench.cli.build import check_build_target
 
     config = dataclass_from_arguments(research14k.Research14KConfig, args)
+    check_build_target(args.out, args.overwrite, [*args.papers, args.metadata, args.abstracts, args.config],
+                       caches={"--outline-cache": args.outline_cache, "--work-dir": args.work_dir})
     report = research14k.build(  # user errors reach the CLI's one-line handler (exit 2)
         args.metadata, args.papers, args.out, config, abstracts=args.abstracts, overwrite=args.overwrite,
         workers=args.workers, engine=args.engine, datatrove=_datatrove_options(args),

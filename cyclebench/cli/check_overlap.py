@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from cyclebench.cli.config_args import add_dataclass_arguments, dataclass_from_arguments
 
@@ -26,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dataset folder(s) whose train split(s) they are checked against")
     parser.add_argument("--cutoff-date", metavar="YYYY-MM-DD",
                         help="a model's training-data cutoff: report test papers public before it as possibly seen")
-    parser.add_argument("--report", type=Path, required=True, help="where to write the JSON report (atomically)")
+    parser.add_argument("--report", type=Path, required=True,
+                        help="where to write the JSON report (atomically); an existing file is replaced only when it "
+                             "is an earlier report, never inside a --test/--train folder")
     parser.add_argument("--remove", action="store_true",
                         help="rewrite each --test folder without its contaminated test papers (counted, atomic)")
     parser.add_argument("--fail-on-overlap", action="store_true", help="exit 1 when any test paper is contaminated")
@@ -37,9 +40,14 @@ def run(args: argparse.Namespace) -> int:
     from builders import decontaminate
 
     config = dataclass_from_arguments(decontaminate.OverlapConfig, args)
-    # A ValueError / NotADirectoryError here is the CLI's one line, exit 2.
+    # Everything is checked before anything is written; a ValueError / OSError is the CLI's one line, exit 2.
     tests = [ref for text in args.test for ref in decontaminate.parse_split_arg(text, "test")]
     trains = [ref for text in args.train for ref in decontaminate.parse_split_arg(text, "train")]
+    inputs = [*{ref.path for ref in [*tests, *trains]}, args.config]
+    decontaminate.check_report_target(args.report, inputs)
+    if args.remove:
+        for folder in sorted({ref.path.resolve() for ref in tests}):
+            decontaminate.check_removable(folder)
     report = decontaminate.check_overlap(tests, trains, config, cutoff_date=args.cutoff_date)
     if args.remove:
         against = [ref.label for ref in trains]
@@ -47,8 +55,15 @@ def run(args: argparse.Namespace) -> int:
             str(folder): decontaminate.remove_contaminated(folder, removals, against=against, config=config)
             for folder, removals in decontaminate.removals_by_folder(report, tests).items()
         }
-    decontaminate.write_json_atomic(args.report, report)
-    summary = {
+    decontaminate.write_report(args.report, report)
+    print(json.dumps(_summary(args, report), indent=2))
+    contaminated = any(c["papers"] for c in report["contaminated"].values())
+    return 1 if args.fail_on_overlap and contaminated else 0
+
+
+def _summary(args: argparse.Namespace, report: dict[str, Any]) -> dict[str, Any]:
+    """What the terminal shows: counts per split; the report file holds the rest."""
+    summary: dict[str, Any] = {
         "report": str(args.report),
         "contaminated": {label: {"papers": c["papers"], "by_reason": c["by_reason"]}
                          for label, c in report["contaminated"].items()},
@@ -57,6 +72,4 @@ def run(args: argparse.Namespace) -> int:
         summary["possibly_seen_before_cutoff"] = {label: s["papers"] for label, s in report["cutoff"]["possibly_seen"].items()}
     if args.remove:
         summary["removed"] = {folder: note["papers_removed"] for folder, note in report["removed"].items()}
-    print(json.dumps(summary, indent=2))
-    contaminated = any(c["papers"] for c in report["contaminated"].values())
-    return 1 if args.fail_on_overlap and contaminated else 0
+    return summary

@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     validate.add_argument("--submissions-dir", type=Path, default=DEFAULT_SUBMISSIONS,
                           help="the leaderboard's submissions: duplicates are checked against them")
     _add_data(validate)
-    validate.add_argument("--report", type=Path, default=None, help="write the outcomes as JSON to this file")
+    validate.add_argument("--report", type=Path, default=None, help="write the outcomes as JSON to this file (refused inside a submission, the "
+                               "submissions folder or a dataset build)")
 
     build = sub.add_parser("build", help="validate every submission and write the static site",
                            description="One table per task, a page per submission, SVG plots; verified rows only.")
@@ -55,6 +56,19 @@ def _datasets(values: list[str]):
     from leaderboard.validate import DatasetBuilds, parse_data_options
 
     return DatasetBuilds(parse_data_options(values))  # a ValueError is the CLI's one line, exit 2
+
+
+def _check_report(report: Path, inputs: list[Path]) -> None:
+    """Refuse a --report that is, or lies inside, a submission folder, the submissions folder or a dataset
+    build (it would overwrite a submitted file), or that is a folder. Checked before anything is validated."""
+    from cyclebench.outputs import OutputRefusedError, check_not_inputs
+
+    try:
+        check_not_inputs(report, inputs)
+    except OutputRefusedError as error:
+        raise ValueError(f"--report {report}: {error}") from None
+    if report.is_dir():
+        raise ValueError(f"--report {report} is a folder; give the path of a JSON file to write")
 
 
 def _print_outcome(v) -> None:
@@ -91,16 +105,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"cyclebench leaderboard validate: no submissions given and none under {args.submissions_dir}",
                   file=sys.stderr)
             return 2
+        if args.report:
+            _check_report(args.report, [args.submissions_dir, *targets,
+                                        *(path for paths in datasets.builds.values() for path in paths)])
         outcomes = validate_submissions(targets, datasets, against)
         for outcome in outcomes:
             _print_outcome(outcome)
         verified = sum(o.verified for o in outcomes)
         print(f"{len(outcomes)} submissions: {verified} verified, {len(outcomes) - verified} rejected")
         if args.report:
-            args.report.write_text(json.dumps({"submissions": len(outcomes), "verified": verified,
-                                               "rejected": len(outcomes) - verified,
-                                               "outcomes": [o.to_dict() for o in outcomes]}, indent=2) + "\n",
-                                   encoding="utf-8")
+            from cyclebench.fileio import atomic_write_text
+
+            atomic_write_text(args.report, json.dumps({"submissions": len(outcomes), "verified": verified,
+                                                       "rejected": len(outcomes) - verified,
+                                                       "outcomes": [o.to_dict() for o in outcomes]}, indent=2) + "\n")
         return 0 if verified == len(outcomes) else 1
 
     from leaderboard.site import build_site

@@ -39,15 +39,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-eval", action="store_true", help="do not evaluate the trained model afterwards")
 
 
-def parse_overrides(items: list[str]) -> dict[str, Any]:
+def parse_overrides(items: list[str], text_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """``KEY=VALUE`` items as a mapping, each value read as YAML, except that a key in ``text_keys`` (a name or
+    a path) keeps the text given when YAML would read a number or a switch (``007`` stays "007"). Invalid
+    YAML, a missing ``=`` and a key given twice are one ``ValueError`` line."""
     import yaml
+
+    from trainers.configs import yaml_problem
 
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise ValueError(f"--set {item!r}: expected KEY=VALUE")
-        out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        if key in out:
+            raise ValueError(f"--set {key} is given twice; give each key once")
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError as exc:
+            raise ValueError(f"--set {item[:200]!r}: the value is not valid YAML{yaml_problem(exc)}") from None
+        except RecursionError:
+            raise ValueError(f"--set {key}: the value is not valid YAML: nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer of thousands of digits
+            raise ValueError(f"--set {key}: the value cannot be read: {' '.join(str(exc).split())[:120]}") from None
+        if key in text_keys and parsed is not None and not isinstance(parsed, str):
+            parsed = value.strip()
+        out[key] = parsed
     return out
 
 
@@ -65,15 +83,18 @@ def build_commands(args: argparse.Namespace) -> list[list[str]]:
     from trainers.configs import (
         TRAINER_MODULES,
         check_recipe,
+        check_values,
         override_argv,
         resolve_accelerate_config,
         smoke_overrides,
+        text_fields,
     )
 
     recipe = check_recipe(args.recipe)
     kind = recipe.get("trainer", "sft")
     cuda = _cuda()
-    overrides = {**(smoke_overrides(kind, cuda=cuda) if args.smoke else {}), **parse_overrides(args.overrides)}
+    given = parse_overrides(args.overrides, text_fields(kind))
+    overrides = {**(smoke_overrides(kind, cuda=cuda) if args.smoke else {}), **given}
     if kind == "iterative-simpo":  # the loop launches each round's training itself: pass the launch settings on
         if args.num_processes is not None:
             overrides["round_num_processes"] = args.num_processes
@@ -82,6 +103,7 @@ def build_commands(args: argparse.Namespace) -> list[list[str]]:
     unknown = set(overrides) - _known_keys(kind)
     if unknown:
         raise ValueError(f"--set: unknown keys {sorted(unknown)} for a {kind} recipe")
+    check_values(kind, given, "--set")  # the same number, switch and name checks as the recipe file
     flags = override_argv(overrides)
     recipe_args = ["--config", str(args.recipe), *flags]
     python = sys.executable
@@ -145,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         commands = build_commands(args)
     except (ValueError, FileNotFoundError) as exc:
-        print(f"cyclebench train: {exc}", file=sys.stderr)
+        print(f"cyclebench train: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     for command in commands:
         print(shlex.join(command))

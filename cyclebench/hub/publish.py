@@ -81,6 +81,12 @@ def validate_tag(tag: str) -> None:
         )
 
 
+# Files of a build besides its shards (cyclebench.hub.writer, builders.decontaminate): only these, the
+# shards the manifest lists and the ignored entries below may be in a folder that is published.
+BUILD_FILES = ("README.md", "manifest.json", "rejects.jsonl", "decontamination.json")
+_LISTED = 8  # names shown in an error before "and N more"
+
+
 def _is_ignored(rel: Path) -> bool:
     # Same exclusions as huggingface_hub's upload_folder (DEFAULT_IGNORE_PATTERNS): .git and the HF cache;
     # plus cyclebench's output marker (local bookkeeping, see cyclebench.outputs), never published.
@@ -92,10 +98,88 @@ def _is_ignored(rel: Path) -> bool:
     return any(parts[i : i + 2] == (".cache", "huggingface") for i in range(len(parts) - 1))
 
 
-def validate_folder(folder: str | Path) -> list[str]:
-    """Check the folder looks like a Hub dataset (README.md + parquet) and return its files, sorted.
+def _names(items: list[str]) -> str:
+    shown = ", ".join(items[:_LISTED])
+    return shown + (f" and {len(items) - _LISTED} more" if len(items) > _LISTED else "")
 
-    Runs before any network call so a half-built folder never becomes a public commit.
+
+def _walk(root: Path) -> tuple[list[str], list[str]]:
+    """(regular files, links and other non-files) under ``root`` as sorted relative paths, ignored ones left
+    out; a link to a folder is not entered."""
+    import stat
+
+    files: list[str] = []
+    odd: list[str] = []
+    for here, dirs, names in os.walk(root):
+        base = Path(here).relative_to(root)
+        for name in list(dirs):
+            rel = base / name
+            if _is_ignored(rel):
+                dirs.remove(name)
+            elif (root / rel).is_symlink():
+                odd.append(rel.as_posix())
+        for name in names:
+            rel = base / name
+            if _is_ignored(rel):
+                continue
+            mode = (root / rel).lstat().st_mode
+            (files if stat.S_ISREG(mode) else odd).append(rel.as_posix())
+    return sorted(files), sorted(odd)
+
+
+def _read_manifest_shards(root: Path) -> dict[str, str]:
+    """``{relative shard path: sha256}`` from the build's manifest.json; one ``ValueError`` when unusable."""
+    import json
+
+    path = root / "manifest.json"
+    if not path.is_file() or path.is_symlink():
+        raise ValueError(f"dataset folder {str(root)!r} has no manifest.json: only a folder written by `cyclebench "
+                         "build` is published, so every shard can be checked against its sha256")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{path}: not a JSON manifest: {' '.join(str(exc).split())[:120]}") from None
+    shards = manifest.get("shards") if isinstance(manifest, dict) else None
+    if not isinstance(shards, dict) or not all(isinstance(i, dict) and isinstance(i.get("sha256"), str)
+                                               for i in shards.values()):
+        raise ValueError(f"{path}: 'shards' must map each shard's path to its sha256")
+    return {str(rel): info["sha256"] for rel, info in shards.items()}
+
+
+def _check_shards(root: Path, files: list[str], shards: dict[str, str]) -> None:
+    """Every shard the manifest lists is present with its sha256 (a corrupt or replaced shard is refused)."""
+    from cyclebench.fileio import sha256_file
+
+    present = set(files)
+    missing = sorted(rel for rel in shards if rel not in present)
+    if missing:
+        raise ValueError(f"dataset folder {str(root)!r} lacks shards its manifest lists: {_names(missing)}")
+    changed = sorted(rel for rel, digest in shards.items() if sha256_file(root / rel) != digest)
+    if changed:
+        raise ValueError(f"dataset folder {str(root)!r}: shards differ from the sha256 in manifest.json (corrupt or "
+                         f"changed since the build): {_names(changed)}; rebuild the dataset")
+
+
+def _check_card(root: Path, shards: dict[str, str]) -> None:
+    """The card's data_files stay inside the folder and match only shards the manifest lists."""
+    from cyclebench.hub.load import card_configs, config_files
+
+    for entry in card_configs(root) or []:
+        for split, paths in config_files(root, entry).items():
+            unknown = sorted(p.relative_to(root).as_posix() for p in paths
+                             if p.relative_to(root).as_posix() not in shards)
+            if unknown:
+                raise ValueError(f"{root / 'README.md'}: config {entry.name!r} split {split!r} matches files the "
+                                 f"manifest does not list: {_names(unknown)}")
+
+
+def validate_folder(folder: str | Path) -> list[str]:
+    """Check the folder is a build fit to publish and return its files, sorted: README.md and parquet, no
+    link or special file, nothing but the manifest's shards and the build's own files (a stray file would
+    be uploaded, a link would upload its target), every shard matching its sha256, the card naming only
+    those shards.
+
+    Runs before any network call so a half-built or altered folder never becomes a public commit.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -105,13 +189,19 @@ def validate_folder(folder: str | Path) -> list[str]:
             f"dataset folder {str(root)!r} has no README.md: the dataset card (with its 'configs:' YAML) "
             "is what tells `datasets` how to load the parquet files"
         )
-    files = sorted(
-        rel.as_posix()
-        for rel in (p.relative_to(root) for p in root.rglob("*") if p.is_file())
-        if not _is_ignored(rel)
-    )
+    files, odd = _walk(root)
+    if odd:
+        raise ValueError(f"dataset folder {str(root)!r} holds links or special files, which are never published: "
+                         f"{_names(odd)}; replace them by the files themselves or move them away")
     if not any(f.endswith(".parquet") for f in files):
         raise ValueError(f"dataset folder {str(root)!r} contains no *.parquet file: nothing to publish")
+    shards = _read_manifest_shards(root)
+    unknown = [f for f in files if f not in shards and f not in BUILD_FILES]
+    if unknown:
+        raise ValueError(f"dataset folder {str(root)!r} holds files that are not part of the build (not in "
+                         f"manifest.json's shards, not {', '.join(BUILD_FILES)}): {_names(unknown)}; move them away")
+    _check_shards(root, files, shards)
+    _check_card(root, shards)
     return files
 
 
@@ -151,13 +241,16 @@ def publish_folder(
             "versions are immutable, so bump the version instead of overwriting it"
         )
 
+    # Exactly the checked files, by name: nothing that appears in the folder meanwhile rides along.
+    from huggingface_hub import CommitOperationAdd
+
+    operations = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=str(Path(folder) / rel)) for rel in files]
     with _reaching_hub("upload the folder; nothing was committed", endpoint):
-        commit = api.upload_folder(
+        commit = api.create_commit(
             repo_id=repo_id,
             repo_type="dataset",
-            folder_path=str(folder),
+            operations=operations,
             commit_message=commit_message or f"Publish {tag}",
-            ignore_patterns=[OUTPUT_MARKER],
         )
     commit_sha = commit.oid
 

@@ -14,7 +14,8 @@ files (``text``, ``latex``, ``builders.paper_extract``) goes through this module
 * a link cycle is ``symlink_loop``; a permission error, a vanished file or an I/O error ``unreadable``;
   a file over its byte bound ``file_too_large``.
 
-``SourceLimits`` holds every bound on what one paper's source may cost (files, archives, LaTeX includes).
+``SourceLimits`` holds every bound on what one paper's source may cost (files, archives, LaTeX includes,
+PDF pages).
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ class SourceLimits:
     # (include_too_deep).
     max_includes: int = 500
     max_include_depth: int = 20
+    # Pages of one PDF (pdf_too_many_pages), checked before any text is extracted: extraction time grows
+    # with the page count, and 200 MB of blank pages is over a million of them. Papers with appendices
+    # run to ~100 pages.
+    max_pdf_pages: int = 300
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -181,6 +186,26 @@ def read_file(path: PathLike, roots: Sequence[PathLike], max_bytes: int) -> byte
     return b"".join(_chunks(path, roots, max_bytes))
 
 
+def read_tail(path: PathLike, roots: Sequence[PathLike], max_bytes: int, count: int) -> bytes:
+    """The last ``count`` bytes of a confined regular file of at most ``max_bytes`` (a PDF's trailer)."""
+    real, st, shown = _resolve(path, roots)
+    _check_regular(st, shown, max_bytes)
+    try:
+        fd = _open_fd(real)
+    except OSError as exc:
+        raise _os_reject(exc, shown) from exc
+    try:
+        st = os.fstat(fd)
+        _check_regular(st, shown, max_bytes)
+        try:
+            os.lseek(fd, max(0, st.st_size - count), os.SEEK_SET)
+            return os.read(fd, count)
+        except OSError as exc:
+            raise _os_reject(exc, shown) from exc
+    finally:
+        os.close(fd)
+
+
 def sha256_file(path: PathLike, roots: Sequence[PathLike], max_bytes: int) -> str:
     """Hex sha256 of a confined regular file, streamed (the same digest ``fileio.sha256_file`` gives)."""
     digest = hashlib.sha256()
@@ -239,6 +264,7 @@ __all__ = [
     "SourceLimits",
     "containing_root",
     "read_file",
+    "read_tail",
     "real_roots",
     "regular_file",
     "resolve_inside",

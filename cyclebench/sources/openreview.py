@@ -15,6 +15,12 @@ under ``notes``. Rules, all from what real snapshots contain:
 
 Reviews that cannot be read (no rating, a score off its scale) are rejected one by one with a reason;
 the paper keeps its other reviews.
+
+Values are taken only in the type the form gives them, never stringified: a title, abstract, venue,
+meta review, decision or comment that is not a string, keywords that are not strings, an id that is not
+a short printable ASCII name, or a date outside 1990-2100 makes the note a reasoned reject
+(``invalid_title``, ``invalid_keywords``, ``invalid_id``, ``implausible_date`` ...), so a snapshot written
+by a broken crawler cannot put ``"{'v': 1}"`` or ``"1e+40"`` into a dataset row.
 """
 
 from __future__ import annotations
@@ -201,15 +207,25 @@ def _raw_from_bytes(line: bytes, where: str) -> RawNote:
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        return RawNote(where, None, RecordError("malformed_json", str(exc)))
+        return RawNote(where, None, _malformed(line, exc))
     return _raw_from_obj(obj, where)
+
+
+def _malformed(line: bytes, exc: orjson.JSONDecodeError) -> RecordError:
+    """A line that is not one JSON value. Two notes written on one line (a writer that lost a newline) are
+    one record in and one reject out, and the detail says so: reading both would guess at what else broke."""
+    if exc.msg.startswith("unexpected content after document"):
+        rest = line[exc.pos:].lstrip()
+        guess = ": two notes on one line?" if rest.startswith(b"{") else ""
+        return RecordError("malformed_json", f"extra data after the first JSON value at column {exc.pos + 1}{guess}")
+    return RecordError("malformed_json", str(exc))
 
 
 def _raw_from_obj(obj: Any, where: str) -> RawNote:
     if not isinstance(obj, dict):
         return RawNote(where, None, RecordError("not_a_note", f"{type(obj).__name__} at {where}"))
     note_id = obj.get("id")
-    return RawNote(note_id if isinstance(note_id, str) and note_id else where, obj)
+    return RawNote(note_id if is_valid_id(note_id) else where, obj)
 
 
 def _flatten_json_snapshot(data: Any) -> Iterator[Any]:
@@ -237,13 +253,70 @@ def _value(content: dict[str, Any], key: str) -> Any:
     return raw
 
 
-def _text(content: dict[str, Any], key: str) -> str | None:
+def _kind(value: Any) -> str:
+    """What a value is, for a reject's detail: never its ``str`` (a huge int cannot be printed, a dict
+    would be echoed whole)."""
+    if isinstance(value, str):
+        return f"the string {ascii(value[:40])}" + (f"... ({len(value)} characters)" if len(value) > 40 else "")
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, (int, float)):
+        return f"a number ({type(value).__name__})"
+    return f"a {'JSON object' if isinstance(value, dict) else 'list' if isinstance(value, list) else type(value).__name__}"
+
+
+def _text(content: dict[str, Any], key: str, what: str) -> str | None:
+    """A text field: the string, or None when absent or null; anything else is ``invalid_<what>``."""
     value = _value(content, key)
+    if value is None or isinstance(value, str):
+        return value
+    raise RecordError(f"invalid_{what}", f"{key} is {_kind(value)}, not text")
+
+
+def _keywords(content: dict[str, Any]) -> tuple[str, ...]:
+    """Keywords: a list of strings (v2, most v1 years) or one comma-separated string; else ``invalid_keywords``."""
+    value = _value(content, "keywords")
     if value is None:
-        return None
-    if isinstance(value, list):
-        return "\n".join(str(v) for v in value)
-    return str(value)
+        return ()
+    if isinstance(value, str):
+        return tuple(k.strip() for k in value.split(",") if k.strip())
+    if isinstance(value, list) and all(isinstance(k, str) for k in value):
+        return tuple(value)
+    bad = next((k for k in value if not isinstance(k, str)), value) if isinstance(value, list) else value
+    raise RecordError("invalid_keywords", f"keywords hold {_kind(bad)}, not only strings")
+
+
+# An id names a row, a reject and a paper file (<id>.md): OpenReview's are ~10 characters of [A-Za-z0-9_-].
+MAX_ID_LENGTH = 128
+_ID_RE = re.compile(r"[!-.0-\[\]-~]+")  # printable ASCII without "/", "\\" and whitespace
+
+
+def is_valid_id(value: Any) -> bool:
+    """Whether ``value`` can be an id: 1-128 printable ASCII characters, no "/", "\\", whitespace or NUL,
+    not "." or ".."."""
+    return (isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and _ID_RE.fullmatch(value) is not None
+            and value not in (".", ".."))
+
+
+def check_id(value: Any, reason: str = "invalid_id", what: str = "id") -> str:
+    """``value`` when it is a valid id (``is_valid_id``), else ``RecordError(reason)`` saying what it is."""
+    if is_valid_id(value):
+        return value
+    raise RecordError(reason, f"{what} is {_kind(value)}: ids are 1-{MAX_ID_LENGTH} printable ASCII characters "
+                              "without '/', '\\' or whitespace")
+
+
+def _reply_id(note: dict[str, Any], key: str = "id") -> str:
+    """A reply's id (or forum): "" when absent, as before; a present but malformed one is ``invalid_reply_id``."""
+    value = note.get(key)
+    if value is None or value == "":
+        return ""
+    return check_id(value, "invalid_reply_id", f"a reply's {key}")
+
+
+def _shown_id(value: Any) -> str:
+    """A reply id as a reject names it: the id when valid, never a 100k-character or NUL-laden string."""
+    return value if is_valid_id(value) else "" if value is None else "(invalid id)"
 
 
 def _invitations(note: dict[str, Any]) -> list[str]:
@@ -290,6 +363,27 @@ def int64_or_none(value: Any) -> int | None:
     if value not in _INT64:
         raise RecordError("number_out_of_range", f"an integer of {value.bit_length()} bits")
     return value
+
+
+# OpenReview dates are ms since 1970; its oldest notes are from 2013. Outside these bounds a date is corrupt
+# and would break every later use (datetime conversion, --cutoff-date comparisons).
+DATE_MIN_MS = 631_152_000_000  # 1990-01-01T00:00:00Z
+DATE_MAX_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+
+
+def date_or_none(value: Any, field: str) -> int | None:
+    """A date field (ms since the epoch), or None when absent or null.
+
+    Anything else (a string, a float, a time before 1990 or after 2100) is ``implausible_date`` rather
+    than a silent null or a value that breaks date handling later; beyond int64, ``number_out_of_range``.
+    """
+    if value is None:
+        return None
+    number = int64_or_none(value)
+    if number is None or not DATE_MIN_MS <= number < DATE_MAX_MS:
+        shown = _kind(value) if number is None else str(number)
+        raise RecordError("implausible_date", f"{field} is {shown}, not a time in 1990-2100 (ms since 1970)")
+    return number
 
 
 def _signature(note: dict[str, Any]) -> str:
@@ -422,7 +516,9 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
     """One Official_Review note to a ``Review``; raises ``RecordError`` when it has no usable rating.
 
     One pass over the content: scores by field name, every other non-empty string is a text section
-    (kept in the order the note lists them).
+    (kept in the order the note lists them). Numbers, booleans and lists of strings outside the score
+    fields are form answers that are not free text (checkboxes, multi-selects) and are not sections; a JSON
+    object or a nested list in any field is a corrupt note (``invalid_review_field``), never a repr in a row.
     """
     content = note.get("content")
     if not isinstance(content, dict):
@@ -433,6 +529,7 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
     texts: dict[str, str] = {}
     for key, raw in content.items():
         value = raw["value"] if isinstance(raw, dict) and "value" in raw else raw
+        _check_form_answer(key, value)
         if key in _RATING_FIELDS:
             if rating_raw is None:
                 rating_raw = value
@@ -448,12 +545,12 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
         raise RecordError("missing_rating", "no rating or recommendation field")
     rating = parse_score(rating_raw, scale_for(venue_id, year, "rating"), "rating")
     return Review(
-        note_id=str(note.get("id", "")),
-        forum=str(note.get("forum", "")),
+        note_id=_reply_id(note),
+        forum=_reply_id(note, "forum"),
         signature=_signature(note),
         invitation=next((i for i in _invitations(note) if i.endswith("/Official_Review")), ""),
-        cdate=int64_or_none(note.get("cdate")),
-        tmdate=int64_or_none(note.get("tmdate")),
+        cdate=date_or_none(note.get("cdate"), "cdate"),
+        tmdate=date_or_none(note.get("tmdate"), "tmdate"),
         rating=rating,
         confidence=scores.pop("confidence", None),
         soundness=scores.pop("soundness", None),
@@ -467,24 +564,31 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
     )
 
 
+def _check_form_answer(key: str, value: Any) -> None:
+    """A review field holds a string, a number, a boolean, null or a list of strings; an object or a nested
+    list is no answer any OpenReview form gives (``invalid_review_field``)."""
+    if isinstance(value, dict) or (isinstance(value, list) and not all(isinstance(v, str) for v in value)):
+        raise RecordError("invalid_review_field", f"{key} is {_kind(value)}, not a form answer")
+
+
 def _meta_review(note: dict[str, Any], source: str) -> MetaReview | None:
     content = note.get("content")
     if not isinstance(content, dict):
         return None
     parts = []
     for key in _META_TEXT_FIELDS:
-        text = _text(content, key)
+        text = _text(content, key, "meta_review")
         if text and text.strip():
             parts.append(text.strip() if key in _META_TEXT_FIELDS[:3] else f"{key}: {text.strip()}")
     if not parts:
         return None
     return MetaReview(
-        note_id=str(note.get("id", "")),
+        note_id=_reply_id(note),
         signature=_signature(note),
         text="\n\n".join(parts),
-        cdate=int64_or_none(note.get("cdate")),
+        cdate=date_or_none(note.get("cdate"), "meta review cdate"),
         source=source,  # type: ignore[arg-type]
-        recommendation=_text(content, "recommendation"),
+        recommendation=_text(content, "recommendation", "meta_review"),
     )
 
 
@@ -492,12 +596,12 @@ def _comment(note: dict[str, Any]) -> Comment:
     content = note.get("content") if isinstance(note.get("content"), dict) else {}
     signature = _signature(note)
     return Comment(
-        note_id=str(note.get("id", "")),
+        note_id=_reply_id(note),
         signature=signature,
         replyto=note.get("replyto") if isinstance(note.get("replyto"), str) else None,
-        title=_text(content, "title") or "",
-        text=_text(content, "comment") or "",
-        cdate=int64_or_none(note.get("cdate")),
+        title=_text(content, "title", "comment") or "",
+        text=_text(content, "comment", "comment") or "",
+        cdate=date_or_none(note.get("cdate"), "comment cdate"),
         by_authors=signature.endswith("/Authors"),
     )
 
@@ -509,20 +613,27 @@ def _comment(note: dict[str, Any]) -> Comment:
 def parse_submission(note: dict[str, Any]) -> ParseOutcome:
     """One raw submission note (with its direct replies) to a record.
 
-    Raises ``RecordError`` when the note is not a submission at all (no id, no content, a reply);
-    problems with single replies are returned as rejects instead.
+    Raises ``RecordError`` when the note is not a submission at all (no id, no content, a reply) or holds
+    a value of the wrong type or range (module docstring); problems with single reviews are returned as
+    rejects instead.
     """
     note_id = note.get("id")
-    if not isinstance(note_id, str) or not note_id:
+    if note_id is None or note_id == "":
         raise RecordError("missing_id")
+    note_id = check_id(note_id)
     if note.get("replyto") not in (None, note_id):
-        raise RecordError("not_a_submission", f"reply to {note.get('replyto')}")
+        raise RecordError("not_a_submission", f"reply to {_kind(note.get('replyto'))}")
     content = note.get("content")
     if not isinstance(content, dict):
         raise RecordError("missing_content")
-    title = _text(content, "title")
+    title = _text(content, "title", "title")
     if not title or not title.strip():
         raise RecordError("missing_title")
+    forum = note.get("forum")
+    forum = note_id if forum is None or forum == "" else check_id(forum, "invalid_forum", "forum")
+    abstract = _text(content, "abstract", "abstract") or ""
+    keywords = _keywords(content)
+    dates = {key: date_or_none(note.get(key), key) for key in ("cdate", "mdate", "tmdate", "pdate", "odate")}
     api_version = 2 if isinstance(note.get("invitations"), list) or note.get("version") == 2 else 1
     venue_id = _venue_id(note)
     year_match = _YEAR.search(venue_id + "/")
@@ -549,7 +660,7 @@ def parse_submission(note: dict[str, Any]) -> ParseOutcome:
         try:
             reviews.append(parse_review(reply, venue_id, year, review_versions.get(_signature(reply), 1)))
         except RecordError as exc:
-            rejects.append(Reject(str(reply.get("id", "")), "review", exc.reason, exc.detail))
+            rejects.append(Reject(_shown_id(reply.get("id")), "review", exc.reason, exc.detail))
 
     decision_notes = by_kind.get("Decision", [])
     meta_review = None
@@ -562,25 +673,22 @@ def parse_submission(note: dict[str, Any]) -> ParseOutcome:
     withdrawn = decision.label == "withdrawn"
     desk_rejected = decision.label == "desk_rejected"
 
-    keywords = _value(content, "keywords")
-    if isinstance(keywords, str):
-        keywords = [k.strip() for k in keywords.split(",") if k.strip()]
     submission = Submission(
         id=note_id,
-        forum=str(note.get("forum") or note_id),
+        forum=forum,
         number=int64_or_none(note.get("number")),
         venue_id=venue_id,
         year=year,
         api_version=api_version,
         title=title.strip(),
-        abstract=(_text(content, "abstract") or "").strip(),
-        keywords=tuple(str(k) for k in keywords) if isinstance(keywords, list) else (),
-        primary_area=_text(content, "primary_area"),
-        tldr=_text(content, "TLDR") or _text(content, "TL;DR"),
-        pdf=_text(content, "pdf"),
-        cdate=int64_or_none(note.get("cdate")),
-        mdate=int64_or_none(note.get("mdate")) or int64_or_none(note.get("tmdate")),
-        pdate=int64_or_none(note.get("pdate")),
+        abstract=abstract.strip(),
+        keywords=keywords,
+        primary_area=_text(content, "primary_area", "primary_area"),
+        tldr=_text(content, "TLDR", "tldr") or _text(content, "TL;DR", "tldr"),
+        pdf=_text(content, "pdf", "pdf"),
+        cdate=dates["cdate"],
+        mdate=dates["mdate"] or dates["tmdate"],
+        pdate=dates["pdate"],
         license=note.get("license") if isinstance(note.get("license"), str) else None,
         decision=decision,
         reviews=tuple(reviews),
@@ -600,8 +708,8 @@ def _decide(
     decision_notes: list[dict[str, Any]],
     by_kind: dict[str, list[dict[str, Any]]],
 ) -> Decision:
-    venueid = _text(content, "venueid") or ""
-    venue = _text(content, "venue") or ""
+    venueid = _text(content, "venueid", "venue") or ""
+    venue = _text(content, "venue", "venue") or ""
     from_venueid = decision_from_venueid(venueid, venue, venue_id) if venueid else None
     from_venue = decision_from_venue(venue) if venue else None
     # Withdrawal and desk rejection override every other source: a rejected paper may be withdrawn later.
@@ -624,7 +732,7 @@ def _decide(
         return Decision("desk_rejected", "Desk_Rejection note", "desk_rejection_note")
     for decision_note in reversed(decision_notes):
         dcontent = decision_note.get("content")
-        raw = _text(dcontent, "decision") if isinstance(dcontent, dict) else None
+        raw = _text(dcontent, "decision", "decision") if isinstance(dcontent, dict) else None
         if raw and raw.strip():
             return decision_from_text(raw, "decision_note")
     for candidate in (from_venueid, from_venue):

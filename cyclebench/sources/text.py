@@ -344,6 +344,54 @@ _PDF_EXTRACTORS = (
 )
 
 
+# A PDF ends with "%%EOF" (ISO 32000-1, 7.5.5); readers look for it in the last 1024 bytes.
+_PDF_EOF = b"%%EOF"
+_PDF_TAIL_BYTES = 1024
+
+
+def _pdf_structure(path: str) -> tuple[int, bool] | None:
+    """``(page count, cross-reference table rebuilt)`` as PyMuPDF, else pypdf, opens the file; None when
+    neither can (then the extractors say why: ``pdf_unreadable``). Opening reads the page tree, not the
+    pages, so it is cheap whatever the page count."""
+    try:
+        import pymupdf
+
+        with pymupdf.open(path, filetype="pdf") as doc:
+            return doc.page_count, bool(doc.is_repaired)
+    except Exception:  # noqa: BLE001 - missing or refusing: try the next reader
+        pass
+    try:
+        import pypdf
+
+        return len(pypdf.PdfReader(path).pages), False
+    except Exception:  # noqa: BLE001 - see the docstring
+        return None
+
+
+def check_pdf(path: str | os.PathLike[str], roots: Sequence[str | os.PathLike[str]],
+              limits: SourceLimits = DEFAULT_LIMITS) -> int | None:
+    """A confined PDF's page count once it is known to be whole and short enough to extract.
+
+    Extractors read what they can of a damaged file, so a PDF cut off after a third would become a row
+    holding a third of a paper: no ``%%EOF`` in its last 1024 bytes, or a cross-reference table the reader
+    had to rebuild, is ``pdf_truncated``. More than ``limits.max_pdf_pages`` pages is ``pdf_too_many_pages``,
+    before any text is extracted. A file no reader can open is left to the extractors (None).
+    """
+    tail = confined.read_tail(path, roots, limits.max_file_bytes, _PDF_TAIL_BYTES)
+    structure = _pdf_structure(os.fspath(path))
+    if structure is None:
+        return None
+    pages, repaired = structure
+    if _PDF_EOF not in tail:
+        raise RecordError("pdf_truncated", f"no %%EOF in the last {_PDF_TAIL_BYTES} bytes: the file ends early")
+    if repaired:
+        raise RecordError("pdf_truncated", "its cross-reference table is broken (the reader had to rebuild it): "
+                                           "truncated or damaged")
+    if pages > limits.max_pdf_pages:
+        raise RecordError("pdf_too_many_pages", f"{pages} pages > {limits.max_pdf_pages} (max_pdf_pages)")
+    return pages
+
+
 def extract_pdf_text(path: str | os.PathLike[str]) -> tuple[str, TextSource]:
     """Text of a PDF from the first extractor that gives any, and which one it was.
 
@@ -484,9 +532,9 @@ class PapersDirectory:
 
         No silent fallback: when the preferred file is broken this raises ``RecordError``
         (``pdf_unreadable``, ``latex_unreadable``/``latex_no_main_file``/..., ``text_not_utf8``,
-        ``text_empty_after_cleaning``, and the ``confined`` reasons ``outside_input``,
-        ``not_a_regular_file``, ``symlink_loop``, ``unreadable``, ``file_too_large``) so the caller
-        counts it; pass another ``prefer`` to retry.
+        ``text_empty_after_cleaning``, ``pdf_truncated``, ``pdf_too_many_pages``, and the ``confined``
+        reasons ``outside_input``, ``not_a_regular_file``, ``symlink_loop``, ``unreadable``,
+        ``file_too_large``) so the caller counts it; pass another ``prefer`` to retry.
         Kinds not named in ``prefer`` are never read.
         """
         files = self._index.get(paper_id, [])
@@ -504,6 +552,7 @@ class PapersDirectory:
         if f.kind == "pdf":
             real, _size = confined.regular_file(path, roots, limits.max_file_bytes)
             digest = confined.sha256_file(real, roots, limits.max_file_bytes)
+            check_pdf(real, roots, limits)
             raw, source = extract_pdf_text(real)
         elif f.kind == "latex":
             from cyclebench.sources import latex
@@ -572,6 +621,7 @@ __all__ = [
     "KINDS",
     "PaperFile",
     "PapersDirectory",
+    "check_pdf",
     "clean_paper_text",
     "decode_text_file",
     "extract_pdf_text",
