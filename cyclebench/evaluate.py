@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cyclebench.backends.base import recorded_model_args
 from cyclebench.fileio import atomic_write_text
 from cyclebench.outputs import (
     OutputMarker,
@@ -125,7 +126,8 @@ def review_run_marker(config: ReviewRunConfig) -> OutputMarker:
     return OutputMarker("evaluation", "review", run_identity(
         task=config.task, data=config.data, revision=config.revision, split=config.split,
         task_options=config.task_options, protocol=config.protocol, protocol_options=config.protocol_options,
-        backend=config.backend, model_args=config.model_args, sampling=config.sampling, seed=config.seed))
+        backend=config.backend, model_args=recorded_model_args(config.model_args), sampling=config.sampling,
+        seed=config.seed))
 
 
 def option_inputs(*options: dict[str, Any]) -> list[Any]:
@@ -226,7 +228,7 @@ def _run_review(config: ReviewRunConfig, output: Path, *, cache_dir: str | Path 
     results = finish_review_run(
         output, loaded=loaded, task_options=config.task_options,
         protocol_desc={**protocol.describe(), "arguments": config.protocol_options},
-        model_info={"backend": config.backend, "model_args": config.model_args, "fingerprint": model.fingerprint,
+        model_info={"backend": config.backend, "model_args": recorded_model_args(config.model_args), "fingerprint": model.fingerprint,
                     "baseline": is_baseline, "training": train_info},
         parsed=parsed, predictions=predictions, generation_errors=generation_errors,
         seed=config.seed, n_resamples=config.n_resamples, provenance={"imported": False},

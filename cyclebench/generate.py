@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from cyclebench.backends.base import recorded_model_args
 from cyclebench.judging import (
     DEFAULT_THRESHOLD,
     RESULTS_SCHEMA_VERSION,
@@ -451,7 +452,7 @@ def _run_generator(config: GeneratorRunConfig, output: Path, *, cache_dir: str |
         "task": {"name": config.task, "split": config.split, "dataset_fingerprint": loaded.fingerprint,
                  "source": loaded.source, "n_rows": loaded.n_rows, "n_prompts": len(prompts), "skipped": skipped,
                  "notes": loaded.notes},
-        "generator": {"backend": config.backend, "model_args": config.model_args, "fingerprint": generator_fp,
+        "generator": {"backend": config.backend, "model_args": recorded_model_args(config.model_args), "fingerprint": generator_fp,
                       "sampling": sampling, "n": config.n, "seeds": [config.seed + k for k in range(config.n)],
                       "results_turn": config.results_turn,
                       "results_request": RESULTS_REQUEST if config.results_turn == "simulate" else None,

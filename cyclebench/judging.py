@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from cyclebench.backends.base import recorded_model_args
 from cyclebench.outputs import OutputMarker, run_folder, run_identity, staged_files
 from cyclebench.records import PaperText, ParsedReview, RecordError
 
@@ -74,7 +75,7 @@ class JudgeConfig:
     train_revision: str | None = None
 
     def label(self) -> str:
-        args = ",".join(f"{k}={v}" for k, v in self.model_args.items())
+        args = ",".join(f"{k}={v}" for k, v in recorded_model_args(self.model_args).items())
         return f"{self.protocol} via {self.backend}" + (f" ({args})" if args else "")
 
 
@@ -131,7 +132,7 @@ class Judge:
             "protocol_description": self.protocol.describe(),
             "protocol_arguments": self.config.protocol_options,
             "backend": self.config.backend,
-            "model_args": self.config.model_args,
+            "model_args": recorded_model_args(self.config.model_args),
             "fingerprint": self.backend.fingerprint,
             "baseline": bool(getattr(self.backend, "needs_training", False)),
             "training": self.training,

@@ -19,13 +19,18 @@ import types
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cyclebench.backends import GenerationRequest, GenerationResponse, build_backend, parse_model_args
+from cyclebench.backends import (
+    GenerationRequest,
+    GenerationResponse,
+    build_backend,
+    parse_model_args,
+)
 from cyclebench.backends.base import TEXT_ARGS, bool_arg
 from cyclebench.backends.cache import CachedBackend
 from cyclebench.backends.fake import FakeBackend
@@ -191,7 +196,7 @@ def test_a_redirect_without_location_is_a_counted_error(tmp_path):
 class _FakeLLM:
     """Just enough of ``vllm.LLM`` to build the backend: records the engine arguments."""
 
-    last: dict[str, Any] = {}
+    last: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **kwargs: Any):
         _FakeLLM.last = kwargs
@@ -376,7 +381,7 @@ def test_a_run_with_one_surrogate_answer_keeps_the_other(sample_build, tmp_path,
         _surrogate_for_bad(handler, b"good" if first else b"bad")
 
     with _Server(answer) as server:
-        code, out, _ = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "openai", "--model-args",
+        code, _, _ = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "openai", "--model-args",
                                      f"base_url={server.base_url},model=m,max_retries=0,concurrency=1"), capsys)
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert code == 0 and results["counts"]["generation_errors"] == {"bad_response": 1}
@@ -435,6 +440,13 @@ def test_a_binary_recipe_and_a_folder_are_one_line(tmp_path, capsys):
     assert code == 2 and "not a UTF-8 text file" in one_line(err)
     code, _, err = cli(["train", tmp_path], capsys)
     assert code == 2 and "is a folder" in one_line(err)
+
+
+def test_a_build_config_nested_too_deeply_is_one_line(tmp_path, capsys):
+    config = tmp_path / "build.yaml"
+    config.write_text("[" * 5000 + "]" * 5000 + "\n")
+    code, _, err = cli(["build", "review-5k", "--sample", "--config", config, "--out", tmp_path / "out"], capsys)
+    assert code == 2 and "invalid YAML: nested too deeply" in one_line(err) and not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize(("override", "says"), [
@@ -613,3 +625,28 @@ def test_a_hand_edited_cache_line_is_regenerated(tmp_path, edit):
     (out,) = reopened.generate([_request()])
     assert out.text == "fresh" and not out.cached and reopened.torn_lines == 1
     assert isinstance(out.finish_reason, str) and isinstance(out.prompt_tokens, int)
+
+
+# ---------------------------------------------------------------------------------------------
+# Credentials never reach what a run writes (results.json travels to the leaderboard)
+
+
+def test_api_key_is_never_written_by_a_run(sample_build, tmp_path):
+    from cyclebench.backends.base import REDACTED
+    from cyclebench.backends.fake import FakeBackend
+    from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
+
+    from .openai_server import OpenAIServer
+
+    secret = "sk-NEVER-WRITE-THIS-123"
+    with OpenAIServer(FakeBackend(text="## Rating\n\n6\n")) as server:
+        results = run_review_evaluation(
+            ReviewRunConfig(task="review-5k", data=str(sample_build), protocol="cyclereviewer", backend="openai",
+                            model_args={"base_url": server.base_url, "model": "tiny", "api_key": secret},
+                            limit=2, n_resamples=50),
+            tmp_path / "run", progress=False)
+    assert results["model"]["model_args"]["api_key"] == REDACTED
+    written = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
+    assert written
+    for path in written:
+        assert secret.encode() not in path.read_bytes(), path

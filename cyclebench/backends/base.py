@@ -104,6 +104,17 @@ TEXT_ARGS = frozenset({
 })
 
 
+# model_args that are credentials: never written to results, reports, markers or submissions.
+SECRET_ARGS = frozenset({"api_key", "token", "hf_token", "password", "authorization", "secret"})
+REDACTED = "<redacted>"
+
+
+def recorded_model_args(model_args: dict[str, Any]) -> dict[str, Any]:
+    """``model_args`` as a run records them: credentials replaced by a placeholder (a results.json travels to
+    the leaderboard), everything else as given so the run can be repeated."""
+    return {k: (REDACTED if k.lower() in SECRET_ARGS and v is not None else v) for k, v in model_args.items()}
+
+
 def parse_model_args(text: str | None, *, text_keys: frozenset[str] = TEXT_ARGS) -> dict[str, Any]:
     """lm-eval style ``k=v,k2=v2``: ints, floats, true/false/none converted, except for ``text_keys`` (names,
     paths, keys), whose values stay the text given; values may not hold commas."""

@@ -78,7 +78,12 @@ from typing import Any
 
 import numpy as np
 
-from cyclebench.backends.base import Backend, GenerationRequest, GenerationResponse, check_device
+from cyclebench.backends.base import (
+    Backend,
+    GenerationRequest,
+    GenerationResponse,
+    check_device,
+)
 from cyclebench.records import ParsedReview, SimulatedReview
 
 ASPECTS = ("soundness", "presentation", "contribution", "confidence")

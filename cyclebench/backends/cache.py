@@ -30,7 +30,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from cyclebench.backends.base import Backend, GenerationRequest, GenerationResponse, usable
+from cyclebench.backends.base import (
+    Backend,
+    GenerationRequest,
+    GenerationResponse,
+    usable,
+)
 
 log = logging.getLogger(__name__)
 

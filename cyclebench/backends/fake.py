@@ -20,7 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cyclebench.backends.base import Backend, GenerationRequest, GenerationResponse, float_arg
+from cyclebench.backends.base import (
+    Backend,
+    GenerationRequest,
+    GenerationResponse,
+    float_arg,
+)
 
 
 class FakeBackend(Backend):

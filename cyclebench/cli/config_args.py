@@ -76,6 +76,8 @@ def load_config_file(path: Path, cls: type) -> dict[str, Any]:
         raise ValueError(f"{path}: invalid YAML{where}: {problem}") from None
     except ValueError as exc:  # e.g. an integer of thousands of digits, which Python refuses to convert
         raise ValueError(f"{path}: a value cannot be read: {' '.join(str(exc).split())[:120]}") from None
+    except RecursionError:  # "[[[[..." nested deeper than the YAML parser goes
+        raise ValueError(f"{path}: invalid YAML: nested too deeply") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
