@@ -187,6 +187,16 @@ def test_a_structured_value_in_a_review_rejects_that_review_only(tmp_path, field
     assert "{'" not in rows and "[1, 'two']" not in rows
 
 
+def test_a_malformed_review_id_rejects_that_review_without_echoing_it(tmp_path):
+    notes = copy.deepcopy(NOTES)
+    _kept_review(notes[0])["id"] = "r" * 100_000
+    counts, rejects, rows = _build(tmp_path, _write(tmp_path, notes), "review-5k")
+    _reconciles(counts)
+    assert counts["reviews_rejected"].get("invalid_reply_id") == 1 and VICTIM in rows
+    [reject] = [r for r in rejects if r["reason"] == "invalid_reply_id"]
+    assert reject["record_id"] == "(invalid id)" and len(json.dumps(reject)) < 1000
+
+
 def test_implausible_review_date_rejects_the_review(tmp_path):
     notes = copy.deepcopy(NOTES)
     review = _kept_review(notes[0])
