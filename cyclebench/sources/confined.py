@@ -25,6 +25,7 @@ import errno
 import hashlib
 import os
 import stat
+from contextlib import contextmanager
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,8 +156,10 @@ def _open_fd(real: str) -> int:
     return os.open(real, flags)
 
 
-def _chunks(path: PathLike, roots: Sequence[PathLike], max_bytes: int) -> Iterator[bytes]:
-    """The bytes of a confined regular file in blocks; the checks above, then again on the descriptor."""
+@contextmanager
+def _opened(path: PathLike, roots: Sequence[PathLike], max_bytes: int) -> Iterator[tuple[int, os.stat_result, str]]:
+    """``(descriptor, its stat, shown name)`` of a confined regular file: checked by path, opened without
+    blocking or following a link, and checked again on the descriptor (a file swapped in between fails)."""
     real, st, shown = _resolve(path, roots)
     _check_regular(st, shown, max_bytes)
     try:
@@ -164,7 +167,16 @@ def _chunks(path: PathLike, roots: Sequence[PathLike], max_bytes: int) -> Iterat
     except OSError as exc:
         raise _os_reject(exc, shown) from exc
     try:
-        _check_regular(os.fstat(fd), shown, max_bytes)
+        st = os.fstat(fd)
+        _check_regular(st, shown, max_bytes)
+        yield fd, st, shown
+    finally:
+        os.close(fd)
+
+
+def _chunks(path: PathLike, roots: Sequence[PathLike], max_bytes: int) -> Iterator[bytes]:
+    """The bytes of a confined regular file in blocks (see ``_opened``)."""
+    with _opened(path, roots, max_bytes) as (fd, _, shown):
         read = 0
         while True:
             try:
@@ -177,8 +189,6 @@ def _chunks(path: PathLike, roots: Sequence[PathLike], max_bytes: int) -> Iterat
             if read > max_bytes:  # the file grew after fstat
                 raise RecordError("file_too_large", f"{shown}: more than {max_bytes} bytes")
             yield block
-    finally:
-        os.close(fd)
 
 
 def read_file(path: PathLike, roots: Sequence[PathLike], max_bytes: int) -> bytes:
@@ -188,22 +198,12 @@ def read_file(path: PathLike, roots: Sequence[PathLike], max_bytes: int) -> byte
 
 def read_tail(path: PathLike, roots: Sequence[PathLike], max_bytes: int, count: int) -> bytes:
     """The last ``count`` bytes of a confined regular file of at most ``max_bytes`` (a PDF's trailer)."""
-    real, st, shown = _resolve(path, roots)
-    _check_regular(st, shown, max_bytes)
-    try:
-        fd = _open_fd(real)
-    except OSError as exc:
-        raise _os_reject(exc, shown) from exc
-    try:
-        st = os.fstat(fd)
-        _check_regular(st, shown, max_bytes)
+    with _opened(path, roots, max_bytes) as (fd, st, shown):
         try:
             os.lseek(fd, max(0, st.st_size - count), os.SEEK_SET)
             return os.read(fd, count)
         except OSError as exc:
             raise _os_reject(exc, shown) from exc
-    finally:
-        os.close(fd)
 
 
 def sha256_file(path: PathLike, roots: Sequence[PathLike], max_bytes: int) -> str:
