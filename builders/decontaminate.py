@@ -47,7 +47,13 @@ from typing import Any
 
 from cyclebench.fileio import atomic_write_text
 from cyclebench.hub.load import CardConfig, card_configs, config_files
-from cyclebench.outputs import FolderTransaction, OutputMarker, check_file_target, check_replaceable
+from cyclebench.outputs import (
+    FolderTransaction,
+    OutputMarker,
+    check_file_target,
+    check_replaceable,
+    is_json_report,
+)
 
 METHODS = ("id", "arxiv", "title", "abstract")
 ID_COLUMNS = ("id", "paperId", "paper_id", "forum", "openreview_id")
@@ -618,15 +624,7 @@ def _split_summary(split: SplitPapers) -> dict[str, Any]:
 def is_report(path: Path) -> bool:
     """Whether ``path`` holds a report of this command (a JSON object with every key of ``REPORT_KEYS``):
     the only existing file ``--report`` may replace, so a mistyped path never overwrites a manifest or a shard."""
-    try:
-        with open(path, "rb") as handle:
-            if not handle.read(4096).lstrip().startswith(b"{"):
-                return False
-            handle.seek(0)
-            data = json.load(handle)
-    except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(data, dict) and all(key in data for key in REPORT_KEYS)
+    return is_json_report(path, REPORT_KEYS)
 
 
 def check_report_target(path: Path, inputs: Iterable[Any]) -> None:

@@ -173,7 +173,10 @@ def check_file_target(target: Path, inputs: Iterable[Any], *, replaceable: Calla
                       kind: str) -> None:
     """Refuse a file output that is or lies inside an input, is a link or a folder, or exists and is not
     ``kind`` (``replaceable`` decides): a careless path never overwrites a user's file."""
-    check_not_inputs(target, inputs)
+    try:
+        check_not_inputs(target, inputs)
+    except OutputRefusedError as error:
+        raise OutputRefusedError(f"{what} {target}: {error}") from None
     path = Path(target)
     if path.is_symlink():
         raise OutputRefusedError(f"{what} {target} is a symbolic link; give the path of a new file or of {kind}")
@@ -184,6 +187,20 @@ def check_file_target(target: Path, inputs: Iterable[Any], *, replaceable: Calla
     if not replaceable(path):
         raise OutputRefusedError(f"{what} {target} exists and is not {kind}, so it is not replaced; choose another "
                                  "path or move the file away yourself")
+
+
+def is_json_report(path: Path, keys: Iterable[str]) -> bool:
+    """Whether ``path`` holds a JSON object with every one of ``keys``: how a ``--report`` writer recognises an
+    earlier report of its own, the only existing file it may replace (``check_file_target``)."""
+    try:
+        with open(path, "rb") as handle:
+            if not handle.read(4096).lstrip().startswith(b"{"):
+                return False
+            handle.seek(0)
+            data = json.load(handle)
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and all(key in data for key in keys)
 
 
 def is_empty_dir(path: Path) -> bool:

@@ -889,3 +889,19 @@ def test_a_run_on_the_first_papers_only_gets_its_own_table(board, tmp_path):
     assert first5.title.endswith("first 5 papers only (--limit)")
     assert [r.href for r in first5.rows if r.href] == [f"submissions/{limited.name}/index.html"]
     assert "first 5 papers only (--limit)" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_a_validate_report_replaces_only_an_earlier_report(board, tmp_path, capsys):
+    """The --report rule check-overlap follows: an existing file that is not a validate report stays as it is."""
+    subs = tmp_path / "subs"
+    folder = submit_to(board, "tfidf", subs)
+    argv = ["leaderboard", "validate", str(folder), "--submissions-dir", str(subs), "--data", f"review-5k={board.data}"]
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"mine": true}\n')
+    assert cyclebench_main([*argv, "--report", str(notes)]) == 2
+    assert "is not an earlier validate report" in capsys.readouterr().err
+    assert notes.read_text() == '{"mine": true}\n'
+    report = tmp_path / "report.json"
+    assert cyclebench_main([*argv, "--report", str(report)]) == 0
+    assert cyclebench_main([*argv, "--report", str(report)]) == 0  # an earlier report: replaced
+    assert json.loads(report.read_text())["verified"] == 1

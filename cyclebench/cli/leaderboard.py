@@ -58,17 +58,18 @@ def _datasets(values: list[str]):
     return DatasetBuilds(parse_data_options(values))  # a ValueError is the CLI's one line, exit 2
 
 
+# The keys of the report ``validate --report`` writes: an existing file with them is the only one it replaces.
+VALIDATE_REPORT_KEYS = ("submissions", "verified", "rejected", "outcomes")
+
+
 def _check_report(report: Path, inputs: list[Path]) -> None:
     """Refuse a --report that is, or lies inside, a submission folder, the submissions folder or a dataset
-    build (it would overwrite a submitted file), or that is a folder. Checked before anything is validated."""
-    from cyclebench.outputs import OutputRefusedError, check_not_inputs
+    build (it would overwrite a submitted file), a folder, a link, or an existing file that is not an earlier
+    report (the rule check-overlap's --report follows). Checked before anything is validated."""
+    from cyclebench.outputs import check_file_target, is_json_report
 
-    try:
-        check_not_inputs(report, inputs)
-    except OutputRefusedError as error:
-        raise ValueError(f"--report {report}: {error}") from None
-    if report.is_dir():
-        raise ValueError(f"--report {report} is a folder; give the path of a JSON file to write")
+    check_file_target(report, inputs, replaceable=lambda path: is_json_report(path, VALIDATE_REPORT_KEYS),
+                      what="--report", kind="an earlier validate report")
 
 
 def _print_outcome(v) -> None:
