@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from cyclebench.checks import parse_int
+
 
 @dataclass(frozen=True)
 class GenerationRequest:
@@ -177,8 +179,10 @@ def int_arg(backend: str, name: str, value: Any, *, low: int = 1) -> int:
     """A whole number >= ``low`` (``8``, ``8.0`` or the text ``"8"``); NaN, fractions, booleans are refused."""
     number: Any = value
     if isinstance(value, str):
-        text = value.strip()
-        number = int(text) if re.fullmatch(r"[+-]?[0-9]{1,18}", text) else None
+        try:
+            number = parse_int(value)  # the settings' integer rule: decimal digits, at most 18
+        except ValueError:
+            number = None
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         number = int(value)
     if isinstance(number, bool) or not isinstance(number, int) or number < low:
