@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 from cyclebench.backends.base import Backend, GenerationRequest
@@ -182,3 +183,70 @@ class OpenAIServer:
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+class ScriptedServer:
+    """A local HTTP server for hostile-server tests: every GET or POST is answered by ``answer(handler, body)``
+    (settable after start); ``seen`` records ``(method, path, Authorization)`` of each, ``bodies`` their JSON,
+    ``done`` is set whenever an answer returns, and ``closed`` is for an answer to set when it finds the client
+    gone (a dripping answer whose socket was shut down)."""
+
+    def __init__(self, answer: Callable[[BaseHTTPRequestHandler, bytes], None] | None = None):
+        owner = self
+        self.answer = answer
+        self.closed = threading.Event()
+        self.seen: list[tuple[str, str, str | None]] = []
+        self.bodies: list[Any] = []
+        self.done = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _any(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                owner.seen.append((self.command, self.path, self.headers.get("Authorization")))
+                try:
+                    owner.bodies.append(json.loads(raw) if raw else None)
+                    assert owner.answer is not None
+                    owner.answer(self, raw)
+                finally:
+                    owner.done.set()
+
+            do_GET = do_POST = _any
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+
+    def __enter__(self) -> ScriptedServer:
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @property
+    def host(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}/v1"
+
+
+def send_answer(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    handler.send_response(status)
+    for key, value in (headers or {}).items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

@@ -17,7 +17,7 @@ import threading
 import time
 import types
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,6 +42,8 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.tiny_models import tiny_llama  # noqa: F401
 
+from .openai_server import OpenAIServer, ScriptedServer, send_answer
+
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "trainers" / "recipes" / "cyclereviewer-8b-lora.yaml"
 SECRET = "sk-SECRET123"
@@ -52,87 +54,24 @@ GOOD = "## Summary\nok\n## Rating\n6\n"
 # Helpers: a scripted local server, one CLI call
 
 
-class _Server:
-    """A local HTTP server: every request is answered by ``answer(handler, body)``; ``seen`` records
-    ``(method, path, Authorization)`` of each and ``done`` is set whenever an answer returns."""
-
-    def __init__(self, answer: Callable[[BaseHTTPRequestHandler, bytes], None]):
-        owner = self
-        self.answer = answer
-        self.seen: list[tuple[str, str, str | None]] = []
-        self.bodies: list[Any] = []
-        self.done = threading.Event()
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _any(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                owner.seen.append((self.command, self.path, self.headers.get("Authorization")))
-                try:
-                    owner.bodies.append(json.loads(raw) if raw else None)
-                    owner.answer(self, raw)
-                finally:
-                    owner.done.set()
-
-            do_GET = do_POST = _any
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass
-
-        self.httpd = Server(("127.0.0.1", 0), Handler)
-
-    def __enter__(self) -> _Server:
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    @property
-    def host(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"{host}:{port}"
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}/v1"
-
-
-def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-    handler.send_response(status)
-    for key, value in (headers or {}).items():
-        handler.send_header(key, value)
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
-
-
 def _chat(content: Any, finish: Any = "stop") -> bytes:
     return json.dumps({"choices": [{"message": {"role": "assistant", "content": content},
                                     "finish_reason": finish}]}).encode()
 
 
 def _answers(content: Any) -> Callable[[BaseHTTPRequestHandler, bytes], None]:
-    return lambda handler, raw: _send(handler, 200, _chat(content), {"Content-Type": "application/json"})
+    return lambda handler, raw: send_answer(handler, 200, _chat(content), {"Content-Type": "application/json"})
 
 
 def _raw_answer(body: bytes) -> Callable[[BaseHTTPRequestHandler, bytes], None]:
-    return lambda handler, raw: _send(handler, 200, body, {"Content-Type": "application/json"})
+    return lambda handler, raw: send_answer(handler, 200, body, {"Content-Type": "application/json"})
 
 
 def _request(rid: str = "r1", text: str = "review this") -> GenerationRequest:
     return GenerationRequest(rid, ({"role": "user", "content": text},), {"temperature": 0.0, "seed": 0})
 
 
-def _client(server: _Server, **args: Any) -> OpenAIBackend:
+def _client(server: ScriptedServer, **args: Any) -> OpenAIBackend:
     return OpenAIBackend(base_url=server.base_url, model="m", max_retries=0, timeout=10, **args)
 
 
@@ -171,9 +110,9 @@ def _evaluate(data: Path, out: Path, *extra: Any) -> list[Any]:
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_a_redirect_is_refused_and_the_key_stays_home(status):
-    with _Server(_answers("## Rating\n8\n")) as thief:
+    with ScriptedServer(_answers("## Rating\n8\n")) as thief:
         target = f"http://{thief.host}/steal"
-        with _Server(lambda h, raw: _send(h, status, b"", {"Location": target})) as server:
+        with ScriptedServer(lambda h, raw: send_answer(h, status, b"", {"Location": target})) as server:
             client = OpenAIBackend(base_url=server.base_url, model="m", api_key=SECRET, max_retries=3, backoff=0)
             (out,) = client.generate([_request()])
     assert out.text is None and out.error.startswith(f"http_{status}: redirect to '{thief.host}' not followed")
@@ -183,7 +122,7 @@ def test_a_redirect_is_refused_and_the_key_stays_home(status):
 
 
 def test_a_redirect_without_location_is_a_counted_error(tmp_path):
-    with _Server(lambda h, raw: _send(h, 302, b"")) as server:
+    with ScriptedServer(lambda h, raw: send_answer(h, 302, b"")) as server:
         cached = CachedBackend(_client(server), tmp_path)
         (out,) = cached.generate([_request()])
     assert out.error == "http_302: a redirect without a Location, not followed" and len(cached) == 0
@@ -260,12 +199,12 @@ def _surrogate_for_bad(handler: BaseHTTPRequestHandler, raw: bytes) -> None:
     bad = b"bad" in raw
     body = b'{"choices":[{"message":{"content":"a\\ud800b ## Rating 6"},"finish_reason":"stop"}]}' if bad else \
         _chat(GOOD)
-    _send(handler, 200, body, {"Content-Type": "application/json"})
+    send_answer(handler, 200, body, {"Content-Type": "application/json"})
 
 
 def test_a_lone_surrogate_fails_one_request_and_the_batch_is_cached(tmp_path):
     requests = [_request("good1", "one"), _request("bad", "bad paper"), _request("good2", "two")]
-    with _Server(_surrogate_for_bad) as server:
+    with ScriptedServer(_surrogate_for_bad) as server:
         cached = CachedBackend(_client(server, concurrency=3), tmp_path)
         first = cached.generate(requests)
         again = CachedBackend(_client(server, concurrency=3), tmp_path).generate(requests)
@@ -321,7 +260,7 @@ def _stream(status: int, with_length: bool, written: list[int]) -> Callable[[Bas
 @pytest.mark.parametrize("status", [200, 500])
 def test_an_endless_body_is_cut_at_the_limit(status):
     written = [0]
-    with _Server(_stream(status, False, written)) as server:
+    with ScriptedServer(_stream(status, False, written)) as server:
         (out,) = _client(server, max_response_bytes=1 << 20).generate([_request()])
         assert server.done.wait(10)
     assert out.text is None
@@ -334,14 +273,14 @@ def test_an_endless_body_is_cut_at_the_limit(status):
 
 def test_an_announced_huge_body_is_refused_before_reading():
     written = [0]
-    with _Server(_stream(200, True, written)) as server:
+    with ScriptedServer(_stream(200, True, written)) as server:
         (out,) = _client(server, max_response_bytes=1000).generate([_request()])
     assert out.error.startswith("bad_response: too large: the server announces")
 
 
 def test_an_answer_at_the_limit_is_read():
     body = _chat(GOOD)
-    with _Server(_raw_answer(body)) as server:
+    with ScriptedServer(_raw_answer(body)) as server:
         (ok,) = _client(server, max_response_bytes=len(body)).generate([_request()])
         (cut,) = _client(server, max_response_bytes=len(body) - 1).generate([_request()])
     assert ok.text == GOOD and cut.error.startswith("bad_response: too large")
@@ -359,7 +298,7 @@ def test_max_response_bytes_is_a_positive_whole_number(value):
 
 @pytest.mark.parametrize("content", ["", "   ", "\n\t\n"])
 def test_an_empty_completion_is_a_counted_failure_never_cached(tmp_path, content):
-    with _Server(_answers(content)) as server:
+    with ScriptedServer(_answers(content)) as server:
         cached = CachedBackend(_client(server), tmp_path)
         (first,) = cached.generate([_request()])
         (again,) = cached.generate([_request()])
@@ -368,7 +307,7 @@ def test_an_empty_completion_is_a_counted_failure_never_cached(tmp_path, content
 
 
 def test_a_run_whose_answers_are_all_empty_fails(sample_build, tmp_path, capsys):
-    with _Server(_answers("")) as server:
+    with ScriptedServer(_answers("")) as server:
         code, _, err = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "openai", "--model-args",
                                      f"base_url={server.base_url},model=m,max_retries=0"), capsys)
     line = one_line(err)
@@ -380,7 +319,7 @@ def test_a_run_with_one_surrogate_answer_keeps_the_other(sample_build, tmp_path,
         first = len([s for s in server.seen if s[0] == "POST"]) == 1
         _surrogate_for_bad(handler, b"good" if first else b"bad")
 
-    with _Server(answer) as server:
+    with ScriptedServer(answer) as server:
         code, _, _ = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "openai", "--model-args",
                                      f"base_url={server.base_url},model=m,max_retries=0,concurrency=1"), capsys)
     results = json.loads((tmp_path / "run" / "results.json").read_text())
@@ -482,7 +421,7 @@ def test_ctrl_c_during_a_real_run_ends_it_at_once(sample_build, tmp_path):
     def hang(handler: BaseHTTPRequestHandler, raw: bytes) -> None:
         stop.wait(30)  # a server that never answers: the run waits on the pool when Ctrl-C comes
 
-    with _Server(hang) as server:
+    with ScriptedServer(hang) as server:
         argv = [sys.executable, "-m", "cyclebench", *map(str, _evaluate(
             sample_build, tmp_path / "run", "--backend", "openai", "--model-args",
             f"base_url={server.base_url},model=m,concurrency=2,timeout=60,max_retries=5"))]
@@ -583,7 +522,7 @@ def test_fake_and_baseline_numbers_are_checked():
 
 @pytest.mark.parametrize("value", ["007", "true", "None", "1e3", "nan", "0x10", "-0"])
 def test_names_and_keys_are_sent_exactly_as_given(value):
-    with _Server(_answers(GOOD)) as server:
+    with ScriptedServer(_answers(GOOD)) as server:
         backend = build_backend("openai", f"base_url={server.base_url},model={value},api_key=00{value}")
         (out,) = backend.generate([_request()])
     assert out.text == GOOD
@@ -633,10 +572,7 @@ def test_a_hand_edited_cache_line_is_regenerated(tmp_path, edit):
 
 def test_api_key_is_never_written_by_a_run(sample_build, tmp_path):
     from cyclebench.backends.base import REDACTED
-    from cyclebench.backends.fake import FakeBackend
     from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
-
-    from .openai_server import OpenAIServer
 
     secret = "sk-NEVER-WRITE-THIS-123"
     with OpenAIServer(FakeBackend(text="## Rating\n\n6\n")) as server:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -24,57 +23,13 @@ from cyclebench.backends.cache import CachedBackend
 from cyclebench.backends.fake import FakeBackend
 from cyclebench.backends.openai import OpenAIBackend, _retry_after
 
-from .openai_server import OpenAIServer
+from .openai_server import OpenAIServer, ScriptedServer
 
 DRIP_SECONDS = 8.0  # how long a drip server keeps going: far past the client's deadline, never forever
 
 
-class _Scripted:
-    """A local HTTP server whose every POST is answered by ``answer(handler)``; ``closed`` is set when a
-    dripping answer finds the client gone."""
-
-    def __init__(self, answer: Callable[[BaseHTTPRequestHandler], None] | None = None):
-        owner = self
-        self.answer = answer
-        self.seen = 0
-        self.closed = threading.Event()
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                owner.seen += 1
-                assert owner.answer is not None
-                owner.answer(self)
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass
-
-        self.httpd = Server(("127.0.0.1", 0), Handler)
-
-    def __enter__(self) -> _Scripted:
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-
-def _drip(data: bytes, owner: _Scripted) -> Callable[[BaseHTTPRequestHandler], None]:
-    def answer(handler: BaseHTTPRequestHandler) -> None:
+def _drip(data: bytes, owner: ScriptedServer) -> Callable[[BaseHTTPRequestHandler, bytes], None]:
+    def answer(handler: BaseHTTPRequestHandler, raw: bytes = b"") -> None:
         end = time.monotonic() + DRIP_SECONDS
         try:
             for i in range(len(data)):
@@ -104,7 +59,7 @@ DRIPS = {
 
 @pytest.mark.parametrize("where", sorted(DRIPS))
 def test_a_dripping_server_cannot_hold_a_request_past_the_deadline(where):
-    with _Scripted() as server:
+    with ScriptedServer() as server:
         server.answer = _drip(DRIPS[where], server)
         client = OpenAIBackend(base_url=server.base_url, model="m", timeout=0.5, max_retries=0)
         start = time.monotonic()
@@ -116,10 +71,10 @@ def test_a_dripping_server_cannot_hold_a_request_past_the_deadline(where):
 
 
 def test_the_deadline_is_per_attempt_and_retried():
-    with _Scripted() as server:
+    with ScriptedServer() as server:
         answers = iter(["drip", "ok"])
 
-        def answer(handler: BaseHTTPRequestHandler) -> None:
+        def answer(handler: BaseHTTPRequestHandler, raw: bytes = b"") -> None:
             if next(answers) == "drip":
                 _drip(DRIPS["body"], server)(handler)
                 return
@@ -131,7 +86,7 @@ def test_the_deadline_is_per_attempt_and_retried():
         server.answer = answer
         client = OpenAIBackend(base_url=server.base_url, model="m", timeout=0.5, max_retries=1, backoff=0.01)
         (out,) = client.generate([_request()])
-        assert out.error is None and out.text == "x" * 400 and server.seen == 2
+        assert out.error is None and out.text == "x" * 400 and len(server.seen) == 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,8 +127,8 @@ def test_unreadable_retry_after_falls_back_to_the_backoff(header):
 # Message content that is not a string
 
 
-def _json_server(payload: Any) -> _Scripted:
-    def answer(handler: BaseHTTPRequestHandler) -> None:
+def _json_server(payload: Any) -> ScriptedServer:
+    def answer(handler: BaseHTTPRequestHandler, raw: bytes = b"") -> None:
         data = json.dumps(payload).encode()
         handler.send_response(200)
         handler.send_header("Content-Type", "application/json")
@@ -181,7 +136,7 @@ def _json_server(payload: Any) -> _Scripted:
         handler.end_headers()
         handler.wfile.write(data)
 
-    return _Scripted(answer)
+    return ScriptedServer(answer)
 
 
 @pytest.mark.parametrize("content", [None, ["a", "b"], [{"type": "text", "text": "hi"}], 7, 6.5, {"text": "x"}, True])
@@ -192,7 +147,7 @@ def test_non_string_content_is_a_counted_failure_never_cached(tmp_path, content)
         (first,) = cached.generate([_request()])
         (again,) = cached.generate([_request()])
     assert first.text is None and first.error.startswith("bad_response")
-    assert again.text is None and not again.cached and server.seen == 2  # asked again: nothing was cached
+    assert again.text is None and not again.cached and len(server.seen) == 2  # asked again: nothing was cached
     assert not cached.path.exists() or cached.path.read_text() == ""
 
 
