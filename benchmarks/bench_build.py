@@ -63,7 +63,7 @@ def bare_parse(raw: Path) -> float:
 
 def build_once(raw: Path, papers: Path | None, out: Path) -> float:
     sys.path.insert(0, str(ROOT))
-    from builders import review5k
+    from cyclebench.builders import review5k
 
     config = review5k.Review5KConfig(require_text=papers is not None)
     start = time.perf_counter()

@@ -6,7 +6,7 @@ Definitions (all timed in this one run, best of ``--repeat``):
 * LaTeX, bare: what any LaTeX-to-text path must pay: ``load_latex_source`` (read the files, find the main
   file, strip comments, resolve includes) and pylatexenc's ``LatexNodes2Text().latex_to_text`` on the
   resolved text. It yields one undivided text, no sections.
-* LaTeX, extraction: ``builders.paper_extract.extract_latex``: the same loading, the structural compile
+* LaTeX, extraction: ``cyclebench.builders.paper_extract.extract_latex``: the same loading, the structural compile
   check, ``parse_latex`` (sections, captions, math kept, acknowledgements and appendix handled), the ``.bib``
   parsed with bibtexparser and the cited keys collected.
 * LaTeX, row stage: ``PaperToRow`` on the paper: extraction, references with abstracts, part split, the
@@ -63,9 +63,9 @@ def best(fn, repeat: int) -> float:
 def bench_latex(repeat: int) -> dict:
     from pylatexenc.latex2text import LatexNodes2Text
 
-    from builders.outline import OutlineFromSections
-    from builders.paper_extract import extract_latex
-    from builders.research14k import ExtractStage, PaperJob, PaperMeta, PaperToRow, Research14KConfig
+    from cyclebench.builders.outline import OutlineFromSections
+    from cyclebench.builders.paper_extract import extract_latex
+    from cyclebench.builders.research14k import ExtractStage, PaperJob, PaperMeta, PaperToRow, Research14KConfig
     from cyclebench.sources.latex import load_latex_source
 
     files = latex_files()
@@ -89,7 +89,7 @@ def bench_latex(repeat: int) -> dict:
 def bench_pdf(repeat: int) -> dict:
     import pymupdf
 
-    from builders.paper_extract import extract_text_paper
+    from cyclebench.builders.paper_extract import extract_text_paper
     from cyclebench.sources.text import extract_pdf_text
 
     files = pdf_files()
@@ -116,8 +116,8 @@ def bench_pdf(repeat: int) -> dict:
 
 def bench_build(copies: int) -> dict:
     """The whole builder on the LaTeX papers copied ``copies`` times: 1 worker, 2 workers, datatrove."""
-    from builders.executor import DatatroveOptions
-    from builders.research14k import Research14KConfig, build
+    from cyclebench.builders.executor import DatatroveOptions
+    from cyclebench.builders.research14k import Research14KConfig, build
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-r14-"))
     try:

@@ -7,7 +7,7 @@ MFU is not defined against a CPU peak here and is reported as not measured.
 
 Measured in one run, per step kind:
 
-* ``trainer``   tokens/s of trl's SFTTrainer / CPOTrainer (SimPO + NLL), as ``trainers.sft`` / ``trainers.simpo``
+* ``trainer``   tokens/s of trl's SFTTrainer / CPOTrainer (SimPO + NLL), as ``cyclebench.trainers.sft`` / ``cyclebench.trainers.simpo``
                 set them up (pre-tokenized rows with assistant masks; prompt/chosen/rejected pairs), timed per
                 optimizer step by a callback, after warm-up steps;
 * ``raw``       a plain PyTorch loop over the same model and batch shapes (forward, cross-entropy on the
@@ -135,8 +135,8 @@ def bench_sft(model, tok, settings: dict, out: Path) -> dict:
 def bench_simpo(model, tok, settings: dict, out: Path) -> dict:
     from datasets import Dataset
 
-    from trainers.configs import IterativeSimPOConfig
-    from trainers.simpo import build_trainer
+    from cyclebench.trainers.configs import IterativeSimPOConfig
+    from cyclebench.trainers.simpo import build_trainer
 
     s = settings["seq_len"]
     n = settings["warmup"] + settings["steps"]

@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 import cyclebench
-from builders.base import RejectLog, hash_split, input_fingerprint, manifest_header, require_kept
+from cyclebench.builders.base import RejectLog, hash_split, input_fingerprint, manifest_header, require_kept
 from cyclebench.checks import between, fraction, validate_fields
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
 from cyclebench.records import RecordError, Reject, ReviewExample

@@ -4,7 +4,7 @@ The published DeepReview-13K (ICLR 2024 + 2025: 13,378 train rows per mode, 1,28
 ``test_2024`` / ``test_2025``) was released without the code that made it. This builder rebuilds it from a raw
 OpenReview snapshot plus a papers folder: per paper the human reviews (newest version each), the authors'
 responses (Official_Comment notes signed by the authors, placed in the thread of the review they answer),
-the meta review and the decision. A reasoning-chain stage (:mod:`builders.reasoning_chain`: offline
+the meta review and the decision. A reasoning-chain stage (:mod:`cyclebench.builders.reasoning_chain`: offline
 ``ChainFromReviews`` or ``ChainByModel``) turns them into simulated reviewers, a verification of each
 weakness and the final review with the averaged human scores and the real decision, and every kept paper
 becomes one row per mode (fast / standard / best):
@@ -18,7 +18,7 @@ becomes one row per mode (fast / standard / best):
 Splits: ``train`` and one ``test_<year>`` per year built; a paper is in test when the stable hash of its id
 falls below ``test_fraction`` (10% as published). A split left without rows is not written (``datasets``
 cannot load a folder that lists an empty split); the manifest names it under ``empty_splits_omitted``. Work per paper runs on N processes through
-:func:`builders.executor.run_ordered`; rows are written in input order, so shards are byte-identical
+:func:`cyclebench.builders.executor.run_ordered`; rows are written in input order, so shards are byte-identical
 whatever the number of workers.
 """
 
@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from builders.base import (
+from cyclebench.builders.base import (
     TEXT_KINDS,
     RejectLog,
     check_input_files,
@@ -42,8 +42,8 @@ from builders.base import (
     manifest_header,
     require_kept,
 )
-from builders.executor import run_ordered
-from builders.reasoning_chain import (
+from cyclebench.builders.executor import run_ordered
+from cyclebench.builders.reasoning_chain import (
     MODE_BLOCKS,
     ChainFromReviews,
     PaperMaterial,

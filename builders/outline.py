@@ -61,7 +61,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from builders.paper_extract import ExtractedPaper, PaperFigure, PaperSection
+from cyclebench.builders.paper_extract import ExtractedPaper, PaperFigure, PaperSection
 from cyclebench.records import ExperimentResult, ExperimentSpec, PaperOutline
 
 OFFLINE_METHOD = "from-sections-v1"

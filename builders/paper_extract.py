@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from builders.bibtex import (
+from cyclebench.builders.bibtex import (
     BibParse,
     cited_keys,
     parse_bbl,

@@ -26,11 +26,11 @@ when its real path (links and ``..`` resolved) lies inside one of those folders,
 ``../../x`` or ``/usr`` is rejected as ``outside_input``, never followed. Every source file is read through
 ``cyclebench.sources.confined`` within the config's source bounds (``Research14KConfig.source_limits``).
 
-Per paper, one pure stage (``PaperToRow``, run through ``builders.executor`` on any number of processes
-or datatrove tasks, outputs in input order): extract (``builders.paper_extract``: main file, includes,
+Per paper, one pure stage (``PaperToRow``, run through ``cyclebench.builders.executor`` on any number of processes
+or datatrove tasks, outputs in input order): extract (``cyclebench.builders.paper_extract``: main file, includes,
 comments and acknowledgements stripped, structural compile check, sections, captions, ``.bib``), collect
-the cited entries with their abstracts (``builders.bibtex``), split the sections into the generator's
-two parts (``builders.outline.split_parts``), make the outline (``OutlineFromSections`` offline, or
+the cited entries with their abstracts (``cyclebench.builders.bibtex``), split the sections into the generator's
+two parts (``cyclebench.builders.outline.split_parts``), make the outline (``OutlineFromSections`` offline, or
 ``OutlineByModel`` in the driver, batched through a backend), and write the row with ``messages`` in the
 5-turn CycleResearcher format of ``cyclebench.protocols.cycleresearcher`` (REFERENCE 1.3). Every paper
 leaves as a row or as a counted reject with its reason (``rejects.jsonl``, ``manifest.json``).
@@ -52,13 +52,13 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from builders.base import (
+from cyclebench.builders.base import (
     CYCLERESEARCHER_CITATION,
     RejectLog,
     input_fingerprint,
     manifest_header,
 )
-from builders.bibtex import (
+from cyclebench.builders.bibtex import (
     AbstractIndex,
     CitedReferences,
     bibtex_from_string,
@@ -67,15 +67,15 @@ from builders.bibtex import (
     paper_abstract_rows,
     read_abstract_rows,
 )
-from builders.executor import DatatroveOptions, Engine, run_stage
-from builders.outline import (
+from cyclebench.builders.executor import DatatroveOptions, Engine, run_stage
+from cyclebench.builders.outline import (
     OutlineByModel,
     OutlineFromSections,
     PaperParts,
     ResearchOutline,
     split_parts,
 )
-from builders.paper_extract import (
+from cyclebench.builders.paper_extract import (
     EXTRACTOR_VERSION,
     ExtractedPaper,
     PaperSection,

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from builders.base import (
+from cyclebench.builders.base import (
     CYCLERESEARCHER_CITATION,
     TEXT_KINDS,
     RejectLog,

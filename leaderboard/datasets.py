@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from leaderboard.outcome import Problem
+from cyclebench.leaderboard.outcome import Problem
 
 
 def parse_data_options(values: list[str]) -> dict[str, list[Path]]:

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from leaderboard.outcome import Verification
-from leaderboard.reparse import SCORE_FIELDS, Reparsed, reparse_submission
-from leaderboard.safe_read import FILE_LIMITS, ReadError, decode_utf8, loads_json, parse_jsonl, read_bounded
+from cyclebench.leaderboard.outcome import Verification
+from cyclebench.leaderboard.reparse import SCORE_FIELDS, Reparsed, reparse_submission
+from cyclebench.leaderboard.safe_read import FILE_LIMITS, ReadError, decode_utf8, loads_json, parse_jsonl, read_bounded
 
 CONTENT_DIFFERENT = 0.05
 CONTENT_TOLERANCE = 0.05

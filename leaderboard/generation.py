@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from leaderboard.outcome import Problem
+from cyclebench.leaderboard.outcome import Problem
 
 TURN_FIELDS = ("turn", "output", "error", "finish_reason")
 

@@ -2,26 +2,26 @@
 
 Reviewer runs: predictions are matched by paper id to the split's examples, the human scores they carry
 are checked against the build's, score ranges are checked, the re-parse of the raw outputs must agree with
-the submitted parsed fields (``leaderboard.reparse``), and the metrics are recomputed from the re-parse
+the submitted parsed fields (``cyclebench.leaderboard.reparse``), and the metrics are recomputed from the re-parse
 with ``cyclebench.evaluate.score_predictions``; a run of a cyclebench baseline is then re-run
-(``leaderboard.reproduce``); each row's request hash must be what its kind of run writes
-(``leaderboard.provenance``). Generator runs: samples are matched to the build's prompts x samples per
-prompt, each sample's outcome is derived again from its turns (``leaderboard.generation``), and the set
+(``cyclebench.leaderboard.reproduce``); each row's request hash must be what its kind of run writes
+(``cyclebench.leaderboard.provenance``). Generator runs: samples are matched to the build's prompts x samples per
+prompt, each sample's outcome is derived again from its turns (``cyclebench.leaderboard.generation``), and the set
 figures (and best-of-N) are recomputed with ``cyclebench.judging`` from the judge's re-parsed reviews.
-Every claimed figure must then agree (``leaderboard.rescore``).
+Every claimed figure must then agree (``cyclebench.leaderboard.rescore``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from leaderboard import rescore
-from leaderboard.datasets import DatasetBuilds
-from leaderboard.generation import outcome_problems
-from leaderboard.outcome import LABELS, Verification
-from leaderboard.provenance import request_hash_problems
-from leaderboard.reparse import Reparsed, replace_judge_reviews
-from leaderboard.reproduce import is_baseline_run, reproduce_baseline
+from cyclebench.leaderboard import rescore
+from cyclebench.leaderboard.datasets import DatasetBuilds
+from cyclebench.leaderboard.generation import outcome_problems
+from cyclebench.leaderboard.outcome import LABELS, Verification
+from cyclebench.leaderboard.provenance import request_hash_problems
+from cyclebench.leaderboard.reparse import Reparsed, replace_judge_reviews
+from cyclebench.leaderboard.reproduce import is_baseline_run, reproduce_baseline
 
 # Re-scoring draws papers x resamples bootstrap weights; a cap keeps a hostile submission from tying up CI
 # (a 5,000-paper split at the default 10,000 resamples is 5e7).

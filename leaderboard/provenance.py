@@ -31,7 +31,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from leaderboard.outcome import Problem
+from cyclebench.leaderboard.outcome import Problem
 
 TEST_ONLY_BACKENDS = ("fake",)
 IMPORTED_BACKEND = "imported"
@@ -100,7 +100,7 @@ def expected_request_hashes(results: dict[str, Any], examples: Sequence[Any]) ->
     """Per paper the ``request_hash`` a model run of ``results`` writes for it; None when the prompt cannot
     be rebuilt from the protocol and the build alone."""
     from cyclebench.backends import GenerationRequest
-    from leaderboard.reparse import build_protocol
+    from cyclebench.leaderboard.reparse import build_protocol
 
     try:
         protocol, _ = build_protocol(results["protocol"]["name"], results["protocol"]["arguments"])

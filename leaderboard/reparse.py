@@ -6,7 +6,7 @@ reviewer. So each row's raw ``output`` is parsed again with the protocol and arg
 (recorded outputs: with the importer's reader and its decision rule, a CSV row from its JSON record; a
 generator: the judge's output with the judge protocol), the re-parse is what gets scored, and a submitted
 field that disagrees is a rejection naming the paper and the field (``status`` and ``decision`` exactly,
-scores within ``leaderboard.rescore``'s tolerance).
+scores within ``cyclebench.leaderboard.rescore``'s tolerance).
 
 Failures: a row whose ``generation_error`` (a judge: ``error``) is set has no output: the run got none, and
 it re-parses to the failed review the run wrote for it (``generation_error: ...``;
@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cyclebench.records import ParsedReview
-from leaderboard.outcome import Problem
-from leaderboard.rescore import agrees
+from cyclebench.leaderboard.outcome import Problem
+from cyclebench.leaderboard.rescore import agrees
 
 SCORE_FIELDS = ("rating", "soundness", "presentation", "contribution", "confidence")
 EXACT_FIELDS = ("status", "decision")

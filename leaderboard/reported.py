@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from importlib.resources import files
 
-from leaderboard.columns import COLUMNS
+from cyclebench.leaderboard.columns import COLUMNS
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class ReportedRow:
 
 def load_reported(text: str | None = None) -> list[ReportedRow]:
     """The rows of ``reported.json`` (or of ``text``), checked; a bad entry raises ValueError."""
-    data = json.loads(text if text is not None else (files("leaderboard") / "reported.json").read_text(encoding="utf-8"))
+    data = json.loads(text if text is not None else (files("cyclebench.leaderboard") / "reported.json").read_text(encoding="utf-8"))
     sources = data.get("sources") or {}
     rows = []
     for i, row in enumerate(data.get("rows") or []):

@@ -13,7 +13,7 @@ backend whose results say ``baseline: true`` is rejected, and so is a baseline b
 
 Cost, measured on 2 CPU cores: constant and TF-IDF about 1-3 s per build; MiniLM about 30 s on the seeded
 review-5k build (205 abstracts) and 2 minutes on aiscientist-iclr2022 (150 full papers). A re-run is
-computed once per :class:`~leaderboard.datasets.DatasetBuilds`, so ``validate`` and the site build share it.
+computed once per :class:`~cyclebench.leaderboard.datasets.DatasetBuilds`, so ``validate`` and the site build share it.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from leaderboard.datasets import DatasetBuilds
-from leaderboard.outcome import Verification
-from leaderboard.rescore import compare_counts
+from cyclebench.leaderboard.datasets import DatasetBuilds
+from cyclebench.leaderboard.outcome import Verification
+from cyclebench.leaderboard.rescore import compare_counts
 
 # What a hostile model_args can make a baseline raise while it is built, trained or run.
 RERUN_ERRORS = (ValueError, TypeError, KeyError, ImportError, OSError, RuntimeError)
@@ -120,7 +120,7 @@ def run_baseline(config: Any) -> Rerun:
 # Baselines write their scores with two decimals, computed in float arithmetic whose last bits depend on the
 # BLAS build; a value near a rounding edge can move by one unit in the last written digit on another machine.
 # So the re-run is compared per paper within one such unit (plus slack), decisions and statuses exactly. The
-# claimed figures are already recomputed from the submitted outputs themselves (``leaderboard.match``), so
+# claimed figures are already recomputed from the submitted outputs themselves (``cyclebench.leaderboard.match``), so
 # this comparison only has to show that those outputs are what the baseline gives; the slack can move a
 # figure by at most 0.01 per paper, in a run that must still be consistent with its own outputs.
 BASELINE_VALUE_TOLERANCE = 0.0101

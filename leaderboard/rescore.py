@@ -1,6 +1,6 @@
 """Recompute a submission's figures from its predictions and compare them with what it claims.
 
-Pure functions: the caller loads the dataset examples and the re-parsed reviews (``leaderboard.reparse``;
+Pure functions: the caller loads the dataset examples and the re-parsed reviews (``cyclebench.leaderboard.reparse``;
 a row's submitted ``parsed`` is only read for the range check and the comparison with the re-parse). Only
 the fields the metrics read count (rating, decision, the four aspects, the simulated reviewers' ratings);
 the row's own ``human_ratings`` are never used for scoring, the dataset build's are.

@@ -31,7 +31,7 @@ SCHEMA_FILES = {
 
 
 def schema_text(name: str) -> str:
-    return (files("leaderboard") / "schemas" / name).read_text(encoding="utf-8")
+    return (files("cyclebench.leaderboard") / "schemas" / name).read_text(encoding="utf-8")
 
 
 @cache

@@ -1,6 +1,6 @@
 """Produce the seeded leaderboard submissions: the CPU baselines on two datasets built from the corpus.
 
-    python -m leaderboard.seed [--corpus ../shared/corpus] [--work build/leaderboard-seed]
+    python -m cyclebench.leaderboard.seed [--corpus ../shared/corpus] [--work build/leaderboard-seed]
                                [--out leaderboard/submissions] [--without-minilm]
 
 Steps, each the documented command's own code path:
@@ -127,7 +127,7 @@ def seed(corpus: str | Path, work: str | Path, out: str | Path, backends: tuple[
          progress: bool | None = False) -> list[Path]:
     """Build, evaluate and submit; returns the submission folders written."""
     from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
-    from leaderboard.submit import submit
+    from cyclebench.leaderboard.submit import submit
 
     work, out = Path(work), Path(out)
     datasets = build_corpus_datasets(corpus, work)
@@ -167,7 +167,7 @@ def seed_imported(corpus: str | Path, work: str | Path, out: str | Path) -> list
     """Submit the AI Scientist's six recorded reviewer configurations on the corpus build, as imported
     recorded outputs (scored with the aiscientist protocol, Overall >= 6; never re-run)."""
     from cyclebench.imported import score_recorded_outputs
-    from leaderboard.submit import submit
+    from cyclebench.leaderboard.submit import submit
 
     corpus, work, out = Path(corpus).resolve(), Path(work), Path(out)
     datasets = build_corpus_datasets(corpus, work, tuple(t for t in SEED_TASKS if t.task == "aiscientist-iclr2022"))
@@ -192,7 +192,7 @@ def seed_imported(corpus: str | Path, work: str | Path, out: str | Path) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leaderboard.seed", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m cyclebench.leaderboard.seed", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     parser.add_argument("--work", type=Path, default=Path("build/leaderboard-seed"),

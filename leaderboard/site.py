@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from cyclebench.outputs import FolderTransaction, OutputMarker, check_target
-from leaderboard.columns import CHART_FIGURES, COLUMNS, Column
-from leaderboard.reported import ReportedRow, load_reported
-from leaderboard.safe_read import FILE_LIMITS, read_bounded
-from leaderboard.validate import DatasetBuilds, Verification, list_submissions, model_block, validate_submissions
+from cyclebench.leaderboard.columns import CHART_FIGURES, COLUMNS, Column
+from cyclebench.leaderboard.reported import ReportedRow, load_reported
+from cyclebench.leaderboard.safe_read import FILE_LIMITS, read_bounded
+from cyclebench.leaderboard.validate import DatasetBuilds, Verification, list_submissions, model_block, validate_submissions
 
 STATIC_FILES = ("sortable.js", "style.css")
 MEASURED_LABELS = ("verified", "baseline", "imported (not re-run)")
@@ -244,7 +244,7 @@ def _sort_value(value: Any) -> str:
 def environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("leaderboard", "templates"), autoescape=True,
+    env = Environment(loader=PackageLoader("cyclebench.leaderboard", "templates"), autoescape=True,
                       undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["fmt"] = _fmt
     env.filters["sort_value"] = _sort_value
@@ -310,7 +310,7 @@ def build_site(out: str | Path, submissions: str | Path, datasets: DatasetBuilds
         (partial / "static").mkdir()
         (partial / "submissions").mkdir()
         for name in STATIC_FILES:
-            (partial / "static" / name).write_bytes((files("leaderboard") / "static" / name).read_bytes())
+            (partial / "static" / name).write_bytes((files("cyclebench.leaderboard") / "static" / name).read_bytes())
         for table in tables:
             _charts(table, partial / "plots")
         env = environment()

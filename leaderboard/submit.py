@@ -16,10 +16,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from leaderboard import SCHEMA_VERSION
-from leaderboard.safe_read import FILE_LIMITS, ReadError, decode_utf8, loads_json, read_bounded
-from leaderboard.schema_check import document_version, schema_errors
-from leaderboard.validate import FOLDER_PATTERN, expected_label, model_block
+from cyclebench.leaderboard import SCHEMA_VERSION
+from cyclebench.leaderboard.safe_read import FILE_LIMITS, ReadError, decode_utf8, loads_json, read_bounded
+from cyclebench.leaderboard.schema_check import document_version, schema_errors
+from cyclebench.leaderboard.validate import FOLDER_PATTERN, expected_label, model_block
 
 
 class SubmitError(ValueError):

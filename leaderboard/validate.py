@@ -1,17 +1,17 @@
 """Validate submissions: files, schemas, consistency, duplicates, re-parsing, score ranges, re-scoring, re-runs.
 
 A submission is verified only when every check passes. Its submitted ``parsed`` fields are claims: every
-raw output is parsed again with the named protocol (``leaderboard.reparse``) and a disagreeing field is a
+raw output is parsed again with the named protocol (``cyclebench.leaderboard.reparse``) and a disagreeing field is a
 rejection. The predictions are matched by paper id to the examples of the named dataset build (a local
 folder given per task, whose fingerprint must equal the one the results name), the metrics are recomputed
 from the re-parsed reviews with the project's own scorer (``cyclebench.evaluate.score_predictions`` for a
 reviewer, ``cyclebench.judging.set_figures`` for a generator; same seed and resamples) and every claimed
-figure must agree (``leaderboard.rescore``). The run must be what it says it is: a registered backend (not the
+figure must agree (``cyclebench.leaderboard.rescore``). The run must be what it says it is: a registered backend (not the
 test-only ``fake``) or imported outputs, with the fingerprint and request hashes of that kind of run
-(``leaderboard.provenance``); a generator's sample outcomes are derived again from their turns
-(``leaderboard.generation``). A run of one of cyclebench's baselines is then re-run on the build and must
-reproduce (``leaderboard.reproduce``); only then is it labelled baseline. Duplicates are
-found by file, by declared identity and by content (``leaderboard.duplicates``). Nothing in a submission is
+(``cyclebench.leaderboard.provenance``); a generator's sample outcomes are derived again from their turns
+(``cyclebench.leaderboard.generation``). A run of one of cyclebench's baselines is then re-run on the build and must
+reproduce (``cyclebench.leaderboard.reproduce``); only then is it labelled baseline. Duplicates are
+found by file, by declared identity and by content (``cyclebench.leaderboard.duplicates``). Nothing in a submission is
 executed; the files are read by ``safe_read``.
 
 The outcome is a :class:`Verification` per submission. It is not stored in the submission folder (a
@@ -29,14 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from leaderboard.datasets import DatasetBuilds, parse_data_options  # noqa: F401  (re-exported)
-from leaderboard.duplicates import Identity, canonical, check_duplicates, identity_of, model_block, read_identity
-from leaderboard.match import check_generator, check_review
-from leaderboard.outcome import LABELS, Problem, Verification  # noqa: F401  (re-exported)
-from leaderboard.provenance import run_problems
-from leaderboard.reparse import reparse_submission
-from leaderboard.reproduce import baseline_claim_problems, is_baseline_run
-from leaderboard.safe_read import (
+from cyclebench.leaderboard.datasets import DatasetBuilds, parse_data_options  # noqa: F401  (re-exported)
+from cyclebench.leaderboard.duplicates import Identity, canonical, check_duplicates, identity_of, model_block, read_identity
+from cyclebench.leaderboard.match import check_generator, check_review
+from cyclebench.leaderboard.outcome import LABELS, Problem, Verification  # noqa: F401  (re-exported)
+from cyclebench.leaderboard.provenance import run_problems
+from cyclebench.leaderboard.reparse import reparse_submission
+from cyclebench.leaderboard.reproduce import baseline_claim_problems, is_baseline_run
+from cyclebench.leaderboard.safe_read import (
     FILE_LIMITS,
     MAX_SUBMISSION_BYTES,
     ReadError,
@@ -47,7 +47,7 @@ from leaderboard.safe_read import (
     read_bounded,
     regular_file_size,
 )
-from leaderboard.schema_check import document_version, schema_errors
+from cyclebench.leaderboard.schema_check import document_version, schema_errors
 
 FOLDER_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2})_([A-Za-z0-9][A-Za-z0-9._-]{0,79})$")
 SUBMISSION_FILES = ("metadata.yaml", "results.json", "predictions.jsonl")

@@ -490,7 +490,7 @@ def test_good_overrides_and_exact_names_pass(capsys):
 @settings(max_examples=100, deadline=None)
 @given(st.floats(allow_nan=True, allow_infinity=True) | st.integers(-10**6, 10**6))
 def test_recipe_number_check_matches_its_rule(value):
-    from trainers.configs import recipe_fields, value_problem
+    from cyclebench.trainers.configs import recipe_fields, value_problem
 
     field_, hint = recipe_fields("sft")["learning_rate"]
     assert (value_problem("learning_rate", hint, field_.default, value) is None) == (

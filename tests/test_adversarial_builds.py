@@ -23,7 +23,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import decontaminate
+from cyclebench.builders import decontaminate
 from cyclebench.cli import main
 from cyclebench.cli.build import sample_dir
 from cyclebench.fileio import sha256_file

@@ -25,9 +25,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builders import research14k
-from builders.paper_extract import extract_text_paper
-from builders.research14k import Research14KConfig
+from cyclebench.builders import research14k
+from cyclebench.builders.paper_extract import extract_text_paper
+from cyclebench.builders.research14k import Research14KConfig
 from cyclebench.fileio import sha256_path
 from cyclebench.records import RecordError
 from cyclebench.sources import confined
@@ -286,7 +286,7 @@ def test_nothing_the_user_gave_is_touched(attack_build):
 
 
 def test_review5k_papers_folder_link_to_a_system_file(tmp_path):
-    from builders import review5k
+    from cyclebench.builders import review5k
     from cyclebench.cli.build import sample_dir
 
     sample = sample_dir()
@@ -505,7 +505,7 @@ def test_a_link_member_inside_the_archive_reads_its_target(tmp_path):
 
 
 def test_abstracts_file_with_invalid_bytes_is_a_counted_reject(tmp_path):
-    from builders.bibtex import AbstractIndex, read_abstract_rows
+    from cyclebench.builders.bibtex import AbstractIndex, read_abstract_rows
 
     good = json.dumps({"key": "a2020", "abstract": "An abstract."}).encode()
     (tmp_path / "cited.jsonl").write_bytes(b"\xef\xbb\xbf" + good + b"\n" + good.replace(b"An", b"\xffAn") + b"\n")

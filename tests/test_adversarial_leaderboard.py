@@ -2,8 +2,8 @@
 
 Each attack keeps the submission otherwise consistent (figures recomputed from the forged fields, metadata
 checksums resealed), so only the defence under test can catch it: re-parsing every raw output
-(``leaderboard.reparse``), re-running claimed baselines (``leaderboard.reproduce``) and comparing contents
-(``leaderboard.duplicates``). Runs on the embedded Review-5K sample (a "model" served over an OpenAI-compatible
+(``cyclebench.leaderboard.reparse``), re-running claimed baselines (``cyclebench.leaderboard.reproduce``) and comparing contents
+(``cyclebench.leaderboard.duplicates``). Runs on the embedded Review-5K sample (a "model" served over an OpenAI-compatible
 API, answered here by canned reviews, and the TF-IDF baseline); the seeded submissions are checked against
 fresh corpus builds. The last sections hold the red team's follow-up attacks: failures that hide papers,
 relabelled generator outcomes, hostile numbers and text, and outputs written over inputs.
@@ -29,12 +29,12 @@ from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
 from cyclebench.imported import record_from_text, record_to_text, score_recorded_outputs
 from cyclebench.protocols import get_protocol
 from cyclebench.tasks import get_task
-from leaderboard import rescore
-from leaderboard.duplicates import same_content
-from leaderboard.seed import BASELINES, SEED_DATE, SEED_TASKS, round_floats
-from leaderboard.site import build_site
-from leaderboard.submit import submit
-from leaderboard.validate import DatasetBuilds, validate_submissions
+from cyclebench.leaderboard import rescore
+from cyclebench.leaderboard.duplicates import same_content
+from cyclebench.leaderboard.seed import BASELINES, SEED_DATE, SEED_TASKS, round_floats
+from cyclebench.leaderboard.site import build_site
+from cyclebench.leaderboard.submit import submit
+from cyclebench.leaderboard.validate import DatasetBuilds, validate_submissions
 
 from .test_generation_eval import research14k, review_text  # noqa: F401  (research14k: fixture)
 from .test_leaderboard import _generator_run, codes, edit_predictions, edit_results, messages, rewrite
@@ -125,7 +125,7 @@ def reclaim_figures(board: Board, folder: Path) -> None:
 def pose_as_another_model(board: Board, folder: Path, model: str = "my-own-model") -> None:
     """Rename the run's model (fingerprint and model_args) and recompute every row's request hash for it, as a
     careful forger would: the request hashes are public knowledge, so only the content rule is left."""
-    from leaderboard.provenance import expected_request_hashes
+    from cyclebench.leaderboard.provenance import expected_request_hashes
 
     fingerprint = json.dumps({"backend": "openai", **SERVED, "model": model}, sort_keys=True)
     args = {**SERVED, "model": model}
@@ -297,7 +297,7 @@ def test_a_csv_record_is_stored_in_a_form_its_parser_reads_back(record):
 
 
 def test_imported_csv_rows_are_re_parsed_with_the_importers_decision_rule(corpus, tmp_path):
-    from leaderboard.seed import build_corpus_datasets
+    from cyclebench.leaderboard.seed import build_corpus_datasets
 
     spec = next(t for t in SEED_TASKS if t.task == "aiscientist-iclr2022")
     data = build_corpus_datasets(corpus, tmp_path / "builds", (spec,))["aiscientist-iclr2022"]
@@ -561,7 +561,7 @@ def test_a_readable_output_declared_failed_is_rejected_naming_the_paper(board, t
 def test_failures_show_beside_the_figures_and_a_copy_with_failures_is_a_duplicate(board, tmp_path):
     """Declared failures without output are what a run may record: verified, but the site shows over how many
     papers the figures are; and failing rows of someone else's run leaves a copy of the rest (rule 3)."""
-    from leaderboard.site import coverage
+    from cyclebench.leaderboard.site import coverage
 
     subs = tmp_path / "subs"
     original = submit_to(board, "model", subs, name="honest", date="2026-01-01")
@@ -752,7 +752,7 @@ def test_hostile_folders_never_stop_the_others_nor_the_site(board, tmp_path):
 def test_an_unexpected_failure_rejects_that_submission_only(board, tmp_path, monkeypatch):
     """The last resort: an exception the checks did not foresee is one rejected ``internal_error`` naming its
     type; the other submissions are validated and the site is built."""
-    import leaderboard.validate as validate_module
+    import cyclebench.leaderboard.validate as validate_module
 
     subs = tmp_path / "subs"
     submit_to(board, "model", subs, name="a-trips-a-bug")

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import review5k
+from cyclebench.builders import review5k
 from cyclebench.cli import main
 from cyclebench.cli.build import sample_dir
 from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import deepreview13k, research14k, review5k
-from builders.paper_extract import extract_text_paper
+from cyclebench.builders import deepreview13k, research14k, review5k
+from cyclebench.builders.paper_extract import extract_text_paper
 from cyclebench.records import RecordError
 from cyclebench.sources import text as text_module
 from cyclebench.sources.confined import SourceLimits

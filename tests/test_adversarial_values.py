@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from builders import aiscientist_iclr2022, review5k
-from builders.base import EmptyBuildError
-from builders.review5k import Review5KConfig
+from cyclebench.builders import aiscientist_iclr2022, review5k
+from cyclebench.builders.base import EmptyBuildError
+from cyclebench.builders.review5k import Review5KConfig
 from cyclebench.cli import main
 from cyclebench.cli.build import sample_dir
 from cyclebench.records import RecordError

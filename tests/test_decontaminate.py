@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from builders import decontaminate
-from builders.decontaminate import (
+from cyclebench.builders import decontaminate
+from cyclebench.builders.decontaminate import (
     OverlapConfig,
     SplitRef,
     abstract_from_text,
@@ -357,7 +357,7 @@ def _split_ids(folder: Path, split: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def corpus_builds(corpus, tmp_path_factory):
-    from builders import deepreview13k, review5k
+    from cyclebench.builders import deepreview13k, review5k
 
     root = tmp_path_factory.mktemp("overlap")
     snapshot = corpus / "openreview" / "iclr2026_v2.jsonl"

@@ -12,9 +12,9 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from builders import deepreview13k
-from builders.base import EmptyBuildError
-from builders.deepreview13k import DeepReview13KConfig
+from cyclebench.builders import deepreview13k
+from cyclebench.builders.base import EmptyBuildError
+from cyclebench.builders.deepreview13k import DeepReview13KConfig
 from cyclebench.protocols import get_protocol
 from cyclebench.sources.openreview import iter_raw_notes, parse_submission
 
@@ -117,7 +117,7 @@ def test_each_year_built_gets_its_test_split(tmp_path):
 
 
 def test_model_chain_in_the_build_counts_its_failures(tmp_path):
-    from builders.reasoning_chain import ChainByModel
+    from cyclebench.builders.reasoning_chain import ChainByModel
     from cyclebench.backends import build_backend
 
     from .test_deepreview13k_chain import _model_answer

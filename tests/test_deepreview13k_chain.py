@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from builders.deepreview13k import DeepReview13KConfig, discussions_of, paper_rows
-from builders.reasoning_chain import (
+from cyclebench.builders.deepreview13k import DeepReview13KConfig, discussions_of, paper_rows
+from cyclebench.builders.reasoning_chain import (
     ChainByModel,
     ChainFromReviews,
     PaperMaterial,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from builders import aiscientist_iclr2022, review5k
-from builders.review5k import Review5KConfig
+from cyclebench.builders import aiscientist_iclr2022, review5k
+from cyclebench.builders.review5k import Review5KConfig
 from cyclebench.backends import build_backend
 from cyclebench.cli import main
 from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from builders import aiscientist_iclr2022
+from cyclebench.builders import aiscientist_iclr2022
 from cyclebench.backends.fake import FakeBackend
 from cyclebench.cli.evaluate_generation import (
     add_generator_arguments,

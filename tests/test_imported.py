@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, roc_auc_score
 
-from builders import aiscientist_iclr2022
+from cyclebench.builders import aiscientist_iclr2022
 from cyclebench.cli import main
 from cyclebench.imported import score_recorded_outputs
 

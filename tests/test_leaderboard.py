@@ -20,11 +20,11 @@ import yaml
 from cyclebench.cli import leaderboard as leaderboard_cli
 from cyclebench.cli import main as cyclebench_main
 from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
-from leaderboard import rescore, safe_read
-from leaderboard.reported import load_reported
-from leaderboard.site import assemble_tables, build_site
-from leaderboard.submit import SubmitError, submit
-from leaderboard.validate import DatasetBuilds, list_submissions, parse_data_options, validate_submissions
+from cyclebench.leaderboard import rescore, safe_read
+from cyclebench.leaderboard.reported import load_reported
+from cyclebench.leaderboard.site import assemble_tables, build_site
+from cyclebench.leaderboard.submit import SubmitError, submit
+from cyclebench.leaderboard.validate import DatasetBuilds, list_submissions, parse_data_options, validate_submissions
 
 from .test_generation_eval import GENERATOR, _judge, fake, research14k, review_text  # noqa: F401  (research14k: fixture)
 
@@ -347,7 +347,7 @@ def test_oversized_files_and_submissions_are_rejected_before_parsing(lb_sample, 
 
 
 def test_rescoring_work_is_capped(lb_sample, tmp_path, monkeypatch):
-    from leaderboard import match
+    from cyclebench.leaderboard import match
 
     folder = submit_run(lb_sample, "constant", tmp_path)
     monkeypatch.setattr(match, "MAX_RESCORE_DRAWS", 1000)

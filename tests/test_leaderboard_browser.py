@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard.site import build_site
+from cyclebench.leaderboard.site import build_site
 
 from .test_leaderboard import INJECTION, datasets_for, lb_sample, submit_run  # noqa: F401  (lb_sample: fixture)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from leaderboard import rescore
-from leaderboard.seed import BASELINES, SEED_DATE, SEED_TASKS, build_corpus_datasets
-from leaderboard.site import build_site
-from leaderboard.validate import DatasetBuilds, Verification, list_submissions, validate_submissions
+from cyclebench.leaderboard import rescore
+from cyclebench.leaderboard.seed import BASELINES, SEED_DATE, SEED_TASKS, build_corpus_datasets
+from cyclebench.leaderboard.site import build_site
+from cyclebench.leaderboard.validate import DatasetBuilds, Verification, list_submissions, validate_submissions
 
 SUBMISSIONS = Path(__file__).resolve().parents[1] / "leaderboard" / "submissions"
 _SEEDED: dict[str, Any] = {}
@@ -54,7 +54,7 @@ def test_every_seeded_submission_is_verified_against_a_fresh_build(seeded):
 
 def test_seeded_results_are_written_to_ten_significant_digits():
     """What seed writes does not depend on the machine's last float bits (a rerun rewrites no file)."""
-    from leaderboard.seed import round_floats
+    from cyclebench.leaderboard.seed import round_floats
 
     for folder in list_submissions(SUBMISSIONS):
         results = json.loads((folder / "results.json").read_text())

@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import review5k
-from builders.base import EmptyBuildError
-from builders.review5k import Review5KConfig
+from cyclebench.builders import review5k
+from cyclebench.builders.base import EmptyBuildError
+from cyclebench.builders.review5k import Review5KConfig
 from cyclebench.records import RecordError
 from cyclebench.sources.openreview import parse_submission
 from cyclebench.sources.scores import parse_score

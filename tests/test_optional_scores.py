@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builders import review5k
+from cyclebench.builders import review5k
 from cyclebench.sources.openreview import parse_submission
 from cyclebench.sources.scores import parse_optional_score
 

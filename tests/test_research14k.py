@@ -12,8 +12,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from builders import research14k
-from builders.research14k import Research14KConfig, build, latex_safe, parse_metadata_row
+from cyclebench.builders import research14k
+from cyclebench.builders.research14k import Research14KConfig, build, latex_safe, parse_metadata_row
 from cyclebench.protocols.cycleresearcher import parse_training_messages
 from cyclebench.records import RecordError
 

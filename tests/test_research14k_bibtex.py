@@ -7,7 +7,7 @@ from pathlib import Path
 import bibtexparser
 import pytest
 
-from builders.bibtex import (
+from cyclebench.builders.bibtex import (
     AbstractIndex,
     BibEntry,
     BibParse,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.research14k import Research14KConfig, build
+from cyclebench.builders.research14k import Research14KConfig, build
 from cyclebench.protocols.cycleresearcher import parse_training_messages
 
 from .test_research14k import read_rows

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.paper_extract import (
+from cyclebench.builders.paper_extract import (
     check_latex_structure,
     extract_latex,
     extract_text_paper,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.outline import (
+from cyclebench.builders.outline import (
     OUTLINE_SYSTEM_PROMPT,
     OutlineByModel,
     OutlineFromSections,
@@ -16,7 +16,7 @@ from builders.outline import (
     sentences,
     split_parts,
 )
-from builders.paper_extract import PaperSection, extract_latex, extract_text_paper
+from cyclebench.builders.paper_extract import PaperSection, extract_latex, extract_text_paper
 from cyclebench.backends import build_backend
 
 PAPERS = Path(__file__).resolve().parent / "fixtures" / "research14k" / "papers"

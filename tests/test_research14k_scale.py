@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from builders.executor import DatatroveOptions, _blocks, run_datatrove, run_ordered, run_stage
-from builders.research14k import Research14KConfig, build
+from cyclebench.builders.executor import DatatroveOptions, _blocks, run_datatrove, run_ordered, run_stage
+from cyclebench.builders.research14k import Research14KConfig, build
 
 from .test_research14k import FX, prepare_papers
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from builders import review5k
-from builders.base import hash_split, stable_fraction
-from builders.review5k import Review5KConfig
+from cyclebench.builders import review5k
+from cyclebench.builders.base import hash_split, stable_fraction
+from cyclebench.builders.review5k import Review5KConfig
 
 
 def _corpus_build(corpus: Path, out: Path, **config):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from builders import review5k
-from builders.review5k import Review5KConfig
+from cyclebench.builders import review5k
+from cyclebench.builders.review5k import Review5KConfig
 from cyclebench.cli import main
 from cyclebench.cli.build import sample_dir
 from cyclebench.protocols import get_protocol

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("trl", reason="the trainers need trl (pip install 'cyclebench[train]')")
 
 from cyclebench.cli import train as train_cli
-from trainers.configs import ACCELERATE_DIR, check_recipe
+from cyclebench.trainers.configs import ACCELERATE_DIR, check_recipe
 
 from .test_trainers_support import (  # noqa: F401
     RECIPES,
@@ -47,7 +47,7 @@ def test_every_published_size_and_method_has_a_recipe():
 
 @pytest.mark.parametrize("recipe", ALL_RECIPES)
 def test_every_recipe_builds_its_configs(recipe):
-    from trainers.configs import parse_recipe
+    from cyclebench.trainers.configs import parse_recipe
 
     data = check_recipe(RECIPES / recipe)
     script_args, training_args, model_args = parse_recipe(RECIPES / recipe, {"bf16": False, "use_cpu": True})
@@ -58,7 +58,7 @@ def test_every_recipe_builds_its_configs(recipe):
 
 
 def test_published_values_are_in_the_recipes():
-    from trainers.configs import parse_recipe
+    from cyclebench.trainers.configs import parse_recipe
 
     def load(name):
         return parse_recipe(RECIPES / name, {"bf16": False, "use_cpu": True})
@@ -84,8 +84,8 @@ def test_print_launch_for_a_deepspeed_recipe(capsys, monkeypatch):
     (train, evaluate) = _printed(capsys, recipe, "--print-launch")
     # a path to copy: relative to the working directory when the config lies inside it
     assert train[:4] == ["accelerate", "launch", "--config_file", "trainers/accelerate/zero3.yaml"]
-    assert train[4:] == ["-m", "trainers.sft", "--config", recipe]
-    assert evaluate == [sys.executable, "-m", "trainers.evaluate_run", "--config", recipe]
+    assert train[4:] == ["-m", "cyclebench.trainers.sft", "--config", recipe]
+    assert evaluate == [sys.executable, "-m", "cyclebench.trainers.evaluate_run", "--config", recipe]
 
 
 def test_print_launch_multi_node_with_overrides(capsys, tmp_path, monkeypatch):
@@ -96,26 +96,26 @@ def test_print_launch_multi_node_with_overrides(capsys, tmp_path, monkeypatch):
     assert train[:4] == ["accelerate", "launch", "--config_file", str(ACCELERATE_DIR / "multi-node-zero3.yaml")]
     joined = " ".join(train)
     for part in ("--num_processes 32", "--machine_rank 2", "--main_process_ip 10.1.2.3", "--num_machines 4",
-                 f"-m trainers.sft --config {recipe} --max_steps 100 --learning_rate 2e-05"):
+                 f"-m cyclebench.trainers.sft --config {recipe} --max_steps 100 --learning_rate 2e-05"):
         assert part in joined
 
 
 def test_print_launch_of_the_simpo_loop_runs_its_driver(capsys):
     recipe = str(RECIPES / "cycleresearcher-12b-simpo.yaml")
     (driver,) = _printed(capsys, recipe)
-    assert driver == [sys.executable, "-m", "trainers.iterative_simpo", "--config", recipe]
+    assert driver == [sys.executable, "-m", "cyclebench.trainers.iterative_simpo", "--config", recipe]
 
 
 def test_the_round_launch_command_of_the_loop():
     from types import SimpleNamespace
 
-    from trainers.iterative_simpo import round_launch_command
+    from cyclebench.trainers.iterative_simpo import round_launch_command
 
     command = round_launch_command(["--config", "r.yaml"], SimpleNamespace(accelerate_config="zero2"), "p.jsonl",
                                    "policy", "out", 8)
     assert command[1:3] == ["-m", "accelerate.commands.launch"]
     assert command[3:7] == ["--config_file", str(ACCELERATE_DIR / "zero2.yaml"), "--num_processes", "8"]
-    assert command[7:] == ["-m", "trainers.simpo", "--config", "r.yaml", "--dataset_name", "p.jsonl",
+    assert command[7:] == ["-m", "cyclebench.trainers.simpo", "--config", "r.yaml", "--dataset_name", "p.jsonl",
                            "--model_name_or_path", "policy", "--output_dir", "out"]
 
 
@@ -139,7 +139,7 @@ def test_unknown_override_is_refused(capsys):
 def test_smoke_run_through_accelerate_launch(tiny_llama_long, tmp_path, capfd, monkeypatch):
     data = tmp_path / "Research-14K"
     write_jsonl(data / "train.jsonl", research14k_rows(3))
-    monkeypatch.chdir(REPO)  # `-m trainers.sft` imports the package from the working directory
+    monkeypatch.chdir(REPO)  # `-m cyclebench.trainers.sft` imports the package from the working directory
     code = train_cli.run(_args(str(RECIPES / "cycleresearcher-12b.yaml"), "--smoke", "--run",
                                "--set", f"model_name_or_path={tiny_llama_long}", "--set", f"dataset_name={data}",
                                "--set", f"output_dir={tmp_path / 'run'}", "--set", "max_length=256"))

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("transformers", reason="tokenizers come from transformers (pip install 'cyclebench[train]')")
 
 from cyclebench.records import RecordError
-from trainers.data import (
+from cyclebench.trainers.data import (
     ConversionReport,
     assistant_char_spans,
     build_sft_dataset,

@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("trl", reason="the trainers need trl (pip install 'cyclebench[train]')")
 
-from trainers.configs import override_argv, parse_recipe, smoke_overrides
-from trainers.iterative_simpo import COMPLETE, IterativeSimPO, run_iterative_simpo
+from cyclebench.trainers.configs import override_argv, parse_recipe, smoke_overrides
+from cyclebench.trainers.iterative_simpo import COMPLETE, IterativeSimPO, run_iterative_simpo
 
 from .test_trainers_support import (
     RECIPES,
@@ -84,7 +84,7 @@ def test_two_rounds_end_to_end_with_a_kill_in_round_two(tiny_llama, tmp_path, mo
     state = json.loads((run / "state.json").read_text())
     assert state["current"] == {"round": 2, "stage": "train"} and set(state["rounds"]) == {"0", "1"}
     round1 = (run / "round_1" / "metrics.json").read_text()
-    # The resumed run trains round 2 the multi-GPU way: `accelerate launch -m trainers.simpo` with the recipe's
+    # The resumed run trains round 2 the multi-GPU way: `accelerate launch -m cyclebench.trainers.simpo` with the recipe's
     # flags (here one CPU process, no accelerate config file); the run's settings are unchanged.
     monkeypatch.chdir(REPO)
     script_args, config, model_args = _args(tiny_llama, data, run)
@@ -159,7 +159,7 @@ def test_the_cycleresearcher_protocol_as_the_loops_generator():
         PaperOutline,
         RecordError,
     )
-    from trainers.generation import PaperGenerator, build_generator
+    from cyclebench.trainers.generation import PaperGenerator, build_generator
 
     paper = GeneratedPaper("p1", "ok", title="Sparse Attention", abstract="We propose X.",
                            latex_body="\\section{Introduction}\nText.", experiments_latex="\\section{Experiments}\nOK.",

@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("trl", reason="the trainers need trl (pip install 'cyclebench[train]')")
 
-from trainers import evaluate_run, sft
-from trainers.configs import parse_recipe, smoke_overrides
+from cyclebench.trainers import evaluate_run, sft
+from cyclebench.trainers.configs import parse_recipe, smoke_overrides
 
 from .test_trainers_support import (  # noqa: F401
     RECIPES,
@@ -72,7 +72,7 @@ def test_reviewer_lora_recipe_then_evaluation_and_submission(tiny_llama_long, re
     assert results["task"]["name"] == "review-5k" and results["task"]["split"] == "test"
     counts = results["counts"]
     assert counts["n_papers"] == 2 and counts["n_evaluated"] + counts["n_failed"] == 2
-    assert out["submission"]["via"] == "leaderboard.submit"  # the leaderboard package's own checks passed
+    assert out["submission"]["via"] == "cyclebench.leaderboard.submit"  # the leaderboard package's own checks passed
     folder = tmp_path / "run" / "submission" / out["submission"]["path"].rsplit("/", 1)[1]
     assert folder.name.endswith("_cyclereviewer-123b-lora")
     assert {p.name for p in folder.iterdir()} == {"results.json", "predictions.jsonl", "metadata.yaml"}
@@ -90,7 +90,7 @@ def test_without_the_leaderboard_package_the_three_files_are_written(tmp_path, m
 
     import yaml
 
-    monkeypatch.setitem(sys.modules, "leaderboard.submit", None)  # as if the package were not installed
+    monkeypatch.setitem(sys.modules, "cyclebench.leaderboard.submit", None)  # as if the package were not installed
     eval_dir = tmp_path / "eval"
     eval_dir.mkdir()
     (eval_dir / "results.json").write_text("{}")

@@ -9,15 +9,15 @@ import pytest
 
 pytest.importorskip("trl", reason="the trainers need trl (pip install 'cyclebench[train]')")
 
-from trainers.iterative_simpo import (
+from cyclebench.trainers.iterative_simpo import (
     ScoredSample,
     form_pairs,
     gap_summary,
     round_prompt_ids,
     sample_seed,
 )
-from trainers.judges import JudgeSpec, check_distinct, verdict_from_response
-from trainers.simpo import logsigmoid, simpo_nll_loss
+from cyclebench.trainers.judges import JudgeSpec, check_distinct, verdict_from_response
+from cyclebench.trainers.simpo import logsigmoid, simpo_nll_loss
 
 from .tiny_models import tiny_llama  # noqa: F401
 
@@ -69,8 +69,8 @@ def test_trl_cpo_trainer_computes_the_same_loss(tiny_llama, tmp_path):
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from trainers.configs import IterativeSimPOConfig
-    from trainers.simpo import build_trainer
+    from cyclebench.trainers.configs import IterativeSimPOConfig
+    from cyclebench.trainers.simpo import build_trainer
 
     tok = AutoTokenizer.from_pretrained(tiny_llama)
     model = AutoModelForCausalLM.from_pretrained(tiny_llama)
@@ -100,7 +100,7 @@ def test_trl_cpo_trainer_computes_the_same_loss(tiny_llama, tmp_path):
 
 
 def test_only_simpo_is_accepted(tmp_path):
-    from trainers.configs import IterativeSimPOConfig
+    from cyclebench.trainers.configs import IterativeSimPOConfig
 
     with pytest.raises(ValueError, match="loss_type must be 'simpo'"):
         IterativeSimPOConfig(output_dir=str(tmp_path), loss_type="sigmoid", use_cpu=True, bf16=False)

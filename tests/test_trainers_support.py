@@ -30,7 +30,7 @@ def tiny_llama_long(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def review5k_sample(tmp_path_factory) -> Path:
     """Review-5K built from the embedded sample by the real builder (default, reviews and sft configs)."""
-    from builders.review5k import build
+    from cyclebench.builders.review5k import build
     from cyclebench.cli.build import sample_dir
 
     out = tmp_path_factory.mktemp("r5k") / "review5k"

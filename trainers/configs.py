@@ -20,11 +20,11 @@ import trl
 import yaml
 from trl import ModelConfig
 
-from trainers.simpo import CPOConfig
+from cyclebench.trainers.simpo import CPOConfig
 
 TRAINERS = ("sft", "iterative-simpo")
 # module run by ``accelerate launch -m`` (SFT) or ``python -m`` (the loop drives its own launches)
-TRAINER_MODULES = {"sft": "trainers.sft", "iterative-simpo": "trainers.iterative_simpo"}
+TRAINER_MODULES = {"sft": "cyclebench.trainers.sft", "iterative-simpo": "cyclebench.trainers.iterative_simpo"}
 DATASET_FORMATS = ("review5k-sft", "deepreview13k", "research14k")
 ACCELERATE_DIR = Path(__file__).resolve().parent / "accelerate"
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"

@@ -1,13 +1,13 @@
 """After a reviewer SFT run: evaluate the trained model on a review task and write a leaderboard submission.
 
-    python -m trainers.evaluate_run --config RECIPE.yaml [--output_dir RUN]
+    python -m cyclebench.trainers.evaluate_run --config RECIPE.yaml [--output_dir RUN]
 
 Runs in its own process after training (``cyclebench train --run`` starts it once ``accelerate launch``
 returns), so the evaluation's inference engine never shares a process with the training's process group.
 A LoRA run is merged into ``OUTPUT_DIR/merged`` first, since vLLM serves whole models. The evaluation goes
 through :func:`cyclebench.evaluate.run_review_evaluation` into ``OUTPUT_DIR/eval``; the submission
 (``results.json``, ``predictions.jsonl``, ``metadata.yaml``) goes to ``OUTPUT_DIR/submission/<date>_<recipe>/``
-through ``leaderboard.submit`` (which checks it as the leaderboard will); where the leaderboard package is not
+through ``cyclebench.leaderboard.submit`` (which checks it as the leaderboard will); where the leaderboard package is not
 importable the three files are written to ``OUTPUT_DIR/submission`` directly. Either way
 ``OUTPUT_DIR/submission/training.yaml`` records the model path, recipe, base model and training dataset.
 """
@@ -105,23 +105,23 @@ def description(metadata: dict[str, Any]) -> str:
 
 
 def write_submission(out: Path, eval_dir: Path, metadata: dict[str, Any], name: str) -> dict[str, Any]:
-    """Through ``leaderboard.submit`` when the leaderboard package is importable (its checks, its
+    """Through ``cyclebench.leaderboard.submit`` when the leaderboard package is importable (its checks, its
     ``<date>_<name>/`` folder under ``out``); else the three files written into ``out`` directly. The training
     details go to ``out/training.yaml`` either way."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "training.yaml").write_text(yaml.safe_dump(metadata, sort_keys=False), encoding="utf-8")
     try:
-        from leaderboard.submit import submit
+        from cyclebench.leaderboard.submit import submit
     except ImportError:
         submit = None
     if submit is not None:
         folder = submit(eval_dir, name, out=out, model_name=metadata["model"]["path"],
                         description=description(metadata))
-        return {"via": "leaderboard.submit", "path": str(folder)}
+        return {"via": "cyclebench.leaderboard.submit", "path": str(folder)}
     for file in ("results.json", "predictions.jsonl"):
         shutil.copyfile(eval_dir / file, out / file)
-    note = {"written_by": "trainers.evaluate_run", "note": "the leaderboard package was not importable; these are "
-            "the three submission files, not checked by leaderboard.submit"}
+    note = {"written_by": "cyclebench.trainers.evaluate_run", "note": "the leaderboard package was not importable; these are "
+            "the three submission files, not checked by cyclebench.leaderboard.submit"}
     (out / "metadata.yaml").write_text(yaml.safe_dump({**metadata, "submission": note}, sort_keys=False),
                                        encoding="utf-8")
     return {"via": "files", "path": str(out)}
@@ -143,6 +143,6 @@ def main(script_args: Any, training_args: Any, model_args: Any) -> dict[str, Any
 
 
 if __name__ == "__main__":
-    from trainers.configs import parse_recipe_argv
+    from cyclebench.trainers.configs import parse_recipe_argv
 
     main(*parse_recipe_argv(kind="sft"))

@@ -45,7 +45,7 @@ class CycleResearcherGenerator:
 
     def build_prompt(self, record: Mapping[str, Any]) -> list[dict[str, str]]:
         from cyclebench.generate import prompts_from_rows
-        from trainers.data import decoded_cell
+        from cyclebench.trainers.data import decoded_cell
 
         row = {key: decoded_cell(value) if key in ("messages", "references") else value for key, value in record.items()}
         prompts, skipped, _notes = prompts_from_rows([row])

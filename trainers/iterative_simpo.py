@@ -1,6 +1,6 @@
 """Iterative SimPO + NLL (REFERENCE 6): sample papers, judge them, train on best-vs-worst, check, repeat.
 
-    python -m trainers.iterative_simpo --config trainers/recipes/cycleresearcher-12b-simpo.yaml
+    python -m cyclebench.trainers.iterative_simpo --config trainers/recipes/cycleresearcher-12b-simpo.yaml
 
 Each round k (1 .. ``rounds``):
 
@@ -12,7 +12,7 @@ Each round k (1 .. ``rounds``):
 4. **pairs**    per prompt, the best-scored sample is chosen and the worst rejected; prompts with fewer than two
    scored samples or all scores tied are skipped; unreadable papers and failed judgements are dropped; all
    counted by reason;
-5. **train**    one epoch of SimPO + lambda * NLL on the chosen (:mod:`trainers.simpo`), new policy saved;
+5. **train**    one epoch of SimPO + lambda * NLL on the chosen (:mod:`cyclebench.trainers.simpo`), new policy saved;
 6. **evaluate** the new policy on ``eval_prompts`` held-out prompts, one sample each with fixed seeds, scored
    by the reward judge *and* a guard judge that is not the reward: if the reward's mean climbs while the
    guard's does not, the policy is learning the reward model, not better papers.
@@ -180,7 +180,7 @@ class PromptSet:
 
 def load_prompts(dataset: str, split: str, *, config: str | None, revision: str | None, generator: Any) -> PromptSet:
     """The prompt records of a split, by id; records whose prompt cannot be built are counted and left out."""
-    from trainers.data import read_split, row_id
+    from cyclebench.trainers.data import read_split, row_id
 
     ids: list[str] = []
     records: dict[str, dict[str, Any]] = {}
@@ -240,7 +240,7 @@ class IterativeSimPO:
     def __init__(self, script_args: Any, config: Any, model_args: Any, *, generator: Any = None,
                  reward_backend: Any = None, guard_backend: Any = None, on_stage: StageHook | None = None,
                  launch_argv: Sequence[str] | None = None):
-        from trainers.judges import check_distinct, spec_from_config
+        from cyclebench.trainers.judges import check_distinct, spec_from_config
 
         self.script_args = script_args
         self.config = config
@@ -265,7 +265,7 @@ class IterativeSimPO:
 
     def _build_generator(self):
         from cyclebench.backends import parse_model_args
-        from trainers.generation import build_generator
+        from cyclebench.trainers.generation import build_generator
 
         return build_generator(self.config.generation_protocol, **parse_model_args(self.config.generation_protocol_args))
 
@@ -460,7 +460,7 @@ class IterativeSimPO:
         return rows, {"hits": cached.hits, "misses": cached.misses}
 
     def _judge(self, role: str, papers: list[tuple[str, str]], cache_dir: Path):
-        from trainers.judges import Judge
+        from cyclebench.trainers.judges import Judge
 
         spec = self.reward_spec if role == "reward" else self.guard_spec
         injected = self.reward_backend if role == "reward" else self.guard_backend
@@ -472,7 +472,7 @@ class IterativeSimPO:
             _free_accelerator_memory()
 
     def train(self, pairs_file: Path, policy: str, policy_dir: Path) -> dict[str, Any]:
-        from trainers.simpo import TRAIN_METRICS, train_pairs
+        from cyclebench.trainers.simpo import TRAIN_METRICS, train_pairs
 
         if self.config.train_launcher == "in-process":
             return {**train_pairs(pairs_file, policy, policy_dir, self.config, self.model_args), "launcher": "in-process"}
@@ -485,7 +485,7 @@ class IterativeSimPO:
     def evaluate(self, policy: str, round_no: int, prompts: PromptSet, eval_ids: list[str],
                  out_dir: Path) -> dict[str, Any]:
         """Held-out prompts, one sample each (the same seeds every round), scored by both judges."""
-        from trainers.judges import summarize
+        from cyclebench.trainers.judges import summarize
 
         out_dir.mkdir(parents=True, exist_ok=True)
         if not eval_ids:
@@ -524,9 +524,9 @@ def _free_accelerator_memory() -> None:
 
 def round_launch_command(launch_argv: Sequence[str], script_args: Any, pairs_file: Path, policy: str,
                          policy_dir: Path, num_processes: int | None) -> list[str]:
-    """``accelerate launch [--config_file F] [--num_processes N] -m trainers.simpo <recipe flags> --dataset_name
+    """``accelerate launch [--config_file F] [--num_processes N] -m cyclebench.trainers.simpo <recipe flags> --dataset_name
     PAIRS --model_name_or_path POLICY --output_dir DIR`` (later flags win over the recipe's)."""
-    from trainers.configs import resolve_accelerate_config
+    from cyclebench.trainers.configs import resolve_accelerate_config
 
     command = [sys.executable, "-m", "accelerate.commands.launch"]
     config_file = resolve_accelerate_config(script_args.accelerate_config)
@@ -534,7 +534,7 @@ def round_launch_command(launch_argv: Sequence[str], script_args: Any, pairs_fil
         command += ["--config_file", str(config_file)]
     if num_processes:
         command += ["--num_processes", str(num_processes)]
-    command += ["-m", "trainers.simpo", *launch_argv, "--dataset_name", str(pairs_file),
+    command += ["-m", "cyclebench.trainers.simpo", *launch_argv, "--dataset_name", str(pairs_file),
                 "--model_name_or_path", str(policy), "--output_dir", str(policy_dir)]
     return command
 
@@ -568,6 +568,6 @@ def main(script_args: Any, training_args: Any, model_args: Any) -> dict[str, Any
 
 
 if __name__ == "__main__":
-    from trainers.configs import parse_recipe_argv
+    from cyclebench.trainers.configs import parse_recipe_argv
 
     main(*parse_recipe_argv(kind="iterative-simpo"))

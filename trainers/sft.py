@@ -1,9 +1,9 @@
 """Supervised fine-tuning from a recipe: reviewer SFT (Review-5K ``sft``), DeepReviewer-style SFT
 (DeepReview-13K) and researcher SFT (Research-14K ``messages``), with the loss on assistant turns only.
 
-    accelerate launch --config_file trainers/accelerate/zero2.yaml -m trainers.sft --config RECIPE.yaml
+    accelerate launch --config_file trainers/accelerate/zero2.yaml -m cyclebench.trainers.sft --config RECIPE.yaml
 
-Rows are tokenized here (:mod:`trainers.data`: the model's chat template, assistant-token masks, rows cut to
+Rows are tokenized here (:mod:`cyclebench.trainers.data`: the model's chat template, assistant-token masks, rows cut to
 ``max_length`` keeping their start, every unusable row counted with its reason) and handed to trl's
 ``SFTTrainer`` as ``input_ids`` + ``assistant_masks``, from which trl builds the labels. The conversion
 report is written to ``OUTPUT_DIR/data_report.json`` and the recipe's settings to ``run_config.json``.
@@ -46,7 +46,7 @@ def main(script_args: Any, training_args: Any, model_args: Any):
     """Train, save the model in ``output_dir``; returns the trainer (its ``train_dataset`` holds the labels)."""
     from trl import SFTTrainer, get_peft_config
 
-    from trainers.data import build_sft_dataset
+    from cyclebench.trainers.data import build_sft_dataset
 
     if not script_args.dataset_name:
         raise ValueError("the recipe needs dataset_name (a dataset folder or Hub id)")
@@ -77,6 +77,6 @@ def main(script_args: Any, training_args: Any, model_args: Any):
 
 
 if __name__ == "__main__":
-    from trainers.configs import parse_recipe_argv
+    from cyclebench.trainers.configs import parse_recipe_argv
 
     main(*parse_recipe_argv(kind="sft"))

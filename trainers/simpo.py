@@ -13,7 +13,7 @@ The loss, for a batch of pairs (x, y_w, y_l) with completion lengths |y|:
     L_nll      = -(sum over the chosen tokens of the batch of log p) / (number of chosen tokens)
     L          = L_pref + lambda * L_nll                            (lambda = ``cpo_alpha``)
 
-``python -m trainers.simpo --config RECIPE.yaml --dataset_name round_k/pairs.jsonl --model_name_or_path POLICY
+``python -m cyclebench.trainers.simpo --config RECIPE.yaml --dataset_name round_k/pairs.jsonl --model_name_or_path POLICY
 --output_dir round_k/policy`` trains one round on a pairs file; under ``accelerate launch`` that is how the
 iterative loop trains on several GPUs. :func:`train_pairs` is the same step in-process.
 """
@@ -256,6 +256,6 @@ def main(script_args: Any, training_args: Any, model_args: Any) -> dict[str, Any
 
 
 if __name__ == "__main__":
-    from trainers.configs import parse_recipe_argv
+    from cyclebench.trainers.configs import parse_recipe_argv
 
     main(*parse_recipe_argv(kind="iterative-simpo"))

@@ -18,8 +18,8 @@ def sample_dir() -> Path:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from builders.aiscientist_iclr2022 import AIScientistConfig
-    from builders.review5k import Review5KConfig
+    from cyclebench.builders.aiscientist_iclr2022 import AIScientistConfig
+    from cyclebench.builders.review5k import Review5KConfig
 
     sub = parser.add_subparsers(dest="dataset", metavar="DATASET", required=True)
     r5k = sub.add_parser("review-5k", help="ICLR papers + human reviews from a raw OpenReview snapshot")
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_deepreview13k(args)
     if args.dataset == "aiscientist-iclr2022":
-        from builders import aiscientist_iclr2022
+        from cyclebench.builders import aiscientist_iclr2022
 
         config = dataclass_from_arguments(aiscientist_iclr2022.AIScientistConfig, args)
         check_build_target(args.out, args.overwrite, [args.ratings, args.papers, args.config])
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"out": str(args.out), **manifest["counts"]}, indent=2))
         return 0
 
-    from builders import review5k
+    from cyclebench.builders import review5k
 
     if args.sample:
         if args.openreview or args.papers:

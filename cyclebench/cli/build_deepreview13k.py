@@ -4,7 +4,7 @@
         [--allow-missing-text] [--chain offline|model --chain-backend NAME --chain-model-args k=v,...]
         [--decontaminate-against DIR[:SPLIT] ...]
 
-Every field of :class:`builders.deepreview13k.DeepReview13KConfig` is also a flag or a ``--config`` YAML key.
+Every field of :class:`cyclebench.builders.deepreview13k.DeepReview13KConfig` is also a flag or a ``--config`` YAML key.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from cyclebench.cli.config_args import add_dataclass_arguments, dataclass_from_a
 
 
 def add_deepreview13k_arguments(subparsers: Any) -> argparse.ArgumentParser:
-    from builders.deepreview13k import DeepReview13KConfig
+    from cyclebench.builders.deepreview13k import DeepReview13KConfig
 
     parser = subparsers.add_parser(
         "deepreview-13k", help="papers + DeepReviewer reasoning chains (fast/standard/best) from a raw OpenReview snapshot")
@@ -49,7 +49,7 @@ def _chain(args: argparse.Namespace, config: Any) -> Any:
         return None
     if not args.chain_backend:
         raise ValueError("--chain model needs --chain-backend (and usually --chain-model-args)")
-    from builders.reasoning_chain import ChainByModel
+    from cyclebench.builders.reasoning_chain import ChainByModel
     from cyclebench.backends import build_backend
 
     backend = build_backend(args.chain_backend, args.chain_model_args)
@@ -61,7 +61,7 @@ def _chain(args: argparse.Namespace, config: Any) -> Any:
 
 
 def run_deepreview13k(args: argparse.Namespace) -> int:
-    from builders import deepreview13k
+    from cyclebench.builders import deepreview13k
     from cyclebench.cli.build import check_build_target
 
     if args.allow_missing_text:
@@ -96,7 +96,7 @@ def run_deepreview13k(args: argparse.Namespace) -> int:
 
 def against_splits(texts: Sequence[str]) -> list[Any]:
     """The train splits of ``--decontaminate-against``, read before the build so a typo costs nothing."""
-    from builders import decontaminate
+    from cyclebench.builders import decontaminate
 
     return [ref for text in texts for ref in decontaminate.parse_split_arg(text, "train")]
 
@@ -123,7 +123,7 @@ def decontaminate_build(out: Path, against: Sequence[Any], *, shown: str | None 
     """The builder step: this build's test splits against its own train split and the given train splits
     (``DIR[:SPLIT]`` texts or parsed splits). ``shown`` names the build in the report and the card when it
     is being assembled in a scratch folder. A build without a test (or train) split is recorded as checked."""
-    from builders import decontaminate
+    from cyclebench.builders import decontaminate
 
     config = decontaminate.OverlapConfig()
     splits = decontaminate.dataset_files(Path(out))

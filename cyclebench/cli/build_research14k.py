@@ -5,7 +5,7 @@
         [--datatrove-tasks N --datatrove-executor local|slurm|ray --work-dir DIR]
         [--outline from-sections|model --outline-backend NAME --outline-model-args k=v,... --outline-cache DIR]
 
-Every field of :class:`builders.research14k.Research14KConfig` is also a flag or a ``--config`` YAML key.
+Every field of :class:`cyclebench.builders.research14k.Research14KConfig` is also a flag or a ``--config`` YAML key.
 ``--workers``/``--engine`` change how fast a build runs, never its bytes.
 """
 
@@ -21,7 +21,7 @@ from cyclebench.cli.config_args import add_dataclass_arguments, dataclass_from_a
 
 
 def add_research14k_arguments(subparsers: Any) -> argparse.ArgumentParser:
-    from builders.research14k import Research14KConfig
+    from cyclebench.builders.research14k import Research14KConfig
 
     parser = subparsers.add_parser(
         "research-14k", help="accepted papers (LaTeX, markdown or PDF) as CycleResearcher training records")
@@ -51,7 +51,7 @@ def add_research14k_arguments(subparsers: Any) -> argparse.ArgumentParser:
 def _datatrove_options(args: argparse.Namespace) -> Any:
     if args.engine != "datatrove":
         return None
-    from builders.executor import DatatroveOptions, default_workers
+    from cyclebench.builders.executor import DatatroveOptions, default_workers
     from cyclebench.backends.base import parse_model_args
 
     workers = args.workers or default_workers()
@@ -60,7 +60,7 @@ def _datatrove_options(args: argparse.Namespace) -> Any:
 
 
 def run_research14k(args: argparse.Namespace) -> int:
-    from builders import research14k
+    from cyclebench.builders import research14k
     from cyclebench.cli.build import check_build_target
 
     config = dataclass_from_arguments(research14k.Research14KConfig, args)

@@ -5,7 +5,7 @@
 
 ``DIR`` alone means every split whose name starts with ``test`` (for ``--test``) or ``train`` (for
 ``--train``). Folders are cyclebench builds (Review-5K, DeepReview-13K, Research-14K) or folders of the
-original ``<split>.csv/.parquet/.jsonl`` files. Methods and thresholds: :mod:`builders.decontaminate`.
+original ``<split>.csv/.parquet/.jsonl`` files. Methods and thresholds: :mod:`cyclebench.builders.decontaminate`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from cyclebench.cli.config_args import add_dataclass_arguments, dataclass_from_a
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from builders.decontaminate import OverlapConfig
+    from cyclebench.builders.decontaminate import OverlapConfig
 
     parser.add_argument("--test", nargs="+", required=True, metavar="DIR[:SPLIT]",
                         help="dataset folder(s) whose test split(s) are checked")
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from builders import decontaminate
+    from cyclebench.builders import decontaminate
 
     config = dataclass_from_arguments(decontaminate.OverlapConfig, args)
     # Everything is checked before anything is written; a ValueError / OSError is the CLI's one line, exit 2.

@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _datasets(values: list[str]):
-    from leaderboard.validate import DatasetBuilds, parse_data_options
+    from cyclebench.leaderboard.validate import DatasetBuilds, parse_data_options
 
     return DatasetBuilds(parse_data_options(values))  # a ValueError is the CLI's one line, exit 2
 
@@ -84,7 +84,7 @@ def _print_outcome(v) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "submit":
-        from leaderboard.submit import SubmitError, submit
+        from cyclebench.leaderboard.submit import SubmitError, submit
 
         try:
             folder = submit(args.run_dir, args.name, out=args.out, model_name=args.model_name, authors=args.authors,
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     if args.action == "validate":
-        from leaderboard.validate import list_submissions, validate_submissions
+        from cyclebench.leaderboard.validate import list_submissions, validate_submissions
 
         datasets = _datasets(args.data)
         against = list_submissions(args.submissions_dir) if args.submissions_dir.is_dir() else []
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
                                                        "outcomes": [o.to_dict() for o in outcomes]}, indent=2) + "\n")
         return 0 if verified == len(outcomes) else 1
 
-    from leaderboard.site import build_site
+    from cyclebench.leaderboard.site import build_site
 
     try:
         report = build_site(args.out, args.submissions_dir, _datasets(args.data), overwrite=args.overwrite)

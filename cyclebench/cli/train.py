@@ -1,7 +1,7 @@
 """``cyclebench train RECIPE.yaml``: print (or run) the exact launch command of a training recipe.
 
 SFT recipes run under ``accelerate launch`` with the recipe's accelerate config (DeepSpeed ZeRO-2/3, FSDP,
-multi-node), then, when the recipe names an evaluation task, ``python -m trainers.evaluate_run`` evaluates the
+multi-node), then, when the recipe names an evaluation task, ``python -m cyclebench.trainers.evaluate_run`` evaluates the
 trained model and writes a leaderboard submission. An Iterative SimPO recipe runs its driver with ``python``;
 the driver launches each round's training itself. ``--smoke`` shrinks a recipe to two CPU steps (give the
 model and data with ``--set``). Without ``--run`` nothing is started.
@@ -45,7 +45,7 @@ def parse_overrides(items: list[str], text_keys: frozenset[str] = frozenset()) -
     YAML, a missing ``=`` and a key given twice are one ``ValueError`` line."""
     import yaml
 
-    from trainers.configs import yaml_problem
+    from cyclebench.trainers.configs import yaml_problem
 
     out: dict[str, Any] = {}
     for item in items:
@@ -80,7 +80,7 @@ def _cuda() -> bool:
 
 def build_commands(args: argparse.Namespace) -> list[list[str]]:
     """The commands ``--run`` would start, in order (pure apart from reading the recipe)."""
-    from trainers.configs import (
+    from cyclebench.trainers.configs import (
         TRAINER_MODULES,
         check_recipe,
         check_values,
@@ -134,7 +134,7 @@ def build_commands(args: argparse.Namespace) -> list[list[str]]:
     commands = [[*launch, "-m", TRAINER_MODULES[kind], *recipe_args]]
     eval_task = overrides.get("eval_task", recipe.get("eval_task"))
     if eval_task and not args.no_eval and (args.machine_rank in (None, 0)):
-        commands.append([python, "-m", "trainers.evaluate_run", *recipe_args])
+        commands.append([python, "-m", "cyclebench.trainers.evaluate_run", *recipe_args])
     return commands
 
 
@@ -151,7 +151,7 @@ def _known_keys(kind: str) -> set[str]:
 
     from trl import ModelConfig
 
-    from trainers.configs import CONFIG_CLASSES, ScriptArguments
+    from cyclebench.trainers.configs import CONFIG_CLASSES, ScriptArguments
 
     return {f.name for cls in (ScriptArguments, CONFIG_CLASSES[kind], ModelConfig) for f in dataclasses.fields(cls)}
 

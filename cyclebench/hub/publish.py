@@ -81,7 +81,7 @@ def validate_tag(tag: str) -> None:
         )
 
 
-# Files of a build besides its shards (cyclebench.hub.writer, builders.decontaminate): only these, the
+# Files of a build besides its shards (cyclebench.hub.writer, cyclebench.builders.decontaminate): only these, the
 # shards the manifest lists and the ignored entries below may be in a folder that is published.
 BUILD_FILES = ("README.md", "manifest.json", "rejects.jsonl", "decontamination.json")
 _LISTED = 8  # names shown in an error before "and N more"

@@ -4,7 +4,7 @@ A papers folder, a LaTeX project and a metadata ``source`` are user input. A sym
 (``papers/abc.md -> /etc/passwd``), a ``source`` of ``../../x`` or ``/usr``, a FIFO (``open`` blocks
 forever), a symlink loop, a chmod-000 file or a 10 GB file must each become a reasoned reject of that
 one paper, never a dataset row holding a system file, a hang or a crashed build. Every reader of paper
-files (``text``, ``latex``, ``builders.paper_extract``) goes through this module, so the rule lives here:
+files (``text``, ``latex``, ``cyclebench.builders.paper_extract``) goes through this module, so the rule lives here:
 
 * a path is read only when its real path (``os.path.realpath``) lies inside one of the given roots
   (``outside_input``); the check is on the fully resolved path, so ``..`` and links are both covered;
