@@ -40,7 +40,7 @@ def main() -> None:
 
     from cyclebench.backends import GenerationRequest, build_backend
     from cyclebench.cli import main as cli
-    from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
+    from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
     from cyclebench.protocols import get_protocol
     from cyclebench.tasks import get_task
 

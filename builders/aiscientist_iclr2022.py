@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import math
 import re
 from collections.abc import Iterator
@@ -22,12 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
+from cyclebench.builders.base import RejectLog, hash_split, input_fingerprint
+from cyclebench.builders.driver import Accounting, Balance, BuildRun, BuildSpec, Written
 
 import cyclebench
-from cyclebench.builders.base import RejectLog, hash_split, input_fingerprint, manifest_header, require_kept
 from cyclebench.checks import between, fraction, validate_fields
-from cyclebench.hub.writer import HubFolderWriter, card_front_matter
+from cyclebench.hub.columns import AIScientistICLR2022
+from cyclebench.hub.writer import card_front_matter
 from cyclebench.records import RecordError, Reject, ReviewExample
 from cyclebench.sources.text import PapersDirectory
 
@@ -161,58 +161,39 @@ def iter_examples(
         )
 
 
-SCHEMA = pa.schema(
-    [
-        pa.field("paper_id", pa.string()),
-        pa.field("title", pa.string()),
-        pa.field("paper_text", pa.string()),
-        pa.field("ratings", pa.list_(pa.float64())),
-        pa.field("rating_mean", pa.float64()),
-        pa.field("accepted", pa.bool_()),
-        pa.field("year", pa.int64()),
-        pa.field("rating_scale", pa.string()),
-    ]
-)
+SCHEMA = AIScientistICLR2022.SCHEMAS["default"]
 
 
 def build(ratings_path: str | Path, papers: str | Path, out: str | Path, config: AIScientistConfig | None = None,
           *, overwrite: bool = False) -> dict[str, Any]:
     """Write the benchmark as a Hub-layout folder (``train``/``test`` by hash) with manifest and card."""
     config = config or AIScientistConfig()
-    writer = HubFolderWriter(out, {"default": SCHEMA}, {"default": ["train", "test"]}, overwrite=overwrite,
-                             inputs=[ratings_path, papers])
-    with writer:
-        with open(writer.scratch / "rejects.jsonl", "w", encoding="utf-8") as sink:
-            log = RejectLog(sink)
-            n_kept = 0
-            for example in iter_examples(ratings_path, papers, log, config=config):
-                row = dataclasses.asdict(example)
-                for key in ("soundness", "presentation", "contribution", "confidence"):
-                    row.pop(key)
-                row["ratings"] = list(example.ratings)
-                row["rating_mean"] = sum(example.ratings) / len(example.ratings)
-                writer.add("default", hash_split(example.paper_id, config.test_fraction, config.seed), row)
-                n_kept += 1
-        shards = writer.finish_shards()
-        split_rows = writer.split_rows()
-        rejected = log.by_reason("paper")
+    spec = BuildSpec(NAME, VERSION, config, {"default": SCHEMA}, {"default": ["train", "test"]})
+    with BuildRun(spec, out, inputs=[ratings_path, papers], overwrite=overwrite) as run:
+        n_kept = 0
+        for example in iter_examples(ratings_path, papers, run.log, config=config):
+            row = dataclasses.asdict(example)
+            for key in ("soundness", "presentation", "contribution", "confidence"):
+                row.pop(key)
+            row["ratings"] = list(example.ratings)
+            row["rating_mean"] = sum(example.ratings) / len(example.ratings)
+            run.writer.add("default", hash_split(example.paper_id, config.test_fraction, config.seed), row)
+            n_kept += 1
+        written = run.close_shards()
+        rejected = run.log.by_reason("paper")
+        # Rows are counted apart from the reader, so every table row must leave as a row or a reasoned reject.
         papers_in = count_table_rows(ratings_path)
-        if papers_in != n_kept + log.total("paper"):  # every row leaves as a row or a reasoned reject
-            raise RuntimeError(f"{NAME}: {papers_in} table rows but {n_kept} kept + {log.total('paper')} rejected")
         counts = {"papers_in": papers_in, "papers_kept": n_kept, "papers_rejected": rejected,
-                  "splits": split_rows}
-        require_kept(NAME, n_kept, rejected, counts)
-        manifest = {
-            **manifest_header(NAME, VERSION, config),
-            "inputs": {"ratings": input_fingerprint(Path(ratings_path))},
-            "shards": shards,
-            "counts": counts,
-        }
-        writer.write_text("manifest.json", json.dumps(manifest, indent=2) + "\n")
-        front = card_front_matter({"default": SCHEMA}, split_rows, shards, license_id="other",
-                                  pretty_name="AI Scientist ICLR 2022 review benchmark", tags=["peer-review"])
-        writer.write_text("README.md", front + f"\n# {NAME}\n\nBuilt by cyclebench {cyclebench.__version__} "
-                          f"(builder {VERSION}). Ratings and texts from SakanaAI/AI-Scientist (Apache-2.0); "
-                          "paper texts are the authors' work.\n\n" + CHANGELOG)
-        writer.commit()
+                  "splits": written.split_rows}
+        accounting = Accounting(counts, (Balance("table rows", papers_in, n_kept + run.log.total("paper")),),
+                                kept=n_kept, rejected=rejected)
+        _, manifest = run.commit(written, accounting, inputs={"ratings": input_fingerprint(Path(ratings_path))},
+                                 card=lambda _: dataset_card(written))
     return manifest
+
+
+def dataset_card(written: Written) -> str:
+    front = card_front_matter({"default": SCHEMA}, written.split_rows, written.shards, license_id="other",
+                              pretty_name="AI Scientist ICLR 2022 review benchmark", tags=["peer-review"])
+    return front + (f"\n# {NAME}\n\nBuilt by cyclebench {cyclebench.__version__} (builder {VERSION}). Ratings and "
+                    "texts from SakanaAI/AI-Scientist (Apache-2.0); paper texts are the authors' work.\n\n" + CHANGELOG)

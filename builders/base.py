@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
-from cyclebench.records import Reject
+from cyclebench.records import Decision, Reject
 
 # Every dataset card cites the work whose datasets these rebuild.
 CYCLERESEARCHER_CITATION = """```bibtex
@@ -40,6 +40,16 @@ def hash_split(paper_id: str, test_fraction: float, seed: int) -> str:
 def config_sha256(config: Any) -> str:
     payload = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def decision_reject(decision: Decision, *, drop_withdrawn: bool, drop_desk_rejected: bool) -> tuple[str, str] | None:
+    """Why a paper's decision keeps it out of a review dataset, as (reason, detail): withdrawn or desk-rejected
+    when the config drops those, undecided always (there is nothing to learn the outcome from); else None."""
+    label = decision.label
+    if (label == "withdrawn" and drop_withdrawn) or (label == "desk_rejected" and drop_desk_rejected) \
+            or label == "undecided":
+        return label, decision.raw
+    return None
 
 
 class RejectLog:

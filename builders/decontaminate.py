@@ -32,7 +32,6 @@ toward reporting a paper as possibly seen.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import json
@@ -46,7 +45,9 @@ from pathlib import Path
 from typing import Any
 
 from cyclebench.fileio import atomic_write_text
-from cyclebench.hub.load import CardConfig, card_configs, config_files
+from cyclebench.hub.columns import AIScientistICLR2022, DeepReview13K, Research14K, Review5K
+from cyclebench.hub.load import CardConfig, card_configs, config_files, dataset_files, iter_table, read_card
+from cyclebench.hub.writer import front_matter_text
 from cyclebench.outputs import (
     FolderTransaction,
     OutputMarker,
@@ -54,13 +55,17 @@ from cyclebench.outputs import (
     check_replaceable,
     is_json_report,
 )
+from cyclebench.sources.westlake import paper_text_from_messages
 
 METHODS = ("id", "arxiv", "title", "abstract")
-ID_COLUMNS = ("id", "paperId", "paper_id", "forum", "openreview_id")
-KEY_COLUMNS = ("id", "paperId", "paper_id")
-ARXIV_COLUMNS = ("arxiv", "arxiv_id", "arXiv")
-DATE_COLUMNS = ("odate", "cdate", "pdate")
-_TABLE_SUFFIXES = (".parquet", ".csv", ".jsonl", ".json")
+# The row key of each dataset (Review-5K and DeepReview-13K ``id``, Research-14K ``paperId``, AI Scientist
+# ``paper_id``), then further id columns other tables may carry.
+KEY_COLUMNS = (Review5K.ID, Research14K.PAPER_ID, AIScientistICLR2022.PAPER_ID)
+ID_COLUMNS = (*KEY_COLUMNS, Review5K.FORUM, "openreview_id")
+ARXIV_COLUMNS = (Research14K.ARXIV, "arxiv_id", "arXiv")
+DATE_COLUMNS = DeepReview13K.DATES
+# Named alike in every dataset.
+TITLE, ABSTRACT, YEAR = Review5K.TITLE, Review5K.ABSTRACT, Review5K.YEAR
 # The top-level keys every report has: a file with them is a report this command may replace.
 REPORT_KEYS = ("definitions", "tests", "trains", "pairs", "contaminated")
 
@@ -158,12 +163,6 @@ def abstract_from_text(text: str | None, limit: int = 4000) -> str | None:
     return body or None
 
 
-def _messages_paper(value: Any) -> str | None:
-    from cyclebench.sources.westlake import paper_text_from_messages
-
-    return paper_text_from_messages(value)
-
-
 def parse_cutoff(date: str) -> int:
     """``YYYY-MM-DD`` -> ms since epoch at 00:00 UTC."""
     try:
@@ -199,7 +198,7 @@ def public_date(row: dict[str, Any], arxiv: str | None) -> tuple[int | None, str
         yy, mm = int(arxiv[:2]), int(arxiv[2:4])
         if 1 <= mm <= 12:
             return _ms(2000 + yy, mm), "arxiv_id"
-    year = row.get("year")
+    year = row.get(YEAR)
     try:
         year = int(year) if year not in (None, "") else None
     except (TypeError, ValueError):
@@ -260,33 +259,6 @@ class SplitPapers:
     repeated_rows: int = 0  # further rows of a paper already read (DeepReview's one row per mode)
 
 
-def dataset_files(folder: Path, config: str = "default") -> dict[str, list[Path]]:
-    """Files of each split of a dataset folder's ``config``: from the card's YAML ``configs`` (a Hub-layout
-    folder; patterns checked to stay inside the folder, see ``cyclebench.hub.load.card_configs``), else
-    ``<split>.parquet|.csv|.jsonl|.json`` files at the top (the original WestlakeNLP files)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise NotADirectoryError(f"not a dataset folder: {folder}")
-    configs = card_configs(folder)
-    if configs is not None:
-        entry = _named_config(folder, configs, config)
-        return config_files(folder, entry)
-    out: dict[str, list[Path]] = {}
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() in _TABLE_SUFFIXES and path.stem != "manifest":
-            out.setdefault(path.stem, []).append(path)
-    if not out:
-        raise ValueError(f"{folder}: no dataset card with configs and no <split>.parquet/.csv/.jsonl files")
-    return out
-
-
-def _named_config(folder: Path, configs: Sequence[CardConfig], name: str) -> CardConfig:
-    for entry in configs:
-        if entry.name == name:
-            return entry
-    raise ValueError(f"{folder}: the card has no config {name!r}; configs: {[c.name for c in configs]}")
-
-
 def parse_split_arg(text: str, default_prefix: str) -> list[SplitRef]:
     """``DIR`` (every split whose name starts with ``default_prefix``) or ``DIR:SPLIT``."""
     path, split = Path(text), None
@@ -309,46 +281,17 @@ def _iter_rows(files: Sequence[Path], wanted: Sequence[str]) -> Iterator[dict[st
     """The wanted columns of every row; None for a row that is not an object (a JSON line ``5``), which
     the caller counts. A file that cannot be read is one ``ValueError`` naming it."""
     for path in files:
-        for row in _file_rows(path, wanted):
+        for row in iter_table(path, wanted):
             yield {k: row[k] for k in wanted if k in row} if isinstance(row, dict) else None
-
-
-def _file_rows(path: Path, columns: Sequence[str] | None = None) -> Iterator[Any]:
-    """Rows of one table file as parsed, any JSON value included; unreadable files (not UTF-8, bad JSON,
-    bad CSV, not parquet) raise one ``ValueError`` naming the file and how far it got."""
-    rows = 0
-    try:
-        if path.suffix.lower() == ".parquet":
-            import pyarrow.parquet as pq
-
-            handle = pq.ParquetFile(path)
-            names = handle.schema_arrow.names
-            wanted = [c for c in columns if c in names] if columns is not None else None
-            for batch in handle.iter_batches(batch_size=512, columns=wanted):
-                for row in batch.to_pylist():
-                    rows += 1
-                    yield row
-            return
-        from cyclebench.sources.westlake import iter_table
-
-        for row in iter_table(path):
-            rows += 1
-            yield row
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text (after {rows} rows); convert the file to UTF-8") from None
-    except (ValueError, csv.Error, OSError, RecursionError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
-        raise ValueError(f"{path}: cannot be read as a {path.suffix.lstrip('.')} table (after {rows} rows): "
-                         f"{reason}") from None
 
 
 def detect_kind(columns: Iterable[str]) -> str:
     cols = set(columns)
-    if {"inputs", "outputs"} <= cols:
+    if {DeepReview13K.INPUTS, DeepReview13K.OUTPUTS} <= cols:
         return "deepreview-13k"
-    if "paperId" in cols and "messages" in cols:
+    if Research14K.PAPER_ID in cols and Research14K.MESSAGES in cols:
         return "research-14k"
-    if {"id", "abstract"} <= cols and ("reviews" in cols or "num_reviews" in cols):
+    if {Review5K.ID, Review5K.ABSTRACT} <= cols and (Review5K.REVIEWS in cols or Review5K.NUM_REVIEWS in cols):
         return "review-5k"
     return "table"
 
@@ -365,7 +308,7 @@ def _columns(files: Sequence[Path]) -> list[str]:
             return list(pq.ParquetFile(path).schema_arrow.names)
         except (ValueError, OSError) as exc:
             raise ValueError(f"{path}: not a readable parquet file: {' '.join(str(exc).split())[:160]}") from None
-    first = next((row for row in _file_rows(path) if isinstance(row, dict)), None)
+    first = next((row for row in iter_table(path) if isinstance(row, dict)), None)
     return [str(k) for k in first] if first else []
 
 
@@ -380,9 +323,9 @@ def read_split(ref: SplitRef, config: OverlapConfig) -> SplitPapers:
         raise ValueError(f"{ref.label}: {names} has no row with columns (empty, or no row is a JSON object)")
     if key_column is None:
         raise ValueError(f"{ref.label}: no id column (one of {KEY_COLUMNS}) in {names}; columns: {columns[:20]}")
-    wanted = [*ID_COLUMNS, *ARXIV_COLUMNS, "title", "abstract", "year", *DATE_COLUMNS]
-    if "abstract" not in columns:
-        wanted += ["inputs", "paper_text"]
+    wanted = [*ID_COLUMNS, *ARXIV_COLUMNS, TITLE, ABSTRACT, YEAR, *DATE_COLUMNS]
+    if ABSTRACT not in columns:
+        wanted += [DeepReview13K.INPUTS, Review5K.PAPER_TEXT]
     papers: list[PaperKeys] = []
     skipped: dict[str, int] = {}
     seen: set[str] = set()
@@ -408,13 +351,13 @@ def read_split(ref: SplitRef, config: OverlapConfig) -> SplitPapers:
 def paper_keys(key: str, row: dict[str, Any], config: OverlapConfig, skipped: dict[str, int]) -> PaperKeys:
     ids = frozenset(str(row[c]).strip() for c in ID_COLUMNS if row.get(c) not in (None, "") and str(row[c]).strip())
     arxiv = next((a for c in ARXIV_COLUMNS if (a := normalise_arxiv(row.get(c)))), None)
-    abstract, source = row.get("abstract"), "column"
+    abstract, source = row.get(ABSTRACT), "column"
     if not (isinstance(abstract, str) and abstract.strip()):
         abstract, source = None, None
-        if row.get("inputs") is not None:
-            abstract, source = abstract_from_text(_messages_paper(row["inputs"])), "inputs"
-        elif isinstance(row.get("paper_text"), str):
-            abstract, source = abstract_from_text(row["paper_text"]), "paper_text"
+        if row.get(DeepReview13K.INPUTS) is not None:
+            abstract, source = abstract_from_text(paper_text_from_messages(row[DeepReview13K.INPUTS])), "inputs"
+        elif isinstance(row.get(Review5K.PAPER_TEXT), str):
+            abstract, source = abstract_from_text(row[Review5K.PAPER_TEXT]), "paper_text"
         if abstract is None:
             source = None
             skipped["no_abstract"] = skipped.get("no_abstract", 0) + 1
@@ -424,7 +367,7 @@ def paper_keys(key: str, row: dict[str, Any], config: OverlapConfig, skipped: di
             skipped["abstract_too_short"] = skipped.get("abstract_too_short", 0) + 1
         else:
             grams = shingles(abstract, config.shingle_words)
-    title = str(row.get("title") or "")
+    title = str(row.get(TITLE) or "")
     ms, date_field = public_date(row, arxiv)
     why = undated_reason(row) if ms is None else None
     return PaperKeys(key, ids, arxiv, title, normalise_text(title), grams, source, ms, date_field, why)
@@ -816,12 +759,7 @@ def _append_rejects(path: Path, removals: dict[str, dict[str, dict[str, Any]]]) 
 
 def _update_card(card: Path, shards: dict[str, dict[str, Any]], note: dict[str, Any]) -> None:
     """New split sizes in ``dataset_info`` (entries of another shape are left as they are) and a section."""
-    import yaml
-
-    text = card.read_text(encoding="utf-8")
-    end = text.find("\n---\n", 4)
-    front = yaml.safe_load(text[4:end])
-    body = text[end + len("\n---\n") :]
+    front, body = read_card(card.parent)
     infos = front.get("dataset_info")
     for info in infos if isinstance(infos, list) else []:
         splits = info.get("splits") if isinstance(info, dict) else None
@@ -840,5 +778,4 @@ def _update_card(card: Path, shards: dict[str, dict[str, Any]], note: dict[str, 
         f"against: {', '.join(note['against'])}. Papers removed per split and reason:\n\n" + "\n".join(lines) +
         "\n\nEach removed paper is in `rejects.jsonl` (stage `decontamination`); `manifest.json` holds the rows left.\n"
     )
-    card.write_text("---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100) + "---\n"
-                    + body.rstrip("\n") + "\n" + section, encoding="utf-8")
+    card.write_text(front_matter_text(front) + body.rstrip("\n") + "\n" + section, encoding="utf-8")

@@ -31,16 +31,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
-
 from cyclebench.builders.base import (
     TEXT_KINDS,
-    RejectLog,
     check_input_files,
+    decision_reject,
     hash_split,
     input_fingerprint,
-    manifest_header,
-    require_kept,
+)
+from cyclebench.builders.driver import (
+    Accounting,
+    Balance,
+    BuildRun,
+    BuildSpec,
+    input_paths,
+    paper_review_balances,
+    paper_review_counts,
 )
 from cyclebench.builders.executor import run_ordered
 from cyclebench.builders.reasoning_chain import (
@@ -50,13 +55,22 @@ from cyclebench.builders.reasoning_chain import (
     ReasoningChain,
     ReviewDiscussion,
     chain_review,
-    has_content,
-    review_parts,
+    chain_sections,
 )
-from cyclebench.checks import at_least, between, fraction, non_empty, one_of, validate_fields
-from cyclebench.hub.writer import HubFolderWriter, card_front_matter
-from cyclebench.records import Comment, RecordError, Reject, Submission
-from cyclebench.sources.openreview import date_or_none, iter_raw_notes, parse_submission, reply_kind
+
+from cyclebench.checks import (
+    at_least,
+    between,
+    fraction,
+    non_empty,
+    one_of,
+    validate_fields,
+)
+from cyclebench.hub.columns import DeepReview13K
+from cyclebench.hub.writer import card_front_matter
+from cyclebench.records import Comment, RecordError, Reject, Submission, to_dict
+from cyclebench.sources.openreview import iter_raw_notes, parse_submission, thread_roots
+from cyclebench.sources.openreview_fields import has_review_content
 
 NAME = "deepreview-13k"
 VERSION = "1.1.0"
@@ -129,36 +143,8 @@ class DeepReview13KConfig:
 # ---------------------------------------------------------------------------------------------
 # Schema
 
-_MESSAGE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
-SCHEMA = pa.schema(
-    [
-        # Published columns.
-        pa.field("id", pa.string()),
-        pa.field("title", pa.string()),
-        pa.field("decision", pa.string()),  # "Accept" / "Reject"
-        pa.field("rating", pa.string()),  # JSON list of the human rating strings as the form wrote them
-        pa.field("reviewer_comments", pa.string()),  # JSON: reviews, author responses, meta review
-        pa.field("inputs", pa.list_(_MESSAGE)),  # system prompt + paper
-        pa.field("outputs", pa.string()),  # the assistant turn
-        # Ours.
-        pa.field("mode", pa.string()),
-        pa.field("year", pa.int64()),
-        pa.field("venue_id", pa.string()),
-        pa.field("text_source", pa.string()),
-        pa.field("chain_method", pa.string()),
-        pa.field("decision_raw", pa.string()),
-        pa.field("rating_mean", pa.float64()),  # exact mean; the outputs carry it rounded
-        pa.field("rating_scale", pa.string()),
-        pa.field("num_reviews", pa.int64()),
-        pa.field("abstract", pa.string()),
-        pa.field("text_sha256", pa.string()),
-        # OpenReview dates (ms since epoch): created, made public (odate), published (pdate).
-        pa.field("cdate", pa.int64()),
-        pa.field("odate", pa.int64()),
-        pa.field("pdate", pa.int64()),
-    ]
-)
-SCHEMAS = {"default": SCHEMA}
+SCHEMAS = DeepReview13K.SCHEMAS
+SCHEMA = SCHEMAS["default"]
 
 
 def split_names(years: Iterable[int]) -> list[str]:
@@ -170,84 +156,18 @@ def split_for(paper_id: str, year: int, config: DeepReview13KConfig) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Raw note -> discussion (pure)
+# Records -> discussion (pure)
 
 
-def _replies(note: dict[str, Any]) -> list[dict[str, Any]]:
-    details = note.get("details")
-    replies = details.get("directReplies") if isinstance(details, dict) else None
-    if replies is None:
-        replies = note.get("notes")
-    return [r for r in replies if isinstance(r, dict)] if isinstance(replies, list) else []
-
-
-def _stamp(note: dict[str, Any]) -> int:
-    for key in ("tmdate", "mdate", "cdate"):
-        value = note.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return 0
-
-
-def initial_ratings(note: dict[str, Any], submission: Submission) -> dict[str, int]:
-    """Rating of the oldest version of each kept review that the snapshot holds more than once."""
-    from cyclebench.sources.scores import parse_score
-
-    versions: dict[str, list[tuple[int, int, dict[str, Any]]]] = {}
-    for position, reply in enumerate(_replies(note)):
-        if reply_kind(reply) == "Official_Review" and isinstance(reply.get("id"), str):
-            versions.setdefault(reply["id"], []).append((_stamp(reply), position, reply))
-    out: dict[str, int] = {}
-    for review in submission.reviews:
-        entries = versions.get(review.note_id, [])
-        if len(entries) < 2:
-            continue
-        oldest = min(entries, key=lambda e: (e[0], e[1]))[2]
-        content = oldest.get("content") if isinstance(oldest.get("content"), dict) else {}
-        raw = content.get("rating", content.get("recommendation"))
-        raw = raw.get("value") if isinstance(raw, dict) else raw
-        try:
-            out[review.note_id] = parse_score(raw, review.rating.scale, "rating").value
-        except RecordError:
-            continue  # an unreadable old version: the history is unknown, not a change
-    return out
-
-
-def thread_roots(submission: Submission) -> dict[str, str]:
-    """For each comment id, the note its thread starts from: a review id, or the submission id.
-
-    A comment is followed up its ``replyto`` chain through other comments; a chain that reaches neither a
-    kept review nor a known comment (a reply to the paper, to a dropped note, or a loop) belongs to the paper.
-    """
-    parent = {c.note_id: c.replyto for c in submission.comments}
-    review_ids = {r.note_id for r in submission.reviews}
-    roots: dict[str, str] = {}
-    for comment in submission.comments:
-        seen: set[str] = set()
-        node: str | None = comment.note_id
-        root = submission.id
-        while node is not None and node not in seen:
-            seen.add(node)
-            target = parent.get(node)
-            if target in review_ids:
-                root = target
-                break
-            node = target if target in parent else None
-        roots[comment.note_id] = root
-    return roots
-
-
-def discussions_of(note: dict[str, Any], submission: Submission) -> tuple[tuple[ReviewDiscussion, ...], tuple[Comment, ...]]:
+def discussions_of(submission: Submission) -> tuple[tuple[ReviewDiscussion, ...], tuple[Comment, ...]]:
     """Kept reviews with their rating history and the author comments in their threads, plus the author
     comments addressed to the whole paper."""
     roots = thread_roots(submission)
     by_time = sorted((c for c in submission.comments if c.by_authors and c.text.strip()),
                      key=lambda c: (c.cdate or 0, c.note_id))
-    initial = initial_ratings(note, submission)
     discussions = tuple(
         ReviewDiscussion(
             review=r,
-            initial_rating=initial.get(r.note_id),
             direct_responses=tuple(c for c in by_time if roots.get(c.note_id) == r.note_id),
         )
         for r in submission.reviews
@@ -275,7 +195,7 @@ def reviewer_comments(material: PaperMaterial) -> str:
             "scores": scores,
             "initial_rating": d.initial_rating,
             "versions_seen": r.versions_seen,
-            "texts": {k: v for k, v in review_parts(r.texts).items() if v},
+            "texts": {k: v for k, v in to_dict(chain_sections(r)).items() if v},
             "author_responses": [{"note_id": c.note_id, "title": c.title, "text": c.text} for c in d.direct_responses],
         })
     meta = material.submission.meta_review
@@ -403,10 +323,10 @@ class PaperStage:
         sub = parsed.submission
         rejects: list[Reject] = list(parsed.review_rejects)
         reviews_in = len(sub.reviews) + len(parsed.review_rejects)
-        empty = [r for r in sub.reviews if not has_content(r)]
+        empty = [r for r in sub.reviews if not has_review_content(r.texts)]
         rejects += [Reject(r.note_id, "review", "empty_review", "no text in any field of the review") for r in empty]
         if empty:
-            sub = dataclasses.replace(sub, reviews=tuple(r for r in sub.reviews if has_content(r)))
+            sub = dataclasses.replace(sub, reviews=tuple(r for r in sub.reviews if has_review_content(r.texts)))
         kept = len(sub.reviews)
 
         def drop(reason: str, detail: str = "") -> PaperOutcome:
@@ -422,12 +342,10 @@ class PaperStage:
         if config.years and sub.year not in config.years:
             return drop("year_not_selected", str(sub.year))
         label = sub.decision.label
-        if label == "withdrawn" and config.withdrawn == "drop":
-            return drop("withdrawn", sub.decision.raw)
-        if label == "desk_rejected" and config.desk_rejected == "drop":
-            return drop("desk_rejected", sub.decision.raw)
-        if label == "undecided":
-            return drop("undecided", sub.decision.raw)
+        why = decision_reject(sub.decision, drop_withdrawn=config.withdrawn == "drop",
+                              drop_desk_rejected=config.desk_rejected == "drop")
+        if why is not None:
+            return drop(*why)
         if kept == 0:
             return drop("no_reviews", f"{reviews_in} review(s) in the snapshot, none readable and non-empty")
         if kept < config.min_reviews:
@@ -450,16 +368,12 @@ class PaperStage:
         else:
             return drop("no_paper_text", "no text file and no abstract to stand in")
 
-        discussions, general = discussions_of(raw.note, sub)
+        discussions, general = discussions_of(sub)
         material = PaperMaterial(
             submission=sub, paper_text=paper_text, text_source=text_source, discussions=discussions,
             general_responses=general, decision="accept" if label == "accept" else "reject",
         )
-        try:
-            odate = date_or_none(raw.note.get("odate"), "odate")  # checked by parse_submission too
-        except RecordError as exc:
-            return drop(exc.reason, exc.detail)
-        extra = {"text_sha256": text_sha, "cdate": sub.cdate, "pdate": sub.pdate, "odate": odate}
+        extra = {"text_sha256": text_sha, "cdate": sub.cdate, "pdate": sub.pdate, "odate": sub.odate}
         outcome = PaperOutcome(raw.record_id, sub.id, tuple(rejects), False, reviews_in,
                                parsed.superseded_review_versions, kept, 0, material, (), extra)
         if self.chain is None:
@@ -521,7 +435,7 @@ def build(
     chain = chain or ChainFromReviews(score_decimals=config.score_decimals, acceptance_threshold=config.acceptance_threshold)
     if getattr(chain, "score_decimals", config.score_decimals) != config.score_decimals:
         raise ValueError("the chain's score_decimals differs from the config's")
-    snapshots = [Path(openreview)] if isinstance(openreview, (str, Path)) else [Path(p) for p in openreview]
+    snapshots = input_paths(openreview)
     check_input_files(snapshots, "OpenReview snapshot")
     if papers is not None and not Path(papers).is_dir():
         raise NotADirectoryError(f"papers folder not found: {papers}")
@@ -533,94 +447,96 @@ def build(
     stage = PaperStage(config, str(Path(papers).resolve()) if papers is not None else None,
                        chain if getattr(chain, "pure", False) else None)
 
-    counts: dict[str, Any] = {"papers_in": 0, "papers_kept": 0, "reviews_in": 0, "reviews_kept": 0,
-                              "reviews_dropped_with_paper": 0, "review_versions_superseded": 0}
+    counts = paper_review_counts()
     text_sources: dict[str, int] = {}
     text_inputs: dict[str, str] = {}
     seen: set[str] = set()
-    writer = HubFolderWriter(out, SCHEMAS, {"default": splits}, max_rows_per_shard=config.max_rows_per_shard,
-                             overwrite=overwrite, inputs=[*snapshots, *([papers] if papers is not None else [])])
-    with writer:
-        with open(writer.scratch / "rejects.jsonl", "w", encoding="utf-8") as sink:
-            log = RejectLog(sink)
+    spec = BuildSpec(NAME, VERSION, config, SCHEMAS, {"default": splits}, config.max_rows_per_shard,
+                     omit_empty_splits=True)
+    with BuildRun(spec, out, inputs=[*snapshots, *([papers] if papers is not None else [])], overwrite=overwrite) as run:
+        writer, log = run.writer, run.log
 
-            def keep(outcome: PaperOutcome, rows: Sequence[dict[str, Any]]) -> None:
-                source = rows[0]["text_source"]
-                text_sources[source] = text_sources.get(source, 0) + 1
-                if rows[0]["text_sha256"]:
-                    text_inputs[outcome.paper_id or ""] = rows[0]["text_sha256"]
-                split = split_for(rows[0]["id"], rows[0]["year"], config)
-                writer.add_many("default", split, rows)
-                counts["papers_kept"] += 1
-                counts["reviews_kept"] += outcome.reviews_kept
+        def keep(outcome: PaperOutcome, rows: Sequence[dict[str, Any]]) -> None:
+            source = rows[0]["text_source"]
+            text_sources[source] = text_sources.get(source, 0) + 1
+            if rows[0]["text_sha256"]:
+                text_inputs[outcome.paper_id or ""] = rows[0]["text_sha256"]
+            split = split_for(rows[0]["id"], rows[0]["year"], config)
+            writer.add_many("default", split, rows)
+            counts["papers_kept"] += 1
+            counts["reviews_kept"] += outcome.reviews_kept
 
-            def reject_paper(outcome: PaperOutcome, reason: str, detail: str) -> None:
-                log.reject(Reject(outcome.paper_id or outcome.record_id, "paper", reason, detail))
-                counts["reviews_dropped_with_paper"] += outcome.reviews_kept
+        def reject_paper(outcome: PaperOutcome, reason: str, detail: str) -> None:
+            log.reject(Reject(outcome.paper_id or outcome.record_id, "paper", reason, detail))
+            counts["reviews_dropped_with_paper"] += outcome.reviews_kept
 
-            pending: list[PaperOutcome] = []
+        pending: list[PaperOutcome] = []
 
-            def flush() -> None:
-                for outcome, made in zip(pending, chain.build_many([o.material for o in pending])):
-                    if isinstance(made, RecordError):
-                        reject_paper(outcome, made.reason, made.detail)
-                        continue
-                    try:
-                        rows = paper_rows(outcome.material, made, config, outcome.extra)
-                    except RecordError as exc:
-                        reject_paper(outcome, exc.reason, exc.detail)
-                        continue
-                    keep(outcome, rows)
-                pending.clear()
-
-            notes: Iterator[Any] = (raw for snapshot in snapshots for raw in iter_raw_notes(snapshot))
-            outcomes = run_ordered(stage, notes, workers)
-            bar = tqdm(outcomes, desc=f"build {NAME}", unit=" papers", disable=None if progress is None else not progress)
-            for outcome in bar:
-                counts["papers_in"] += 1
-                counts["reviews_in"] += outcome.reviews_in
-                counts["review_versions_superseded"] += outcome.reviews_superseded
-                if outcome.paper_id is not None and outcome.paper_id in seen:
-                    # A second copy of a paper id: its own paper-level verdict is replaced by this one.
-                    for reject in outcome.rejects:
-                        if reject.stage != "paper":
-                            log.reject(reject)
-                    log.reject(Reject(outcome.paper_id, "paper", "duplicate_paper_id", outcome.record_id))
-                    counts["reviews_dropped_with_paper"] += outcome.reviews_kept + outcome.reviews_dropped
+        def flush() -> None:
+            for outcome, made in zip(pending, chain.build_many([o.material for o in pending])):
+                if isinstance(made, RecordError):
+                    reject_paper(outcome, made.reason, made.detail)
                     continue
-                if outcome.paper_id is not None:
-                    seen.add(outcome.paper_id)
+                try:
+                    rows = paper_rows(outcome.material, made, config, outcome.extra)
+                except RecordError as exc:
+                    reject_paper(outcome, exc.reason, exc.detail)
+                    continue
+                keep(outcome, rows)
+            pending.clear()
+
+        notes: Iterator[Any] = (raw for snapshot in snapshots for raw in iter_raw_notes(snapshot))
+        outcomes = run_ordered(stage, notes, workers)
+        bar = tqdm(outcomes, desc=f"build {NAME}", unit=" papers", disable=None if progress is None else not progress)
+        for outcome in bar:
+            counts["papers_in"] += 1
+            counts["reviews_in"] += outcome.reviews_in
+            counts["review_versions_superseded"] += outcome.reviews_superseded
+            if outcome.paper_id is not None and outcome.paper_id in seen:
+                # A second copy of a paper id: its own paper-level verdict is replaced by this one.
                 for reject in outcome.rejects:
-                    log.reject(reject)
-                if outcome.rejected:
-                    counts["reviews_dropped_with_paper"] += outcome.reviews_dropped
-                    continue
-                if outcome.rows:
-                    keep(outcome, outcome.rows)
-                else:
-                    pending.append(outcome)
-                    if len(pending) >= model_batch_size:
-                        flush()
-            flush()
-        shards, split_rows, omitted = _omit_empty_splits(writer)
-        counts["empty_splits_omitted"] = omitted
+                    if reject.stage != "paper":
+                        log.reject(reject)
+                log.reject(Reject(outcome.paper_id, "paper", "duplicate_paper_id", outcome.record_id))
+                counts["reviews_dropped_with_paper"] += outcome.reviews_kept + outcome.reviews_dropped
+                continue
+            if outcome.paper_id is not None:
+                seen.add(outcome.paper_id)
+            for reject in outcome.rejects:
+                log.reject(reject)
+            if outcome.rejected:
+                counts["reviews_dropped_with_paper"] += outcome.reviews_dropped
+                continue
+            if outcome.rows:
+                keep(outcome, outcome.rows)
+            else:
+                pending.append(outcome)
+                if len(pending) >= model_batch_size:
+                    flush()
+        flush()
+        written = run.close_shards()
+        split_rows = written.split_rows["default"]
+        counts["empty_splits_omitted"] = written.omitted
         counts["papers_rejected"] = log.by_reason("paper")
         counts["reviews_rejected"] = log.by_reason("review")
         counts["text_fallbacks"] = log.by_reason("text")
         counts["splits"] = {"rows": split_rows, "papers": {s: n // len(config.modes) for s, n in split_rows.items()}}
         counts["text_sources"] = dict(sorted(text_sources.items()))
-        _check_reconciles(counts, log, len(config.modes))
-        require_kept(NAME, counts["papers_kept"], counts["papers_rejected"], counts)
-        manifest = {
-            **manifest_header(NAME, VERSION, config),
-            "chain": chain.describe(),
-            "inputs": {
+        rows_out = sum(split_rows.values())
+        accounting = Accounting(
+            counts,
+            balances=(*paper_review_balances(counts, log),
+                      Balance(f"rows (papers x {len(config.modes)} modes)", counts["papers_kept"] * len(config.modes), rows_out)),
+            kept=counts["papers_kept"], rejected=counts["papers_rejected"],
+        )
+        path, manifest = run.commit(
+            written, accounting,
+            lead={"chain": chain.describe()},
+            inputs={
                 "openreview": [input_fingerprint(s) for s in snapshots],
                 "paper_texts": dict(sorted(text_inputs.items())),
             },
-            "shards": shards,
-            "counts": counts,
-            "definitions": {
+            definitions={
                 "split": (f"test_<year> when sha256('{config.seed}:' + paper id) read as a fraction is < "
                           f"{config.test_fraction}, else train"),
                 "reviews": "newest version per note id, then newest per reviewer signature; reviews with no text rejected",
@@ -632,35 +548,9 @@ def build(
                               "decision and simulated reviewer ratings",
                 "dates": "cdate / odate / pdate of the submission note, ms since epoch",
             },
-        }
-        writer.write_text("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=True) + "\n")
-        writer.write_text("README.md", dataset_card(manifest, config, split_rows, shards))
-        path = writer.commit()
+            card=lambda manifest: dataset_card(manifest, config, split_rows, written.shards),
+        )
     return BuildReport(path, manifest)
-
-
-def _omit_empty_splits(writer: HubFolderWriter) -> tuple[dict[str, Any], dict[str, int], list[str]]:
-    """Close the shards and delete the empty split files: ``datasets`` cannot load a folder whose card
-    lists a split without rows (a year can have no test paper, e.g. a small input)."""
-    shards = writer.finish_shards()
-    rows = writer.split_rows()["default"]
-    omitted = [split for split, n in rows.items() if n == 0]
-    for rel in [rel for rel, info in shards.items() if info["split"] in omitted]:
-        (writer.scratch / rel).unlink()
-        del shards[rel]
-    return shards, {s: n for s, n in rows.items() if s not in omitted}, omitted
-
-
-def _check_reconciles(counts: dict[str, Any], log: RejectLog, modes: int) -> None:
-    papers_out = counts["papers_kept"] + log.total("paper")
-    if papers_out != counts["papers_in"]:
-        raise AssertionError(f"papers do not reconcile: {counts['papers_in']} in, {papers_out} out")
-    reviews_out = counts["reviews_kept"] + log.total("review") + counts["reviews_dropped_with_paper"]
-    if reviews_out != counts["reviews_in"]:
-        raise AssertionError(f"reviews do not reconcile: {counts['reviews_in']} in, {reviews_out} out")
-    rows = sum(counts["splits"]["rows"].values())
-    if rows != counts["papers_kept"] * modes:
-        raise AssertionError(f"rows do not reconcile: {rows} rows for {counts['papers_kept']} papers x {modes} modes")
 
 
 def dataset_card(manifest: dict[str, Any], config: DeepReview13KConfig, split_rows: dict[str, int],

@@ -38,21 +38,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from cyclebench.records import Comment, RecordError, Review, SimulatedReview, Submission
+from cyclebench.records import (
+    Comment,
+    RecordError,
+    Review,
+    ReviewSections,
+    SimulatedReview,
+    Submission,
+)
+from cyclebench.sources.openreview_fields import (
+    WEAKNESS_FIELDS,
+    first_text,
+    review_sections,
+)
 
 ResponseKind = Literal["direct", "general", "none"]
 Movement = Literal["up", "down", "same", "unknown"]
 Conclusion = Literal["Valid", "Partially Valid", "Invalid"]
 Confidence = Literal["High", "Medium", "Low"]
-
-# Where each part of a simulated reviewer comes from, by review form field, first present wins. ICLR
-# 2022-2023 forms had no separate strengths/weaknesses, so their combined field stands in for both.
-SUMMARY_FIELDS = ("summary", "summary_of_the_paper", "summary_of_the_review")
-STRENGTH_FIELDS = ("strengths", "strength_and_weaknesses", "main_review", "review")
-WEAKNESS_FIELDS = ("weaknesses", "strength_and_weaknesses", "main_review", "review")
-QUESTION_FIELDS = ("questions",)
-# Form fields that carry no review content.
-NON_CONTENT_FIELDS = frozenset({"title"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -64,10 +67,13 @@ class ReviewDiscussion:
     """One kept human review with what happened to it during the discussion."""
 
     review: Review
-    # Rating of the oldest version of this review in the snapshot; None when only one version is known.
-    initial_rating: int | None
     # Author comments in this review's thread (replying to it, or to a comment that does), oldest first.
     direct_responses: tuple[Comment, ...] = ()
+
+    @property
+    def initial_rating(self) -> int | None:
+        """Rating of the oldest version of this review in the snapshot; None when only one version is known."""
+        return self.review.initial_rating
 
 
 @dataclass(frozen=True)
@@ -158,15 +164,6 @@ def chain_review(chain: ReasoningChain, mode: str) -> dict[str, Any]:
 # Pure helpers shared by both implementations
 
 
-def first_text(texts: dict[str, str], fields: Sequence[str]) -> str | None:
-    return next((texts[k].strip() for k in fields if texts.get(k, "").strip()), None)
-
-
-def has_content(review: Review) -> bool:
-    """A review with at least one non-empty text field beyond its title."""
-    return any(v.strip() for k, v in review.texts.items() if k not in NON_CONTENT_FIELDS)
-
-
 def rounded_mean(values: Sequence[float | None], decimals: int) -> float | None:
     got = [float(v) for v in values if v is not None]
     return round(sum(got) / len(got), decimals) if got else None
@@ -187,28 +184,21 @@ def _score(score: Any) -> float | None:
     return float(score.value) if score is not None and score.value is not None else None
 
 
-def _first_field(texts: dict[str, str], fields: Sequence[str]) -> str | None:
-    return next((k for k in fields if texts.get(k, "").strip()), None)
-
-
-def review_parts(texts: dict[str, str]) -> dict[str, str | None]:
-    """Summary, strengths, weaknesses and questions of a review form. Where one combined field (ICLR
-    2022-2023 ``main_review`` / ``strength_and_weaknesses``) would fill both strengths and weaknesses, it
-    fills weaknesses only, so the text is not written twice."""
-    strength_key = _first_field(texts, STRENGTH_FIELDS)
-    weakness_key = _first_field(texts, WEAKNESS_FIELDS)
-    return {
-        "summary": first_text(texts, SUMMARY_FIELDS),
-        "strengths": texts[strength_key].strip() if strength_key and strength_key != weakness_key else None,
-        "weaknesses": texts[weakness_key].strip() if weakness_key else None,
-        "questions": first_text(texts, QUESTION_FIELDS),
-    }
+def chain_sections(review: Review) -> ReviewSections:
+    """A human review's sections as the chain reads them: a combined field (ICLR 2020-2023 ``review`` /
+    ``main_review`` / ``strength_and_weaknesses``) fills weaknesses only, so the text is not written twice
+    and the verification reads it."""
+    return review_sections(review.texts, combined_into="weaknesses")
 
 
 def simulated_reviewer(review: Review) -> SimulatedReview:
     """A human review as a simulated reviewer: its final-version texts and its own scores."""
+    sections = chain_sections(review)
     return SimulatedReview(
-        **review_parts(review.texts),
+        summary=sections.summary,
+        strengths=sections.strengths,
+        weaknesses=sections.weaknesses,
+        questions=sections.questions,
         rating=_score(review.rating),
         soundness=_score(review.soundness),
         presentation=_score(review.presentation),
@@ -599,9 +589,9 @@ def chain_prompt(material: PaperMaterial, max_paper_chars: int = 60000) -> list[
         r = d.review
         head = f"## Review {i} ({_scale_note(r)})"
         body = [head]
-        parts_of_review = review_parts(r.texts)
+        sections = chain_sections(r)
         for label in ("Summary", "Strengths", "Weaknesses", "Questions"):
-            text = parts_of_review[label.lower()]
+            text = getattr(sections, label.lower())
             if text:
                 body.append(f"### {label}\n{text}")
         for c in d.direct_responses:

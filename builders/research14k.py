@@ -50,13 +50,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
-
 from cyclebench.builders.base import (
     CYCLERESEARCHER_CITATION,
-    RejectLog,
     input_fingerprint,
-    manifest_header,
 )
 from cyclebench.builders.bibtex import (
     AbstractIndex,
@@ -67,6 +63,7 @@ from cyclebench.builders.bibtex import (
     paper_abstract_rows,
     read_abstract_rows,
 )
+from cyclebench.builders.driver import Accounting, Balance, BuildRun, BuildSpec
 from cyclebench.builders.executor import DatatroveOptions, Engine, run_stage
 from cyclebench.builders.outline import (
     OutlineByModel,
@@ -81,7 +78,9 @@ from cyclebench.builders.paper_extract import (
     PaperSection,
     extract_paper,
 )
-from cyclebench.hub.writer import HubFolderWriter, card_front_matter
+
+from cyclebench.hub.columns import Research14K
+from cyclebench.hub.writer import card_front_matter
 from cyclebench.outputs import check_outside
 from cyclebench.records import GeneratedPaper, RecordError, Reject
 from cyclebench.sources import confined
@@ -187,48 +186,8 @@ class Research14KConfig:
 # ---------------------------------------------------------------------------------------------
 # Schema
 
-_MESSAGE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
-_SECTION = pa.struct([
-    pa.field("heading", pa.string()), pa.field("level", pa.int64()), pa.field("number", pa.string()),
-    pa.field("text", pa.string()), pa.field("appendix", pa.bool_()),
-])
-_FIGURE = pa.struct([
-    pa.field("kind", pa.string()), pa.field("number", pa.string()), pa.field("label", pa.string()),
-    pa.field("caption", pa.string()), pa.field("content", pa.string()), pa.field("appendix", pa.bool_()),
-])
-_COUNT = pa.struct([pa.field("source", pa.string()), pa.field("count", pa.int64())])
-SCHEMA = pa.schema([
-    # The published columns.
-    pa.field("paperId", pa.string()),
-    pa.field("title", pa.string()),
-    pa.field("abstract", pa.string()),
-    pa.field("venue", pa.string()),
-    pa.field("year", pa.int64()),
-    pa.field("references", pa.string()),  # BibTeX of the cited entries, abstracts attached where known
-    pa.field("arxiv", pa.string()),
-    pa.field("sections", pa.list_(_SECTION)),  # every section, appendix ones flagged
-    pa.field("figure", pa.list_(_FIGURE)),  # figure and table captions (table rows in content)
-    pa.field("messages", pa.list_(_MESSAGE)),  # 5 turns, CycleResearcher format
-    # Provenance.
-    pa.field("topic", pa.string()),
-    pa.field("topic_source", pa.string()),
-    pa.field("text_source", pa.string()),
-    pa.field("source_path", pa.string()),
-    pa.field("source_sha256", pa.string()),
-    pa.field("extractor", pa.string()),
-    pa.field("references_source", pa.string()),
-    pa.field("references_cited", pa.int64()),
-    pa.field("references_in_bib", pa.int64()),
-    pa.field("references_missing_from_bib", pa.list_(pa.string())),
-    pa.field("references_abstract_sources", pa.list_(_COUNT)),
-    pa.field("references_without_abstract", pa.list_(pa.string())),
-    pa.field("outline_method", pa.string()),
-    pa.field("part_split", pa.string()),
-    pa.field("setup_count", pa.int64()),
-    pa.field("results_count", pa.int64()),
-    pa.field("notes", pa.list_(pa.string())),
-])
-SCHEMAS = {"default": SCHEMA}
+SCHEMAS = Research14K.SCHEMAS
+SCHEMA = SCHEMAS["default"]
 
 # ---------------------------------------------------------------------------------------------
 # Metadata
@@ -753,80 +712,74 @@ def build(
     check_outside(Path(out), [work_dir], "the datatrove work folder")
     model = _outline_model(config, outline_cache) if config.outline == "model" else None
 
-    writer = HubFolderWriter(out, SCHEMAS, {"default": list(SPLITS)}, max_rows_per_shard=config.max_rows_per_shard,
-                             overwrite=overwrite, inputs=[metadata, *roots, *([abstracts] if abstracts else []),
-                                                          *[p for p in (outline_cache, work_dir) if p is not None]])
     counts: dict[str, Any] = {"papers_in": 0, "papers_kept": 0}
     stats = _Stats()
-    with writer:
-        with open(writer.scratch / "rejects.jsonl", "w", encoding="utf-8") as sink:
-            log = RejectLog(sink)
-            metas: list[PaperMeta] = []
-            seen: set[str] = set()
-            for rid, parsed in read_metadata(metadata):
-                counts["papers_in"] += 1
-                if isinstance(parsed, RecordError):
-                    log.reject(Reject(rid, "paper", parsed.reason, parsed.detail))
-                elif parsed.paper_id in seen:
-                    log.reject(Reject(rid, "paper", "duplicate_paper_id", "an earlier metadata row has this paperId"))
-                elif config.venues and parsed.venue not in config.venues:
-                    log.reject(Reject(rid, "paper", "venue_not_selected", parsed.venue))
-                elif config.years and parsed.year not in config.years:
-                    log.reject(Reject(rid, "paper", "year_not_selected", str(parsed.year)))
-                else:
-                    seen.add(parsed.paper_id)
-                    metas.append(parsed)
-            test_years = tuple(sorted(config.test_years)) or ((max(m.year for m in metas),) if metas else ())
-            jobs: list[PaperJob] = []
-            order: list[PaperJob | Reject] = []
-            for meta in metas:
-                try:
-                    job = finder.find(meta, config.text_prefer)
-                except RecordError as exc:
-                    order.append(Reject(meta.paper_id, "paper", exc.reason, exc.detail))
-                    continue
-                jobs.append(job)
-                order.append(job)
-
-            extract = ExtractStage(config, index)
-            if model is None:
-                outcomes: Iterable[PaperOutcome] = run_stage(
-                    PaperToRow(extract, OutlineFromSections(tuple(config.outline_scores) or None)),  # type: ignore[arg-type]
-                    jobs, workers=workers, engine=engine, datatrove=datatrove)
+    spec = BuildSpec(NAME, VERSION, config, SCHEMAS, {"default": list(SPLITS)}, config.max_rows_per_shard)
+    inputs = [metadata, *roots, *([abstracts] if abstracts else []), *[p for p in (outline_cache, work_dir) if p is not None]]
+    with BuildRun(spec, out, inputs=inputs, overwrite=overwrite) as run:
+        writer, log = run.writer, run.log
+        metas: list[PaperMeta] = []
+        seen: set[str] = set()
+        for rid, parsed in read_metadata(metadata):
+            counts["papers_in"] += 1
+            if isinstance(parsed, RecordError):
+                log.reject(Reject(rid, "paper", parsed.reason, parsed.detail))
+            elif parsed.paper_id in seen:
+                log.reject(Reject(rid, "paper", "duplicate_paper_id", "an earlier metadata row has this paperId"))
+            elif config.venues and parsed.venue not in config.venues:
+                log.reject(Reject(rid, "paper", "venue_not_selected", parsed.venue))
+            elif config.years and parsed.year not in config.years:
+                log.reject(Reject(rid, "paper", "year_not_selected", str(parsed.year)))
             else:
-                outcomes = _with_model_outlines(run_stage(extract, jobs, workers=workers, engine=engine, datatrove=datatrove),
-                                                model, config)
-            stream = _merge_in_order(order, outcomes)
-            bar = tqdm(stream, total=len(order), desc=f"build {NAME}", unit=" papers",
-                       disable=None if progress is None else not progress)
-            for outcome in bar:
-                if outcome.reject is not None:
-                    log.reject(outcome.reject)
-                    continue
-                assert outcome.row is not None
-                split = "test" if outcome.year in test_years else "train"
-                writer.add("default", split, outcome.row)
-                stats.add(outcome.row)
-                counts["papers_kept"] += 1
-        shards = writer.finish_shards()
-        split_rows = writer.split_rows()
+                seen.add(parsed.paper_id)
+                metas.append(parsed)
+        test_years = tuple(sorted(config.test_years)) or ((max(m.year for m in metas),) if metas else ())
+        jobs: list[PaperJob] = []
+        order: list[PaperJob | Reject] = []
+        for meta in metas:
+            try:
+                job = finder.find(meta, config.text_prefer)
+            except RecordError as exc:
+                order.append(Reject(meta.paper_id, "paper", exc.reason, exc.detail))
+                continue
+            jobs.append(job)
+            order.append(job)
+
+        extract = ExtractStage(config, index)
+        if model is None:
+            outcomes: Iterable[PaperOutcome] = run_stage(
+                PaperToRow(extract, OutlineFromSections(tuple(config.outline_scores) or None)),  # type: ignore[arg-type]
+                jobs, workers=workers, engine=engine, datatrove=datatrove)
+        else:
+            outcomes = _with_model_outlines(run_stage(extract, jobs, workers=workers, engine=engine, datatrove=datatrove),
+                                            model, config)
+        stream = _merge_in_order(order, outcomes)
+        bar = tqdm(stream, total=len(order), desc=f"build {NAME}", unit=" papers",
+                   disable=None if progress is None else not progress)
+        for outcome in bar:
+            if outcome.reject is not None:
+                log.reject(outcome.reject)
+                continue
+            assert outcome.row is not None
+            split = "test" if outcome.year in test_years else "train"
+            writer.add("default", split, outcome.row)
+            stats.add(outcome.row)
+            counts["papers_kept"] += 1
+        written = run.close_shards()
         counts["papers_rejected"] = log.by_reason("paper")
-        counts["splits"] = split_rows["default"]
+        counts["splits"] = written.split_rows["default"]
         counts.update(stats.summary())
-        if counts["papers_kept"] + log.total("paper") != counts["papers_in"]:
-            raise AssertionError(f"papers do not reconcile: {counts['papers_in']} in, "
-                                 f"{counts['papers_kept']} kept + {log.total('paper')} rejected")
-        manifest = {
-            **manifest_header(NAME, VERSION, config),
-            "inputs": {
+        # No require_kept: Research-14K has never refused a build that kept no paper.
+        accounting = Accounting(counts, (Balance("papers", counts["papers_in"], counts["papers_kept"] + log.total("paper")),))
+        path, manifest = run.commit(
+            written, accounting,
+            inputs={
                 "metadata": input_fingerprint(metadata),
                 "abstracts": input_fingerprint(Path(abstracts)) if abstracts is not None else None,
                 "abstracts_rows": {"rows": index.rows, "rejected": index.rejected, "duplicates": index.duplicates},
                 "paper_sources": stats.sources,
             },
-            "shards": shards,
-            "counts": counts,
-            "definitions": {
+            definitions={
                 "split": f"temporal: papers of years {list(test_years)} are test"
                          + ("" if config.test_years else " (the latest year in the metadata)"),
                 "sections": "LaTeX: \\section..\\subparagraph of the main file with includes resolved, comments, "
@@ -844,10 +797,8 @@ def build(
                 if config.outline == "from-sections" else f"model: {config.outline_backend} (prompt in builders/outline.py)",
                 "messages": "5 turns by cyclebench.protocols.cycleresearcher.format_training_messages",
             },
-        }
-        writer.write_text("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=True) + "\n")
-        writer.write_text("README.md", dataset_card(manifest, config, split_rows, shards))
-        path = writer.commit()
+            card=lambda manifest: dataset_card(manifest, config, written.split_rows, written.shards),
+        )
     return BuildReport(path, manifest)
 
 

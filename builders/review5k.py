@@ -14,7 +14,6 @@ Configs written:
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,21 +21,37 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
-
 from cyclebench.builders.base import (
     CYCLERESEARCHER_CITATION,
     TEXT_KINDS,
     RejectLog,
     check_input_files,
+    decision_reject,
     hash_split,
     input_fingerprint,
-    manifest_header,
-    require_kept,
 )
-from cyclebench.checks import at_least, between, fraction, non_empty, one_of, validate_fields
-from cyclebench.hub.writer import HubFolderWriter, card_front_matter
+from cyclebench.builders.driver import (
+    Accounting,
+    BuildRun,
+    BuildSpec,
+    input_paths,
+    paper_review_balances,
+    paper_review_counts,
+)
+
+from cyclebench.checks import (
+    at_least,
+    between,
+    fraction,
+    non_empty,
+    one_of,
+    validate_fields,
+)
+from cyclebench.hub.columns import Review5K
+from cyclebench.hub.writer import card_front_matter
 from cyclebench.records import PaperText, RecordError, Reject, Review, Score, Submission
 from cyclebench.sources.openreview import iter_raw_notes, parse_submission
+from cyclebench.sources.openreview_fields import UNIFORM_COLUMN_FIELDS, review_sections
 
 NAME = "review-5k"
 VERSION = "1.2.0"
@@ -100,112 +115,9 @@ class Review5KConfig:
 # ---------------------------------------------------------------------------------------------
 # Schemas
 
-_SCORE_FIELDS = ("rating", "confidence", "soundness", "presentation", "contribution")
-
-
-def _score_columns() -> list[pa.Field]:
-    cols = []
-    for name in _SCORE_FIELDS:
-        cols += [pa.field(name, pa.int64()), pa.field(f"{name}_raw", pa.string()), pa.field(f"{name}_scale", pa.string())]
-    return cols
-
-
-_NAMED_TEXT = pa.struct([pa.field("name", pa.string()), pa.field("text", pa.string())])
-_NAMED_SCORE = pa.struct(
-    [pa.field("name", pa.string()), pa.field("value", pa.int64()), pa.field("raw", pa.string()), pa.field("scale", pa.string())]
-)
-_REVIEW_FIELDS = [
-    pa.field("note_id", pa.string()),
-    pa.field("signature", pa.string()),
-    pa.field("cdate", pa.int64()),
-    pa.field("tmdate", pa.int64()),
-    pa.field("versions_seen", pa.int64()),
-    *_score_columns(),
-    pa.field("other_scores", pa.list_(_NAMED_SCORE)),
-    pa.field("summary", pa.string()),
-    pa.field("strengths", pa.string()),
-    pa.field("weaknesses", pa.string()),
-    pa.field("questions", pa.string()),
-    # Every other free-text field of the year's form (title, main_review, strength_and_weaknesses ...).
-    pa.field("other_texts", pa.list_(_NAMED_TEXT)),
-    pa.field("license", pa.string()),
-]
-_PAPER_FIELDS = [
-    pa.field("id", pa.string()),
-    pa.field("forum", pa.string()),
-    pa.field("number", pa.int64()),
-    pa.field("venue_id", pa.string()),
-    pa.field("year", pa.int64()),
-    pa.field("title", pa.string()),
-    pa.field("abstract", pa.string()),
-    pa.field("keywords", pa.list_(pa.string())),
-    pa.field("primary_area", pa.string()),
-    pa.field("tldr", pa.string()),
-    pa.field("license", pa.string()),
-    pa.field("decision", pa.string()),
-    pa.field("decision_raw", pa.string()),
-    pa.field("decision_source", pa.string()),
-    pa.field("presentation", pa.string()),
-    pa.field("withdrawn", pa.bool_()),
-    pa.field("desk_rejected", pa.bool_()),
-]
-_TEXT_FIELDS = [
-    pa.field("paper_text", pa.string()),
-    pa.field("text_source", pa.string()),
-    pa.field("text_path", pa.string()),
-    pa.field("text_sha256", pa.string()),
-    pa.field("text_cleaning", pa.string()),
-]
-SCHEMAS: dict[str, pa.Schema] = {
-    "default": pa.schema(
-        [
-            *_PAPER_FIELDS,
-            *_TEXT_FIELDS,
-            pa.field("num_reviews", pa.int64()),
-            pa.field("rating_mean", pa.float64()),
-            pa.field("rating_scale", pa.string()),
-            pa.field("reviews", pa.list_(pa.struct(_REVIEW_FIELDS))),
-            pa.field("meta_review", pa.string()),
-            pa.field("meta_review_source", pa.string()),
-        ]
-    ),
-    "reviews": pa.schema(
-        [
-            pa.field("paper_id", pa.string()),
-            pa.field("title", pa.string()),
-            pa.field("venue_id", pa.string()),
-            pa.field("year", pa.int64()),
-            pa.field("decision", pa.string()),
-            *_REVIEW_FIELDS,
-        ]
-    ),
-    "sft": pa.schema(
-        [
-            pa.field("id", pa.string()),
-            pa.field("title", pa.string()),
-            pa.field("decision", pa.string()),
-            pa.field("rating_mean", pa.float64()),
-            pa.field(
-                "messages",
-                pa.list_(pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])),
-            ),
-        ]
-    ),
-}
+_SCORE_FIELDS = Review5K.SCORE_FIELDS
+SCHEMAS: dict[str, pa.Schema] = Review5K.SCHEMAS
 SPLITS = ("train", "test")
-
-# Form fields that fill the uniform review columns (same meaning in every year that has them).
-_UNIFORM_TEXTS = {"summary": "summary", "summary_of_the_paper": "summary", "strengths": "strengths",
-                  "weaknesses": "weaknesses", "questions": "questions"}
-# For the SFT target, where a year's form has no separate field the combined one stands in.
-_SUMMARY_KEYS = ("summary", "summary_of_the_paper", "summary_of_the_review")
-_STRENGTH_KEYS = ("strengths", "strength_and_weaknesses", "main_review", "review")
-_WEAKNESS_KEYS = ("weaknesses",)
-_QUESTION_KEYS = ("questions",)
-
-
-def _first(texts: dict[str, str], keys: Iterable[str]) -> str | None:
-    return next((texts[k] for k in keys if k in texts), None)
 
 
 def _score_cells(name: str, score: Score | None) -> dict[str, Any]:
@@ -230,7 +142,7 @@ def review_row(review: Review) -> dict[str, Any]:
     row.update(summary=None, strengths=None, weaknesses=None, questions=None)
     other = []
     for name, text in review.texts.items():
-        column = _UNIFORM_TEXTS.get(name)
+        column = UNIFORM_COLUMN_FIELDS.get(name)
         if column and row[column] is None:
             row[column] = text
         else:
@@ -314,24 +226,28 @@ def sft_messages(submission: Submission, text: PaperText) -> list[dict[str, str]
     protocol = CycleReviewerProtocol()
     messages = protocol.build_messages(text.text, title=submission.title)
     target = format_cyclereviewer_output(
-        reviews=[
-            {
-                "summary": _first(r.texts, _SUMMARY_KEYS),
-                "soundness": r.soundness.raw if r.soundness else None,
-                "presentation": r.presentation.raw if r.presentation else None,
-                "contribution": r.contribution.raw if r.contribution else None,
-                "strengths": _first(r.texts, _STRENGTH_KEYS),
-                "weaknesses": _first(r.texts, _WEAKNESS_KEYS),
-                "questions": _first(r.texts, _QUESTION_KEYS),
-                "rating": r.rating.raw,
-                "confidence": r.confidence.raw if r.confidence else None,
-            }
-            for r in submission.reviews
-        ],
+        reviews=[_sft_review(r) for r in submission.reviews],
         meta_review=submission.meta_review.text if submission.meta_review else None,
         decision="Accept" if submission.decision.label == "accept" else "Reject",
     )
     return [*messages, {"role": "assistant", "content": target}]
+
+
+def _sft_review(review: Review) -> dict[str, Any]:
+    """One human review as a CycleReviewer review: scores as the form wrote them; where a year's form has one
+    combined strengths-and-weaknesses text it stands under strengths (built rows have always had it so)."""
+    sections = review_sections(review.texts, combined_into="strengths")
+    return {
+        "summary": sections.summary,
+        "soundness": review.soundness.raw if review.soundness else None,
+        "presentation": review.presentation.raw if review.presentation else None,
+        "contribution": review.contribution.raw if review.contribution else None,
+        "strengths": sections.strengths,
+        "weaknesses": sections.weaknesses,
+        "questions": sections.questions,
+        "rating": review.rating.raw,
+        "confidence": review.confidence.raw if review.confidence else None,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,7 +273,7 @@ def build(
     from tqdm.auto import tqdm
 
     config = config or Review5KConfig()
-    snapshots = [Path(openreview)] if isinstance(openreview, (str, Path)) else [Path(p) for p in openreview]
+    snapshots = input_paths(openreview)
     check_input_files(snapshots, "OpenReview snapshot")
     directory = None
     if papers is not None:
@@ -367,72 +283,62 @@ def build(
     if config.require_text and directory is None:
         raise ValueError("require_text is set but no papers folder was given (--papers, or --allow-missing-text)")
 
-    counts: dict[str, Any] = {"papers_in": 0, "papers_kept": 0, "reviews_in": 0, "reviews_kept": 0,
-                              "reviews_dropped_with_paper": 0, "review_versions_superseded": 0}
+    counts = paper_review_counts()
     text_sources: dict[str, int] = {}
     text_inputs: dict[str, str] = {}
     cleanings: set[str] = set()
     seen: set[str] = set()
     unread_scores: Counter[str] = Counter()
-    writer = HubFolderWriter(out, SCHEMAS, {c: list(SPLITS) for c in SCHEMAS},
-                             max_rows_per_shard=config.max_rows_per_shard, overwrite=overwrite,
-                             inputs=[*snapshots, *([papers] if papers is not None else [])])
-    with writer:
-        rejects_path = writer.scratch / "rejects.jsonl"
-        with open(rejects_path, "w", encoding="utf-8") as sink:
-            log = RejectLog(sink)
-            notes = (raw for snapshot in snapshots for raw in iter_raw_notes(snapshot))
-            bar = tqdm(notes, desc=f"build {NAME}", unit=" papers", disable=None if progress is None else not progress)
-            for raw in bar:
-                counts["papers_in"] += 1
-                outcome = _process(raw, config, directory, log, seen, counts)
-                if outcome is None:
-                    continue
-                submission, text = outcome
-                if text is not None:
-                    text_sources[text.source] = text_sources.get(text.source, 0) + 1
-                    text_inputs[submission.id] = text.source_sha256
-                    cleanings.add(text.cleaning)
-                split = hash_split(submission.id, config.test_fraction, config.seed)
-                rows = paper_rows(submission, text)
-                writer.add("default", split, rows["default"])
-                writer.add_many("reviews", split, rows["reviews"])
-                if "sft" in rows:
-                    writer.add("sft", split, rows["sft"])
-                else:
-                    log.reject(Reject(submission.id, "sft", "no_paper_text"))
-                counts["papers_kept"] += 1
-                counts["reviews_kept"] += len(submission.reviews)
-                unread_scores.update(why for r in submission.reviews for _, why in r.unread_scores)
-        shards = writer.finish_shards()
-        split_rows = writer.split_rows()
+    spec = BuildSpec(NAME, VERSION, config, SCHEMAS, {c: list(SPLITS) for c in SCHEMAS}, config.max_rows_per_shard)
+    with BuildRun(spec, out, inputs=[*snapshots, *([papers] if papers is not None else [])], overwrite=overwrite) as run:
+        writer, log = run.writer, run.log
+        notes = (raw for snapshot in snapshots for raw in iter_raw_notes(snapshot))
+        bar = tqdm(notes, desc=f"build {NAME}", unit=" papers", disable=None if progress is None else not progress)
+        for raw in bar:
+            counts["papers_in"] += 1
+            outcome = _process(raw, config, directory, log, seen, counts)
+            if outcome is None:
+                continue
+            submission, text = outcome
+            if text is not None:
+                text_sources[text.source] = text_sources.get(text.source, 0) + 1
+                text_inputs[submission.id] = text.source_sha256
+                cleanings.add(text.cleaning)
+            split = hash_split(submission.id, config.test_fraction, config.seed)
+            rows = paper_rows(submission, text)
+            writer.add("default", split, rows["default"])
+            writer.add_many("reviews", split, rows["reviews"])
+            if "sft" in rows:
+                writer.add("sft", split, rows["sft"])
+            else:
+                log.reject(Reject(submission.id, "sft", "no_paper_text"))
+            counts["papers_kept"] += 1
+            counts["reviews_kept"] += len(submission.reviews)
+            unread_scores.update(why for r in submission.reviews for _, why in r.unread_scores)
+        written = run.close_shards()
         counts["papers_rejected"] = log.by_reason("paper")
         counts["reviews_rejected"] = log.by_reason("review")
         counts["sft_rows_skipped"] = log.by_reason("sft")
-        counts["splits"] = split_rows
+        counts["splits"] = written.split_rows
         counts["text_sources"] = dict(sorted(text_sources.items()))
         # Kept reviews' optional scores that are not scores ("Not applicable" ...): null value, raw kept.
         counts["review_scores_unread"] = dict(sorted(unread_scores.items()))
-        _check_reconciles(counts, log)
-        require_kept(NAME, counts["papers_kept"], counts["papers_rejected"], counts)
-        manifest = {
-            **manifest_header(NAME, VERSION, config),
-            "inputs": {
+        accounting = Accounting(counts, paper_review_balances(counts, log), counts["papers_kept"],
+                                counts["papers_rejected"])
+        path, manifest = run.commit(
+            written, accounting,
+            inputs={
                 "openreview": [input_fingerprint(s) for s in snapshots],
                 "paper_texts": dict(sorted(text_inputs.items())),
             },
-            "shards": shards,
-            "counts": counts,
-            "definitions": {
+            definitions={
                 "split": f"sha256('{config.seed}:' + paper id) read as a fraction < {config.test_fraction} -> test",
                 "reviews": "newest version per note id, then newest per reviewer signature",
                 "decision": "Decision note, else venueid, else venue; withdrawn/desk-rejected override",
                 "text_cleaning": sorted(cleanings),
             },
-        }
-        writer.write_text("manifest.json", json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=True) + "\n")
-        writer.write_text("README.md", dataset_card(manifest, config, split_rows, shards))
-        path = writer.commit()
+            card=lambda manifest: dataset_card(manifest, config, written.split_rows, written.shards),
+        )
     return BuildReport(path, manifest)
 
 
@@ -471,15 +377,10 @@ def _process(
     if config.venues and submission.venue_id not in config.venues:
         drop("venue_not_selected", submission.venue_id)
         return None
-    label = submission.decision.label
-    if label == "withdrawn" and config.withdrawn == "drop":
-        drop("withdrawn", submission.decision.raw)
-        return None
-    if label == "desk_rejected" and config.desk_rejected == "drop":
-        drop("desk_rejected", submission.decision.raw)
-        return None
-    if label == "undecided":
-        drop("undecided", submission.decision.raw)
+    why = decision_reject(submission.decision, drop_withdrawn=config.withdrawn == "drop",
+                          drop_desk_rejected=config.desk_rejected == "drop")
+    if why is not None:
+        drop(*why)
         return None
     if n_parsed < config.min_reviews:
         drop("too_few_reviews", f"{n_parsed} < {config.min_reviews}")
@@ -497,15 +398,6 @@ def _process(
         drop("no_paper_text")
         return None
     return submission, text
-
-
-def _check_reconciles(counts: dict[str, Any], log: RejectLog) -> None:
-    papers_out = counts["papers_kept"] + log.total("paper")
-    if papers_out != counts["papers_in"]:
-        raise AssertionError(f"papers do not reconcile: {counts['papers_in']} in, {papers_out} out")
-    reviews_out = counts["reviews_kept"] + log.total("review") + counts["reviews_dropped_with_paper"]
-    if reviews_out != counts["reviews_in"]:
-        raise AssertionError(f"reviews do not reconcile: {counts['reviews_in']} in, {reviews_out} out")
 
 
 def dataset_card(manifest: dict[str, Any], config: Review5KConfig, split_rows: dict[str, dict[str, int]], shards: dict[str, Any]) -> str:

@@ -586,3 +586,11 @@ def staged_files(folder: Path, *, last: tuple[str, ...] = ()) -> Iterator[Path]:
             os.replace(stage / name, folder / name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def check_build_target(out: Path, overwrite: bool, inputs: Iterable[Any], caches: dict[str, Any] | None = None) -> None:
+    """Before any work: ``out`` is kept apart from every path the command reads (a ``--config`` inside
+    ``--out`` would be deleted by ``--overwrite``), and no cache folder the run writes may lie inside it."""
+    check_target(Path(out), "dataset", overwrite=overwrite, inputs=[value for value in inputs if value is not None])
+    for flag, path in (caches or {}).items():
+        check_outside(Path(out), [path], flag)

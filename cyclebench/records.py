@@ -59,6 +59,19 @@ class Review:
     # Optional score questions answered with something that is not a score, as (field, reason) pairs
     # ("not_applicable_soundness", "unparseable_confidence" ...); their Score has value None.
     unread_scores: tuple[tuple[str, str], ...] = ()
+    # Rating of the oldest version of this review when the snapshot holds it more than once and that
+    # version's rating reads on the same scale; None when the history is unknown.
+    initial_rating: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSections:
+    """A review's texts in the four sections every year's form can fill (``sources.openreview_fields``)."""
+
+    summary: str | None = None
+    strengths: str | None = None
+    weaknesses: str | None = None
+    questions: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +133,8 @@ class Submission:
     comments: tuple[Comment, ...]
     withdrawn: bool
     desk_rejected: bool
+    # When the submission was made public (ms since epoch).
+    odate: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

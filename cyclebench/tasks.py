@@ -1,20 +1,21 @@
 """Review-evaluation tasks: which dataset, which split, what the ground truth is.
 
 A task reads a dataset built by ``builders/`` (a Hub-layout folder, or a Hub repo id plus revision) or, for
-DeepReview-13K, the original WestlakeNLP files, and yields ``ReviewExample`` records. Tasks are plain
+DeepReview-13K, the original WestlakeNLP files, through the one reader (``cyclebench.hub.load``), and yields
+``ReviewExample`` records; columns are named by ``cyclebench.hub.columns``. Tasks are plain
 Python in a small registry; nothing here knows about models or protocols.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from cyclebench.hub.columns import AIScientistICLR2022 as AIS
+from cyclebench.hub.columns import Review5K as R5K
+from cyclebench.hub.load import dataset_fingerprint, read_rows
 from cyclebench.records import ReviewExample
 
 
@@ -76,73 +77,6 @@ def check_option_type(task: str, key: str, default: Any, value: Any) -> None:
 # Hub-layout datasets
 
 
-def _is_local(data: str) -> bool:
-    return Path(data).exists()
-
-
-def dataset_fingerprint(data: str, revision: str | None) -> tuple[str, dict[str, Any]]:
-    """A local build is named by its manifest (sha256 of every shard); a Hub dataset by repo + revision."""
-    if _is_local(data):
-        manifest = Path(data) / "manifest.json"
-        if manifest.is_file():
-            content = json.loads(manifest.read_text())
-            shards = json.dumps(content.get("shards", {}), sort_keys=True)
-            digest = hashlib.sha256(shards.encode()).hexdigest()
-            return f"sha256:{digest}", {"path": str(Path(data)), "builder": content.get("dataset"),
-                                        "builder_version": content.get("builder_version")}
-        files = sorted(p for p in Path(data).rglob("*.parquet"))
-        digest = hashlib.sha256()
-        for path in files:
-            digest.update(path.read_bytes())
-        return f"sha256:{digest.hexdigest()}", {"path": str(Path(data))}
-    if not revision:
-        raise ValueError(f"{data!r} is not a local folder: give --revision (a tag such as v1.0.0) for a Hub dataset")
-    return f"hub:{data}@{revision}", {"repo": data, "revision": revision}
-
-
-def read_rows(data: str, config: str, splits: Iterable[str], revision: str | None) -> list[dict[str, Any]]:
-    """Rows of a config's splits: a local build is read straight from its parquet shards (the card's
-    ``configs`` say which), a Hub dataset through ``datasets.load_dataset`` at the given revision."""
-    rows: list[dict[str, Any]] = []
-    if _is_local(data):
-        import pyarrow.parquet as pq
-
-        patterns = local_data_files(Path(data), config)
-        for split in splits:
-            if split not in patterns:
-                raise ValueError(f"{data}: config {config!r} has no split {split!r} (has {sorted(patterns)})")
-            files = sorted(Path(data).glob(patterns[split]))
-            if not files:
-                raise FileNotFoundError(f"{data}: no files match {patterns[split]}")
-            for path in files:
-                rows.extend(pq.read_table(path).to_pylist())
-        return rows
-    from datasets import load_dataset
-
-    for split in splits:
-        rows.extend(load_dataset(data, config, split=split, revision=revision).to_list())
-    return rows
-
-
-def local_data_files(folder: Path, config: str) -> dict[str, str]:
-    """``{split: glob}`` of one config, from the YAML ``configs`` of a Hub-layout folder's card."""
-    import yaml
-
-    card = folder / "README.md"
-    if not card.is_file():
-        raise FileNotFoundError(f"{folder} has no README.md: not a dataset folder in the Hub layout")
-    text = card.read_text(encoding="utf-8")
-    if not text.startswith("---"):
-        raise ValueError(f"{card} has no YAML front matter")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser reads a large card 10x faster
-    front = yaml.load(text.split("---", 2)[1], Loader=loader) or {}
-    for entry in front.get("configs", []):
-        if entry.get("config_name") == config:
-            files = entry.get("data_files", [])
-            return {f["split"]: f["path"] if isinstance(f["path"], str) else f["path"][0] for f in files}
-    raise ValueError(f"{folder}: no config {config!r} in its card")
-
-
 def _scores(reviews: list[dict[str, Any]], name: str) -> tuple[float, ...]:
     return tuple(float(r[name]) for r in reviews if r.get(name) is not None)
 
@@ -155,56 +89,56 @@ def review5k_examples(rows: Iterable[dict[str, Any]], abstract_fallback: bool = 
     """
     examples, skipped = [], {}
     for row in rows:
-        reviews = row.get("reviews") or []
-        ratings = _scores(reviews, "rating")
-        text = row.get("paper_text")
-        if not text and abstract_fallback and row.get("abstract"):
-            text = f"# {row.get('title') or ''}\n\n## Abstract\n\n{row['abstract']}"
+        reviews = row.get(R5K.REVIEWS) or []
+        ratings = _scores(reviews, R5K.RATING)
+        text = row.get(R5K.PAPER_TEXT)
+        if not text and abstract_fallback and row.get(R5K.ABSTRACT):
+            text = f"# {row.get(R5K.TITLE) or ''}\n\n## Abstract\n\n{row[R5K.ABSTRACT]}"
             skipped["abstract_only"] = skipped.get("abstract_only", 0) + 1
         reason = None if text else "no_paper_text"
         reason = reason or (None if ratings else "no_ratings")
         if reason:
             skipped[reason] = skipped.get(reason, 0) + 1
             continue
-        decision = row.get("decision")
+        decision = row.get(R5K.DECISION)
         examples.append(
             ReviewExample(
-                paper_id=row["id"],
-                title=row.get("title") or "",
+                paper_id=row[R5K.ID],
+                title=row.get(R5K.TITLE) or "",
                 paper_text=text,
                 ratings=ratings,
-                accepted=True if decision == "accept" else False if decision == "reject" else None,
-                soundness=_scores(reviews, "soundness"),
-                presentation=_scores(reviews, "presentation"),
-                contribution=_scores(reviews, "contribution"),
-                confidence=_scores(reviews, "confidence"),
-                year=row.get("year"),
-                rating_scale=row.get("rating_scale"),
+                accepted=True if decision == R5K.ACCEPT else False if decision == R5K.REJECT else None,
+                soundness=_scores(reviews, R5K.SOUNDNESS),
+                presentation=_scores(reviews, R5K.PRESENTATION),
+                contribution=_scores(reviews, R5K.CONTRIBUTION),
+                confidence=_scores(reviews, R5K.CONFIDENCE),
+                year=row.get(R5K.YEAR),
+                rating_scale=row.get(R5K.RATING_SCALE),
             )
         )
     return examples, skipped
 
 
 def _load_review5k(data: str, split: str, revision: str | None, abstract_fallback: bool = False) -> LoadedSplit:
-    fingerprint, source = dataset_fingerprint(data, revision)
+    fingerprint, source = dataset_fingerprint(data, revision, split)
     examples, skipped = review5k_examples(read_rows(data, "default", [split], revision), abstract_fallback)
     source = {**source, "abstract_fallback": abstract_fallback}
     return LoadedSplit("review-5k", split, examples, fingerprint, source, skipped)
 
 
 def _load_aiscientist(data: str, split: str, revision: str | None) -> LoadedSplit:
-    fingerprint, source = dataset_fingerprint(data, revision)
+    fingerprint, source = dataset_fingerprint(data, revision, split)
     splits = ["train", "test"] if split == "all" else [split]
     examples, skipped = [], {}
     for row in read_rows(data, "default", splits, revision):
-        if not row.get("paper_text") or not row.get("ratings"):
+        if not row.get(AIS.PAPER_TEXT) or not row.get(AIS.RATINGS):
             skipped["no_text_or_ratings"] = skipped.get("no_text_or_ratings", 0) + 1
             continue
         examples.append(
             ReviewExample(
-                paper_id=row["paper_id"], title=row.get("title") or "", paper_text=row["paper_text"],
-                ratings=tuple(row["ratings"]), accepted=row.get("accepted"), year=row.get("year"),
-                rating_scale=row.get("rating_scale"),
+                paper_id=row[AIS.PAPER_ID], title=row.get(AIS.TITLE) or "", paper_text=row[AIS.PAPER_TEXT],
+                ratings=tuple(row[AIS.RATINGS]), accepted=row.get(AIS.ACCEPTED), year=row.get(AIS.YEAR),
+                rating_scale=row.get(AIS.RATING_SCALE),
             )
         )
     examples.sort(key=lambda e: e.paper_id)

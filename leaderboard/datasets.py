@@ -31,35 +31,28 @@ class DatasetBuilds:
     def __init__(self, builds: dict[str, list[Path]] | None = None):
         self.builds = {task: [Path(p) for p in paths] for task, paths in (builds or {}).items()}
         self._loaded: dict[tuple[Any, ...], Any] = {}
-        self._fingerprints: dict[Path, str] = {}
+        self._fingerprints: dict[tuple[Path, str | None], str] = {}
         self._memo: dict[str, Any] = {}
 
-    def fingerprint(self, path: Path) -> str:
-        from cyclebench.tasks import dataset_fingerprint
+    def fingerprint(self, path: Path, split: str | None = None) -> str:
+        """The one dataset fingerprint (``cyclebench.hub.load.dataset_fingerprint``) of the data a run of
+        ``split`` reads from ``path``: the build's, or the split's original file (DeepReview-13K CSVs)."""
+        from cyclebench.hub.load import dataset_fingerprint
 
-        if path not in self._fingerprints:
-            self._fingerprints[path] = dataset_fingerprint(str(path), None)[0]
-        return self._fingerprints[path]
+        if (path, split) not in self._fingerprints:
+            self._fingerprints[(path, split)] = dataset_fingerprint(str(path), None, split)[0]
+        return self._fingerprints[(path, split)]
 
-    def find(self, task: str, fingerprint: str, split_fingerprint: Any = None) -> tuple[Path | None, Problem | None]:
-        """The build of ``task`` whose fingerprint is ``fingerprint``: ``dataset_fingerprint(PATH, None)``,
-        or, for a task whose loader names its data otherwise (DeepReview-13K hashes the split's file),
-        ``split_fingerprint(PATH)``."""
+    def find(self, task: str, fingerprint: str, split: str | None = None) -> tuple[Path | None, Problem | None]:
+        """The build of ``task`` whose fingerprint (for ``split``) is ``fingerprint``."""
         paths = self.builds.get(task)
         if not paths:
             return None, Problem("unknown_dataset", f"no dataset build given for task {task!r}; pass --data "
                                                     f"{task}=PATH with the build the results name ({fingerprint})")
         for path in paths:
-            if self.fingerprint(path) == fingerprint:
+            if self.fingerprint(path, split) == fingerprint:
                 return path, None
-        if split_fingerprint is not None:
-            for path in paths:
-                try:
-                    if split_fingerprint(path) == fingerprint:
-                        return path, None
-                except (ValueError, OSError, KeyError):
-                    continue  # not a build of this split: reported below with the others
-        given = ", ".join(f"{self.fingerprint(p)} ({p})" for p in paths)
+        given = ", ".join(f"{self.fingerprint(p, split)} ({p})" for p in paths)
         return None, Problem("dataset_differs", f"dataset build differs: results.json names {fingerprint}, the "
                                                 f"build(s) given for {task} are {given}")
 

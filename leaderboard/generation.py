@@ -4,7 +4,7 @@ Why: the generator figures read a sample's outcome (only ``judged`` samples are 
 counts in the failure shares), and a submitter writes that field. Turning a poorly judged sample into
 ``generation_failed`` would drop its rating from the average score. So every generated sample's outcome,
 reason and turn plan are derived again from what the row itself recorded, the way
-``cyclebench.generate.generate_samples`` decides them:
+``cyclebench.generation.generate_samples`` decides them:
 
 - part 1 failed (an error, or no text): ``generation_failed``, reason ``part1: <error or 'empty output'>``;
 - else the plan: ``one-pass`` when part 1 already holds the results heading, ``given-results`` when the run
@@ -76,9 +76,9 @@ def _need(turns: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
 
 
 def derive(row: dict[str, Any], given_results: str | None, results_turn: str) -> Derived:
-    """The outcome, reason, plan and turns ``cyclebench.generate`` gives a sample with these turns (raises
+    """The outcome, reason, plan and turns ``cyclebench.generation`` gives a sample with these turns (raises
     :class:`TurnsUnreadable` when the turns cannot be read)."""
-    from cyclebench.judging import text_sha256
+    from cyclebench.judge import text_sha256
     from cyclebench.protocols.cycleresearcher import (
         format_results_turn,
         parse_generation,
@@ -181,5 +181,5 @@ def outcome_problems(samples: Sequence[tuple[tuple[str, int], dict[str, Any]]], 
         key, mine, theirs = items[0]
         more = f"; {len(items) - 1} more sample(s) differ in this field" if len(items) > 1 else ""
         problems.append(Problem("outcome_mismatch", f"{_label(key)}: {name} is {_short(mine)} but its turns give "
-                                                    f"{_short(theirs)} (as cyclebench.generate decides it){more}"))
+                                                    f"{_short(theirs)} (as cyclebench.generation decides it){more}"))
     return problems

@@ -3,11 +3,11 @@
 Reviewer runs: predictions are matched by paper id to the split's examples, the human scores they carry
 are checked against the build's, score ranges are checked, the re-parse of the raw outputs must agree with
 the submitted parsed fields (``cyclebench.leaderboard.reparse``), and the metrics are recomputed from the re-parse
-with ``cyclebench.evaluate.score_predictions``; a run of a cyclebench baseline is then re-run
+with ``cyclebench.metrics.score_predictions``; a run of a cyclebench baseline is then re-run
 (``cyclebench.leaderboard.reproduce``); each row's request hash must be what its kind of run writes
 (``cyclebench.leaderboard.provenance``). Generator runs: samples are matched to the build's prompts x samples per
 prompt, each sample's outcome is derived again from its turns (``cyclebench.leaderboard.generation``), and the set
-figures (and best-of-N) are recomputed with ``cyclebench.judging`` from the judge's re-parsed reviews.
+figures (and best-of-N) are recomputed with ``cyclebench.metrics`` from the judge's re-parsed reviews.
 Every claimed figure must then agree (``cyclebench.leaderboard.rescore``).
 """
 
@@ -57,8 +57,7 @@ def check_review(results: dict[str, Any], rows: list[tuple[int, Any]], reparsed:
         out.add("unknown_task", str(error))
         return
     split, options, limit = task_info["split"], task_info.get("options") or {}, task_info.get("source", {}).get("limit")
-    path, problem = datasets.find(task.name, task_info["dataset_fingerprint"],
-                                  lambda candidate: datasets.load(task, candidate, split, options, limit).fingerprint)
+    path, problem = datasets.find(task.name, task_info["dataset_fingerprint"], split)
     if problem:
         out.problems.append(problem)
         return
@@ -108,17 +107,17 @@ def check_review(results: dict[str, Any], rows: list[tuple[int, Any]], reparsed:
 def check_generator(results: dict[str, Any], rows: list[tuple[int, Any]], reparsed: Reparsed,
                     datasets: DatasetBuilds, out: Verification) -> None:
     """Generated samples are matched to the prompts of the named build (every prompt x every sample index),
-    then the set figures are recomputed with ``cyclebench.judging.set_figures`` from the judge's re-parsed
+    then the set figures are recomputed with ``cyclebench.metrics.set_figures`` from the judge's re-parsed
     reviews; with N > 1 the best-of-N pick of every prompt is checked against the rule and its figures
     recomputed too."""
-    from cyclebench.generate import GENERATION_TASKS, load_generation_prompts
+    from cyclebench.generation import GENERATION_TASKS, load_generation_prompts
 
     task_info, generator = results["task"], results["generator"]
     split, limit = task_info["split"], task_info.get("source", {}).get("limit")
     if task_info["name"] not in GENERATION_TASKS:
         out.add("unknown_task", f"unknown generation task {task_info['name']!r}; known: {', '.join(GENERATION_TASKS)}")
         return
-    path, problem = datasets.find(task_info["name"], task_info["dataset_fingerprint"])
+    path, problem = datasets.find(task_info["name"], task_info["dataset_fingerprint"], split)
     if problem:
         out.problems.append(problem)
         return

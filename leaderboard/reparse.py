@@ -52,7 +52,7 @@ class Reader:
         if not isinstance(output, str):
             return None
         if self.record_form:
-            from cyclebench.imported import record_from_text
+            from cyclebench.recorded import record_from_text
 
             return self.protocol.parse_record(record_from_text(output))
         return self.protocol.parse(output)

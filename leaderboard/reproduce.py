@@ -87,7 +87,7 @@ class Rerun:
 
 def rerun_config(results: dict[str, Any], path: Path) -> Any:
     """The ``ReviewRunConfig`` that repeats a submitted baseline run on the local build ``path``."""
-    from cyclebench.evaluate import ReviewRunConfig
+    from cyclebench.evaluate_reviews import ReviewRunConfig
 
     task, model, protocol = results["task"], results["model"], results["protocol"]
     return ReviewRunConfig(
@@ -100,7 +100,7 @@ def rerun_config(results: dict[str, Any], path: Path) -> Any:
 
 def run_baseline(config: Any) -> Rerun:
     """Run ``config`` in a scratch folder (removed afterwards) and keep what the comparison needs."""
-    from cyclebench.evaluate import run_review_evaluation
+    from cyclebench.evaluate_reviews import run_review_evaluation
 
     if isinstance(config.protocol_options.get("few_shot"), str):
         return Rerun(error="protocol argument few_shot names a folder on the submitter's machine; a baseline "

@@ -20,6 +20,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from cyclebench.metrics import (
+    Candidate,
+    SetEntry,
+    best_of_n_index,
+    score_predictions,
+    set_figures,
+)
+from cyclebench.protocols import problem_key
 from cyclebench.records import ParsedReview, ReviewExample, SimulatedReview
 
 REL_TOLERANCE = 1e-9
@@ -72,19 +80,13 @@ def range_problems(rows: Sequence[tuple[str, ParsedReview]], rating_bounds: tupl
     return out
 
 
-def _problem_key(problem: str) -> str:
-    return problem.split(":", 1)[0].strip()
-
-
 def rescore_review(examples: list[ReviewExample], parsed: list[ParsedReview], *, n_resamples: int,
                    seed: int) -> dict[str, Any]:
-    """``{"metrics": {...}, "counts": {...}}`` as ``cyclebench.evaluate`` computes them for a run."""
-    from cyclebench.evaluate import score_predictions
-
+    """``{"metrics": {...}, "counts": {...}}`` as a review run computes them (``score_predictions``)."""
     scored = score_predictions(examples, parsed, n_resamples=n_resamples, seed=seed)
     counts = {k: v for k, v in scored.items() if k not in ("metrics", "definitions")}
     counts["parse_status"] = dict(sorted(Counter(p.status for p in parsed).items()))
-    counts["parse_problems"] = dict(sorted(Counter(_problem_key(x) for p in parsed for x in p.problems).items()))
+    counts["parse_problems"] = dict(sorted(Counter(problem_key(x) for p in parsed for x in p.problems).items()))
     return {"metrics": scored["metrics"], "counts": counts}
 
 
@@ -93,33 +95,28 @@ def _judged_review(row: dict[str, Any]) -> ParsedReview | None:
     return parsed_from_row(judge["parsed"]) if isinstance(judge, dict) and judge.get("parsed") else None
 
 
-def generator_entries(rows: Sequence[dict[str, Any]]) -> list[Any]:
-    """``cyclebench.judging.SetEntry`` per generated sample row, in the given order (the judge's review
-    only for a judged sample; the failure reason otherwise), as the generator run built them."""
-    from cyclebench.judging import SetEntry
-
+def generator_entries(rows: Sequence[dict[str, Any]]) -> list[SetEntry]:
+    """``SetEntry`` per generated sample row, in the given order (the judge's review only for a judged
+    sample; the failure reason otherwise), as the generator run built them."""
     return [SetEntry(f"{r['paper_id']}#s{r['sample']}", r["outcome"],
                      _judged_review(r) if r["outcome"] == "judged" else None,
                      None if r["outcome"] == "judged" else r.get("reason")) for r in rows]
 
 
 def best_of_n_pick(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The sample best-of-N keeps for one prompt (``cyclebench.generate.best_of_n``): the highest judge
-    rating, ties to the lower sample index; with no rated sample, the one that got furthest (judged, then
-    parse failed, then generation failed), lowest index first."""
-    rated = [(r, _judged_review(r)) for r in samples if r["outcome"] == "judged"]
-    rated = [(r, p) for r, p in rated if p is not None and p.rating is not None]
-    if rated:
-        return max(rated, key=lambda rp: (rp[1].rating, -rp[0]["sample"]))[0]
-    rank = {"judged": 0, "parse_failed": 1, "generation_failed": 2, "unreadable": 3}
-    return min(samples, key=lambda r: (rank[r["outcome"]], r["sample"]))
+    """The sample row best-of-N keeps for one prompt, by the run's one rule (``best_of_n_index``)."""
+    candidates = [Candidate(r["sample"], r["outcome"], _rating(r)) for r in samples]
+    return samples[best_of_n_index(candidates)]
+
+
+def _rating(row: dict[str, Any]) -> float | None:
+    review = _judged_review(row) if row["outcome"] == "judged" else None
+    return None if review is None else review.rating
 
 
 def rescore_generator(rows: Sequence[dict[str, Any]], *, threshold: float, n_resamples: int, seed: int) -> dict[str, Any]:
-    """``{"metrics", "counts"}`` of a set of generated samples with ``cyclebench.judging.set_figures``
-    (average score, avg min / max simulated rating, both acceptance rates, failure shares, aspects)."""
-    from cyclebench.judging import set_figures
-
+    """``{"metrics", "counts"}`` of a set of generated samples with ``set_figures`` (average score, avg min /
+    max simulated rating, both acceptance rates, failure shares, aspects), as the generator run computes them."""
     return set_figures(generator_entries(rows), threshold=threshold, n_resamples=n_resamples, seed=seed)
 
 

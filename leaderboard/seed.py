@@ -6,8 +6,9 @@
 Steps, each the documented command's own code path:
 
 1. build ``aiscientist-iclr2022`` (``iclr2022_ratings.tsv`` + the 150 markdown papers) and ``review-5k``
-   (``iclr2026_v2.jsonl`` with ``--allow-missing-text``) from the corpus into ``--work`` with
-   ``cyclebench build`` (both builds are byte-reproducible, so CI can rebuild and re-score them);
+   (``iclr2026_v2.jsonl`` without paper texts, ``require_text=False``) from the corpus into ``--work`` with
+   the builders ``cyclebench build`` calls, with its default configs (both builds are byte-reproducible, so
+   CI can rebuild and re-score them);
 2. evaluate ``baseline-constant``, ``baseline-tfidf`` and ``baseline-minilm`` on each with
    ``run_review_evaluation`` (trained on the train split, scored on the test split; review-5k with
    ``abstract_fallback=true`` since the corpus has no texts for those papers);
@@ -25,12 +26,11 @@ the validator's tolerance (1e-9 relative) is wider than that rounding.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import math
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,21 +40,37 @@ AUTHORS = ["cyclebench (leaderboard/seed.py)"]
 RECORDED_AUTHORS = ["SakanaAI/AI-Scientist (recorded reviews)"]
 
 
+# What ``cyclebench build`` runs for each seed task (the builder with its default config; the writer refuses an
+# output folder that holds an input, as the command does), called directly: the leaderboard imports no CLI.
+
+
+def build_aiscientist_iclr2022(corpus: Path, out: Path) -> None:
+    """``cyclebench build aiscientist-iclr2022 --ratings ... --papers ... --out OUT --overwrite``."""
+    from cyclebench.builders import aiscientist_iclr2022 as builder
+
+    ratings, papers = corpus / "reviews" / "iclr2022_ratings.tsv", corpus / "papers" / "markdown" / "iclr2022"
+    builder.build(ratings, papers, out, builder.AIScientistConfig(), overwrite=True)
+
+
+def build_review5k(corpus: Path, out: Path) -> None:
+    """``cyclebench build review-5k --openreview ... --allow-missing-text --out OUT --overwrite``."""
+    from cyclebench.builders import review5k as builder
+
+    builder.build([corpus / "openreview" / "iclr2026_v2.jsonl"], None, out, builder.Review5KConfig(require_text=False),
+                  overwrite=True)
+
+
 @dataclass(frozen=True)
 class SeedTask:
     task: str
     protocol: str
-    build_args: tuple[str, ...]  # `cyclebench build` arguments; {corpus} and {out} are filled in
+    build: Callable[[Path, Path], None]  # (resolved corpus folder, output folder): the task's dataset
     task_options: dict[str, Any] = field(default_factory=dict)
 
 
 SEED_TASKS = (
-    SeedTask("aiscientist-iclr2022", "aiscientist",
-             ("aiscientist-iclr2022", "--ratings", "{corpus}/reviews/iclr2022_ratings.tsv",
-              "--papers", "{corpus}/papers/markdown/iclr2022")),
-    SeedTask("review-5k", "cyclereviewer",
-             ("review-5k", "--openreview", "{corpus}/openreview/iclr2026_v2.jsonl", "--allow-missing-text"),
-             {"abstract_fallback": True}),
+    SeedTask("aiscientist-iclr2022", "aiscientist", build_aiscientist_iclr2022),
+    SeedTask("review-5k", "cyclereviewer", build_review5k, {"abstract_fallback": True}),
 )
 # backend -> display name (the site's label column says "baseline")
 BASELINES = {
@@ -81,7 +97,7 @@ def round_floats(value: Any) -> Any:
 
 
 def round_results_file(run_dir: Path) -> None:
-    """Rewrite a run's results.json with :func:`round_floats` (as ``cyclebench.evaluate`` lays it out)."""
+    """Rewrite a run's results.json with :func:`round_floats` (as ``cyclebench.run_log`` lays it out)."""
     from cyclebench.fileio import atomic_write_text
 
     path = Path(run_dir) / "results.json"
@@ -107,18 +123,12 @@ def remove_earlier_seed(target: Path, authors: list[str]) -> None:
 
 def build_corpus_datasets(corpus: str | Path, work: str | Path, tasks: tuple[SeedTask, ...] = SEED_TASKS) -> dict[str, Path]:
     """Build the seed tasks' datasets from the corpus into ``work/<task>``; ``{task: folder}``."""
-    from cyclebench.cli import main
-
     corpus, work = Path(corpus).resolve(), Path(work)
     work.mkdir(parents=True, exist_ok=True)
     out = {}
     for spec in tasks:
         folder = work / spec.task
-        argv = ["build", *(a.format(corpus=corpus) for a in spec.build_args), "--out", str(folder), "--overwrite"]
-        with contextlib.redirect_stdout(io.StringIO()):
-            status = main(argv)
-        if status:
-            raise RuntimeError(f"cyclebench {' '.join(argv)} exited with {status}")
+        spec.build(corpus, folder)
         out[spec.task] = folder
     return out
 
@@ -126,7 +136,7 @@ def build_corpus_datasets(corpus: str | Path, work: str | Path, tasks: tuple[See
 def seed(corpus: str | Path, work: str | Path, out: str | Path, backends: tuple[str, ...] = tuple(BASELINES),
          progress: bool | None = False) -> list[Path]:
     """Build, evaluate and submit; returns the submission folders written."""
-    from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
+    from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
     from cyclebench.leaderboard.submit import submit
 
     work, out = Path(work), Path(out)
@@ -166,8 +176,8 @@ RECORDED = {
 def seed_imported(corpus: str | Path, work: str | Path, out: str | Path) -> list[Path]:
     """Submit the AI Scientist's six recorded reviewer configurations on the corpus build, as imported
     recorded outputs (scored with the aiscientist protocol, Overall >= 6; never re-run)."""
-    from cyclebench.imported import score_recorded_outputs
     from cyclebench.leaderboard.submit import submit
+    from cyclebench.recorded import score_recorded_outputs
 
     corpus, work, out = Path(corpus).resolve(), Path(work), Path(out)
     datasets = build_corpus_datasets(corpus, work, tuple(t for t in SEED_TASKS if t.task == "aiscientist-iclr2022"))

@@ -4,8 +4,8 @@ A submission is verified only when every check passes. Its submitted ``parsed`` 
 raw output is parsed again with the named protocol (``cyclebench.leaderboard.reparse``) and a disagreeing field is a
 rejection. The predictions are matched by paper id to the examples of the named dataset build (a local
 folder given per task, whose fingerprint must equal the one the results name), the metrics are recomputed
-from the re-parsed reviews with the project's own scorer (``cyclebench.evaluate.score_predictions`` for a
-reviewer, ``cyclebench.judging.set_figures`` for a generator; same seed and resamples) and every claimed
+from the re-parsed reviews with the project's own scorer (``cyclebench.metrics.score_predictions`` for a
+reviewer, ``cyclebench.metrics.set_figures`` for a generator; same seed and resamples) and every claimed
 figure must agree (``cyclebench.leaderboard.rescore``). The run must be what it says it is: a registered backend (not the
 test-only ``fake``) or imported outputs, with the fingerprint and request hashes of that kind of run
 (``cyclebench.leaderboard.provenance``); a generator's sample outcomes are derived again from their turns

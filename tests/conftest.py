@@ -1,4 +1,8 @@
-"""Shared test setup: offline Hub, the real corpus beside the repository."""
+"""Shared test setup: offline Hub, the real corpus beside the repository, and the dataset builds several
+test modules read, each built once per session.
+
+The builds are shared read-only: a test that writes into a build (a forged card, a removed shard) copies it
+first (``shutil.copytree``) or builds its own."""
 
 from __future__ import annotations
 
@@ -28,3 +32,46 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"real corpus not found at {CORPUS}")
     return CORPUS.resolve()
+
+
+# ---------------------------------------------------------------------------------------------
+# Builds shared by the session (each takes seconds; a module-scoped copy in every module took them again)
+
+
+@pytest.fixture(scope="session")
+def review5k_sample_build(tmp_path_factory) -> Path:
+    """``cyclebench build review-5k --sample``: the embedded sample with the default config."""
+    from cyclebench.cli import main
+
+    out = tmp_path_factory.mktemp("review5k-sample") / "review5k"
+    assert main(["build", "review-5k", "--sample", "--out", str(out)]) == 0
+    return out
+
+
+def _seed_task_build(corpus: Path, tmp_path_factory, task: str) -> Path:
+    from cyclebench.leaderboard.seed import SEED_TASKS
+
+    spec = next(spec for spec in SEED_TASKS if spec.task == task)
+    out = tmp_path_factory.mktemp("corpus-build") / task
+    spec.build(corpus, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def review5k_build(corpus, tmp_path_factory) -> Path:
+    """Review-5K from the corpus's ``iclr2026_v2.jsonl`` without paper texts (``require_text=False``, the
+    default seed): the build the seeded leaderboard submissions were scored on."""
+    return _seed_task_build(corpus, tmp_path_factory, "review-5k")
+
+
+@pytest.fixture(scope="session")
+def aiscientist_build(corpus, tmp_path_factory) -> Path:
+    """aiscientist-iclr2022 from the corpus's ratings table and markdown papers, default config: the build the
+    seeded and the imported AI Scientist submissions were scored on."""
+    return _seed_task_build(corpus, tmp_path_factory, "aiscientist-iclr2022")
+
+
+@pytest.fixture(scope="session")
+def seed_builds(review5k_build, aiscientist_build) -> dict[str, Path]:
+    """``{task: build}`` of every seeded task, as ``leaderboard.seed.build_corpus_datasets`` returns it."""
+    return {"aiscientist-iclr2022": aiscientist_build, "review-5k": review5k_build}

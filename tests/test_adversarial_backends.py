@@ -406,7 +406,7 @@ def test_ctrl_c_is_one_line_and_exit_130(sample_build, tmp_path, capsys, monkeyp
     def interrupted(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("cyclebench.evaluate.run_review_evaluation", interrupted)
+    monkeypatch.setattr("cyclebench.evaluate_reviews.run_review_evaluation", interrupted)
     try:
         code, _, err = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "fake"), capsys)
     except KeyboardInterrupt:
@@ -572,7 +572,7 @@ def test_a_hand_edited_cache_line_is_regenerated(tmp_path, edit):
 
 def test_api_key_is_never_written_by_a_run(sample_build, tmp_path):
     from cyclebench.backends.base import REDACTED
-    from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
+    from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 
     secret = "sk-NEVER-WRITE-THIS-123"
     with OpenAIServer(FakeBackend(text="## Rating\n\n6\n")) as server:

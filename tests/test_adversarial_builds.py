@@ -27,6 +27,7 @@ from cyclebench.builders import decontaminate
 from cyclebench.cli import main
 from cyclebench.cli.build import sample_dir
 from cyclebench.fileio import sha256_file
+from cyclebench.hub.load import dataset_files
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
 from cyclebench.outputs import MARKER_NAME
 
@@ -106,7 +107,7 @@ def test_card_path_outside_the_folder_is_refused_and_nothing_outside_is_rewritte
     set_card_path(pair["test"], "data/test-*", pattern.format(victim=target))
     before, folder_before = tree(target.parent), tree(pair["test"])
     with pytest.raises(ValueError, match=r"README\.md: configs\[0\]\.data_files\[1\].*outside the dataset folder"):
-        decontaminate.dataset_files(pair["test"])
+        dataset_files(pair["test"])
     code, line = cli(capsys, "check-overlap", "--test", f"{pair['test']}:train", "--train", pair["train"],
                      "--report", tmp_path / "r.json", "--remove")
     assert code == 2 and "outside the dataset folder" in line and "README.md" in line
@@ -121,7 +122,7 @@ def test_card_glob_through_a_link_outside_is_refused(pair, tmp_path, capsys):
     (pair["test"] / "data" / "test-99999-of-99999.parquet").symlink_to(target)
     before = tree(target.parent)
     with pytest.raises(ValueError, match="a link to .*important.parquet, outside the dataset folder"):
-        decontaminate.dataset_files(pair["test"])
+        dataset_files(pair["test"])
     code, line = cli(capsys, "check-overlap", "--test", pair["test"], "--train", pair["train"],
                      "--report", tmp_path / "r.json", "--remove")
     assert code == 2 and "outside the dataset folder" in line
@@ -432,7 +433,7 @@ def test_any_card_configs_give_files_inside_or_a_clear_error(tmp_path_factory, c
         (folder / "data" / name).write_bytes(b"PAR1")
     (folder / "README.md").write_text("---\n" + yaml.safe_dump({"configs": configs}) + "---\n# card\n")
     try:
-        splits = decontaminate.dataset_files(folder)
+        splits = dataset_files(folder)
     except ValueError as exc:
         assert str(folder / "README.md") in str(exc) or "no config" in str(exc) or "no dataset card" in str(exc)
         return
@@ -448,7 +449,7 @@ def test_any_front_matter_text_is_read_or_refused_in_one_line(tmp_path_factory, 
     (folder / "README.md").write_text("---\n" + text + "\n---\n# card\n", encoding="utf-8")
     (folder / "test.jsonl").write_text('{"id": "a"}\n')
     try:
-        decontaminate.dataset_files(folder)
+        dataset_files(folder)
     except ValueError as exc:
         assert "\n" not in " ".join(str(exc).split()) and str(folder) in str(exc)
 

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 
 from cyclebench.backends.fake import FakeBackend
 from cyclebench.cli import main as cyclebench_main
-from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
-from cyclebench.imported import record_from_text, record_to_text, score_recorded_outputs
+from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
+from cyclebench.recorded import record_from_text, record_to_text, score_recorded_outputs
 from cyclebench.protocols import get_protocol
 from cyclebench.tasks import get_task
 from cyclebench.leaderboard import rescore
@@ -533,7 +533,7 @@ def worst_papers(folder: Path, k: int) -> set[str]:
 
 def declare_failed(folder: Path, papers: set[str], *, keep_output: bool) -> None:
     """Record a generation error (and the failed review a run writes for it) on ``papers``."""
-    from cyclebench.evaluate import failed_parse
+    from cyclebench.evaluate_reviews import failed_parse
 
     def fail(rows):
         for row in rows:

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from cyclebench.builders import review5k
 from cyclebench.cli import main
 from cyclebench.cli.build import sample_dir
-from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
+from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 from cyclebench.fileio import atomic_write_text, partial_name
 from cyclebench.hub.writer import HubFolderWriter
 from cyclebench.outputs import (

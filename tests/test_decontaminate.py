@@ -26,6 +26,7 @@ from cyclebench.builders.decontaminate import (
     remove_contaminated,
     shingles,
 )
+from cyclebench.hub.load import dataset_files
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
 
 # ---------------------------------------------------------------------------------------------
@@ -351,7 +352,7 @@ def test_cli_reports_removes_and_fails_on_overlap(planted, tmp_path, capsys):
 
 
 def _split_ids(folder: Path, split: str) -> set[str]:
-    files = decontaminate.dataset_files(folder)[split]
+    files = dataset_files(folder)[split]
     return {r["id"] for path in files for r in pq.read_table(path, columns=["id"]).to_pylist()}
 
 

@@ -100,7 +100,7 @@ def write_jsonl(path: Path, notes: list[dict[str, Any]]) -> Path:
 
 def material_of(raw: dict[str, Any], decision: str = "accept") -> PaperMaterial:
     sub = parse_submission(raw).submission
-    discussions, general = discussions_of(raw, sub)
+    discussions, general = discussions_of(sub)
     return PaperMaterial(sub, f"# {sub.title}\n\nBody.", "markdown", discussions, general, decision)  # type: ignore[arg-type]
 
 
@@ -163,7 +163,7 @@ def _discussed_paper() -> dict[str, Any]:
 def test_discussions_follow_threads_and_rating_history():
     raw = _discussed_paper()
     sub = parse_submission(raw).submission
-    discussions, general = discussions_of(raw, sub)
+    discussions, general = discussions_of(sub)
     by_id = {d.review.note_id: d for d in discussions}
     assert [c.note_id for c in by_id["R1"].direct_responses] == ["C1", "C3"]
     assert by_id["R1"].initial_rating == 5 and by_id["R1"].review.rating.value == 8

@@ -11,7 +11,7 @@ from cyclebench.builders import aiscientist_iclr2022, review5k
 from cyclebench.builders.review5k import Review5KConfig
 from cyclebench.backends import build_backend
 from cyclebench.cli import main
-from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
+from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 
 from .openai_server import OpenAIServer
 from .tiny_models import tiny_llama  # noqa: F401  (session fixture)

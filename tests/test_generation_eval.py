@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-
 from cyclebench.builders import aiscientist_iclr2022
+
 from cyclebench.backends.fake import FakeBackend
 from cyclebench.cli.evaluate_generation import (
     add_generator_arguments,
@@ -20,25 +20,13 @@ from cyclebench.cli.evaluate_generation import (
     run_generator,
     run_papers,
 )
-from cyclebench.generate import (
-    RESULTS_REQUEST,
-    GeneratorRunConfig,
-    prompts_from_rows,
-    run_generator_evaluation,
-)
+from cyclebench.evaluate_generator import GeneratorRunConfig, run_generator_evaluation
+from cyclebench.evaluate_papers import PapersRunConfig, run_papers_evaluation
+from cyclebench.generation import RESULTS_REQUEST, prompts_from_rows
 from cyclebench.hub.writer import HubFolderWriter, card_front_matter
-from cyclebench.judging import (
-    INJECTION_TEXT,
-    JudgeConfig,
-    PapersRunConfig,
-    SetEntry,
-    disagreement,
-    injection_shift,
-    plant_latex_comment,
-    plant_visible,
-    run_papers_evaluation,
-    set_figures,
-)
+from cyclebench.injection import INJECTION_TEXT, plant_latex_comment, plant_visible
+from cyclebench.judge import JudgeConfig
+from cyclebench.metrics import SetEntry, disagreement, injection_shift, set_figures
 from cyclebench.protocols.cycleresearcher import (
     build_generation_messages,
     format_training_messages,
@@ -122,7 +110,7 @@ def _judge(tmp: Path, name: str, canned: dict[str, str]) -> FakeBackend:
 
 
 def test_prompts_from_rows_reconcile(research14k):
-    from cyclebench.tasks import read_rows
+    from cyclebench.hub.load import read_rows
 
     rows = read_rows(str(research14k), "default", ["test"], None)
     prompts, skipped, notes = prompts_from_rows(rows)

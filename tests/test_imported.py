@@ -13,7 +13,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, r
 
 from cyclebench.builders import aiscientist_iclr2022
 from cyclebench.cli import main
-from cyclebench.imported import score_recorded_outputs
+from cyclebench.recorded import score_recorded_outputs
 
 
 @pytest.fixture(scope="module")

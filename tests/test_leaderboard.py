@@ -19,7 +19,7 @@ import yaml
 
 from cyclebench.cli import leaderboard as leaderboard_cli
 from cyclebench.cli import main as cyclebench_main
-from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
+from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 from cyclebench.leaderboard import rescore, safe_read
 from cyclebench.leaderboard.reported import load_reported
 from cyclebench.leaderboard.site import assemble_tables, build_site
@@ -484,8 +484,8 @@ def test_rating_range_comes_from_the_task_scale(lb_sample):
 def _generator_run(data: Path, tmp: Path, *, n: int = 1) -> Path:
     """A real generator evaluation on the Research-14K fixture, the generator and the judge answered by canned
     texts standing in for vLLM models (the leaderboard refuses runs that name the test-only ``fake`` backend)."""
-    from cyclebench.generate import GeneratorRunConfig, run_generator_evaluation
-    from cyclebench.judging import JudgeConfig
+    from cyclebench.evaluate_generator import GeneratorRunConfig, run_generator_evaluation
+    from cyclebench.judge import JudgeConfig
 
     canned = dict(GENERATOR)
     judged = {"p1#s0": review_text([4, 6, 7, 8], "Accept"), "p2#s0": review_text([3, 5, 5, 6], "Reject")}
@@ -597,7 +597,7 @@ def test_deepreview_submission_is_matched_by_the_split_file_fingerprint(tmp_path
 
 
 def test_imported_recorded_outputs_are_labelled(lb_sample, tmp_path):
-    from cyclebench.imported import score_recorded_outputs
+    from cyclebench.recorded import score_recorded_outputs
 
     run = tmp_path / "imported-run"
     score_recorded_outputs(task="review-5k", data=str(lb_sample.data), protocol="cyclereviewer",

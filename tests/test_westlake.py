@@ -69,7 +69,7 @@ def test_deepreview_missing_split_is_clear(tmp_path):
 
 
 def test_baseline_runs_on_deepreview_files(deepreview_folder, tmp_path_factory):
-    from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
+    from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 
     results = run_review_evaluation(
         ReviewRunConfig(task="deepreview-13k", data=str(deepreview_folder), protocol="deepreviewer",

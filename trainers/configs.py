@@ -20,7 +20,7 @@ import trl
 import yaml
 from trl import ModelConfig
 
-from cyclebench.trainers.simpo import CPOConfig
+from cyclebench.trainers.trl_cpo import CPOConfig
 
 TRAINERS = ("sft", "iterative-simpo")
 # module run by ``accelerate launch -m`` (SFT) or ``python -m`` (the loop drives its own launches)
@@ -345,7 +345,7 @@ def parse_argv(argv: Sequence[str], *, kind: str):
 
 
 def parse_recipe_argv(kind: str, argv: Sequence[str] | None = None):
-    """For ``python -m trainers.<module> --config RECIPE.yaml [--flag value ...]``."""
+    """For ``python -m cyclebench.trainers.<module> --config RECIPE.yaml [--flag value ...]``."""
     return parse_argv(sys.argv[1:] if argv is None else argv, kind=kind)
 
 

@@ -24,32 +24,21 @@ rows in = rows out + rows rejected.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from cyclebench.hub.columns import DeepReview13K, Research14K, Review5K
+from cyclebench.hub.load import decoded_cell, read_split
 from cyclebench.records import RecordError
 
 Message = dict[str, str]
 ROLES = ("system", "user", "assistant")
-ORIGINAL_SUFFIXES = (".csv", ".parquet", ".jsonl", ".json")
 
 
 # ---------------------------------------------------------------------------------------------
 # Rows -> conversations (pure)
-
-
-def decoded_cell(value: Any) -> Any:
-    """A JSON-encoded cell (the original CSV files store messages as JSON text) decoded; anything else as is."""
-    if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
 
 
 def normalise_messages(value: Any, where: str) -> list[Message]:
@@ -83,12 +72,12 @@ def check_conversation(messages: list[Message]) -> list[Message]:
 
 
 def review5k_sft_conversation(row: Mapping[str, Any]) -> list[Message]:
-    return check_conversation(normalise_messages(row.get("messages"), "messages"))
+    return check_conversation(normalise_messages(row.get(Review5K.MESSAGES), "messages"))
 
 
 def deepreview_conversation(row: Mapping[str, Any]) -> list[Message]:
-    inputs = normalise_messages(row.get("inputs"), "inputs")
-    outputs = decoded_cell(row.get("outputs"))
+    inputs = normalise_messages(row.get(DeepReview13K.INPUTS), "inputs")
+    outputs = decoded_cell(row.get(DeepReview13K.OUTPUTS))
     if isinstance(outputs, str):  # a plain answer string
         if not outputs.strip():
             raise RecordError("empty_content", "outputs")
@@ -100,7 +89,7 @@ def deepreview_conversation(row: Mapping[str, Any]) -> list[Message]:
 
 
 def research14k_conversation(row: Mapping[str, Any]) -> list[Message]:
-    return check_conversation(normalise_messages(row.get("messages"), "messages"))
+    return check_conversation(normalise_messages(row.get(Research14K.MESSAGES), "messages"))
 
 
 CONVERTERS: dict[str, Callable[[Mapping[str, Any]], list[Message]]] = {
@@ -110,7 +99,7 @@ CONVERTERS: dict[str, Callable[[Mapping[str, Any]], list[Message]]] = {
 }
 # The Hub config a format's rows live in when a cyclebench build (or the original Hub repo) is read.
 DEFAULT_CONFIGS: dict[str, str | None] = {"review5k-sft": "sft", "deepreview13k": None, "research14k": None}
-_ID_KEYS = ("id", "paperId", "paper_id")
+_ID_KEYS = (Review5K.ID, Research14K.PAPER_ID, Review5K.PAPER_ID)
 
 
 def row_id(row: Mapping[str, Any], index: int) -> str:
@@ -222,41 +211,11 @@ def require_fast_tokenizer(tokenizer: Any) -> None:
 # Reading rows
 
 
-def original_file(folder: Path, split: str) -> Path | None:
-    """``<folder>/<split>.csv|.parquet|.jsonl|.json`` (the WestlakeNLP originals), if there is one."""
-    for suffix in ORIGINAL_SUFFIXES:
-        candidate = folder / f"{split}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_split(dataset: str, split: str, *, config: str | None = None,
-               revision: str | None = None) -> Iterator[dict[str, Any]]:
-    """Rows of one split: a single table file as is; in a local folder, the original file of the split
-    (``<split>.csv|.parquet|.jsonl|.json``) when there is one; otherwise
-    ``datasets.load_dataset(dataset, config, split=split, revision=revision)`` (a cyclebench build folder or a
-    Hub repo)."""
-    from cyclebench.sources.westlake import iter_table
-
-    folder = Path(dataset)
-    if folder.is_file():
-        yield from iter_table(folder)
-        return
-    if folder.is_dir():
-        path = original_file(folder, split)
-        if path is not None:
-            yield from iter_table(path)
-            return
-    from datasets import load_dataset
-
-    yield from load_dataset(dataset, config, split=split, revision=revision)
-
-
 def iter_rows(dataset: str, split: str, *, dataset_format: str, config: str | None = None,
               revision: str | None = None) -> Iterator[dict[str, Any]]:
-    """Rows of one split of a training dataset (see :func:`read_split`); the Hub config defaults to the
-    format's (``sft`` for Review-5K)."""
+    """Rows of one split of a training dataset (``cyclebench.hub.load.read_split``: a table file, a split's
+    original file, a cyclebench build or a Hub repo); the config defaults to the format's (``sft`` for
+    Review-5K)."""
     if dataset_format not in CONVERTERS:
         raise ValueError(f"unknown dataset_format {dataset_format!r}; choices: {', '.join(CONVERTERS)}")
     config = config if config is not None else DEFAULT_CONFIGS[dataset_format]

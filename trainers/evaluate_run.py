@@ -5,7 +5,7 @@
 Runs in its own process after training (``cyclebench train --run`` starts it once ``accelerate launch``
 returns), so the evaluation's inference engine never shares a process with the training's process group.
 A LoRA run is merged into ``OUTPUT_DIR/merged`` first, since vLLM serves whole models. The evaluation goes
-through :func:`cyclebench.evaluate.run_review_evaluation` into ``OUTPUT_DIR/eval``; the submission
+through :func:`cyclebench.evaluate_reviews.run_review_evaluation` into ``OUTPUT_DIR/eval``; the submission
 (``results.json``, ``predictions.jsonl``, ``metadata.yaml``) goes to ``OUTPUT_DIR/submission/<date>_<recipe>/``
 through ``cyclebench.leaderboard.submit`` (which checks it as the leaderboard will); where the leaderboard package is not
 importable the three files are written to ``OUTPUT_DIR/submission`` directly. Either way
@@ -43,7 +43,7 @@ def merged_model(run_dir: Path, model_args: Any) -> Path:
 
 def eval_config(script_args: Any, training_args: Any, model_path: Path):
     from cyclebench.backends import parse_model_args
-    from cyclebench.evaluate import ReviewRunConfig
+    from cyclebench.evaluate_reviews import ReviewRunConfig
 
     missing = [n for n in ("eval_task", "eval_data", "eval_protocol") if not getattr(script_args, n)]
     if missing:
@@ -128,7 +128,7 @@ def write_submission(out: Path, eval_dir: Path, metadata: dict[str, Any], name: 
 
 
 def main(script_args: Any, training_args: Any, model_args: Any) -> dict[str, Any]:
-    from cyclebench.evaluate import run_review_evaluation
+    from cyclebench.evaluate_reviews import run_review_evaluation
 
     run_dir = Path(training_args.output_dir)
     if not (run_dir / "config.json").is_file() and not (run_dir / "adapter_config.json").is_file():

@@ -29,7 +29,7 @@ class CycleResearcherGenerator:
 
     The prompt is a Research-14K record's system + user turns (``messages[0:2]``, exactly as in training), or
     one rebuilt from its ``references`` (and ``topic``) when the messages are unusable, as
-    :func:`cyclebench.generate.prompts_from_rows` does. The sampled output is one completion; when the model
+    :func:`cyclebench.generation.prompts_from_rows` does. The sampled output is one completion; when the model
     wrote through its turn into ``## Experimental_results`` and part 2 (the original's one-pass generation),
     all of it is read. A paper whose parse ``status`` is ``"failed"`` (no title, abstract or LaTeX) is
     unreadable.
@@ -44,7 +44,7 @@ class CycleResearcherGenerator:
         self.sampling = cycleresearcher.default_sampling()
 
     def build_prompt(self, record: Mapping[str, Any]) -> list[dict[str, str]]:
-        from cyclebench.generate import prompts_from_rows
+        from cyclebench.generation import prompts_from_rows
         from cyclebench.trainers.data import decoded_cell
 
         row = {key: decoded_cell(value) if key in ("messages", "references") else value for key, value in record.items()}

@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from cyclebench.protocols import problem_key
 from cyclebench.records import RecordError
 
 STATE_VERSION = 1
@@ -180,7 +181,8 @@ class PromptSet:
 
 def load_prompts(dataset: str, split: str, *, config: str | None, revision: str | None, generator: Any) -> PromptSet:
     """The prompt records of a split, by id; records whose prompt cannot be built are counted and left out."""
-    from cyclebench.trainers.data import read_split, row_id
+    from cyclebench.hub.load import read_split
+    from cyclebench.trainers.data import row_id
 
     ids: list[str] = []
     records: dict[str, dict[str, Any]] = {}
@@ -425,8 +427,7 @@ class IterativeSimPO:
     def sample(self, policy: str, round_no: int, prompts: PromptSet, jobs: Sequence[tuple[str, int]],
                cache_dir: Path) -> tuple[list[dict[str, Any]], dict[str, int]]:
         """One response per (prompt, sample index); each row says why it is unusable, if it is."""
-        from cyclebench.backends import GenerationRequest, build_backend
-        from cyclebench.backends.cache import CachedBackend
+        from cyclebench.backends import GenerationRequest, open_backend
 
         requests = [
             GenerationRequest(f"r{round_no}:{pid}:s{j}", tuple(self.generator.build_prompt(prompts.records[pid])),
@@ -434,22 +435,22 @@ class IterativeSimPO:
             for pid, j in jobs
         ]
         name, args = policy_backend_args(self.config, self.model_args, policy)
-        backend = build_backend(name, args)
-        cached = CachedBackend(backend, cache_dir)
+        opened = open_backend(name, args, cache_dir)
+        cached = opened.cached
         try:
             responses = []
             chunk = max(1, int(self.config.sampling_chunk_size))
             for start in range(0, len(requests), chunk):
                 responses.extend(cached.generate(requests[start:start + chunk]))
         finally:
-            backend.close()
-            del backend
+            opened.close()
+            del opened
             _free_accelerator_memory()
         rows = []
         for (pid, j), request, response in zip(jobs, requests, responses):
             paper, reason = None, None
             if response.error is not None or response.text is None:
-                reason = f"generation_error:{(response.error or 'empty_response').split(':', 1)[0]}"
+                reason = f"generation_error:{problem_key(response.error or 'empty_response')}"
             else:
                 paper = self.generator.to_paper_text(response.text)
                 if paper is None:
@@ -460,15 +461,14 @@ class IterativeSimPO:
         return rows, {"hits": cached.hits, "misses": cached.misses}
 
     def _judge(self, role: str, papers: list[tuple[str, str]], cache_dir: Path):
-        from cyclebench.trainers.judges import Judge
+        from cyclebench.trainers.judges import score_papers
 
         spec = self.reward_spec if role == "reward" else self.guard_spec
         injected = self.reward_backend if role == "reward" else self.guard_backend
-        judge = Judge(spec, cache_dir=cache_dir, backend=injected, seed=self.config.seed)
         try:
-            return judge.score(papers, batch_size=self.config.sampling_chunk_size) if papers else []
+            return score_papers(spec, papers, cache_dir=cache_dir, backend=injected, seed=self.config.seed,
+                                batch_size=self.config.sampling_chunk_size) if papers else []
         finally:
-            judge.close()
             _free_accelerator_memory()
 
     def train(self, pairs_file: Path, policy: str, policy_dir: Path) -> dict[str, Any]:

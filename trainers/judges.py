@@ -1,10 +1,11 @@
-"""A judge: a review protocol plus a backend that scores generated papers (the reward, or the guard).
+"""The trainer's judges: the reward and the guard of the Iterative SimPO loop, as scores of generated papers.
 
-A judge reviews each paper with its protocol and reads the mean simulated rating as the score. An output it
-cannot read, or a request that failed, gives no score and a reason (``judge_unparseable:<problem>``,
-``judge_error:<error>``), never a 0. Responses go through the request-hash cache, so a resumed round
-re-judges nothing it had judged. Baseline backends (``needs_training``) are first trained on the train split
-of ``train_task`` / ``train_data``.
+Each is the run layer's judge (:mod:`cyclebench.judge`: protocol, backend behind the request-hash cache, a
+baseline trained on the train split of ``train_task`` / ``train_data``, reflection rounds, few-shot folders);
+what is the trainer's own is the spec (role, ``<role>_*`` recipe fields), the score read from a review (the mean
+simulated rating) and the check that the guard is not the reward. An output the judge cannot read, or a
+request that failed, gives no score and a reason (``judge_unparseable:<problem>``, ``judge_error:<error>``),
+never a 0. A resumed round re-judges nothing it had judged.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from cyclebench.backends import needs_training
+from cyclebench.judge import JudgeConfig, JudgeItem, open_judge
+from cyclebench.protocols import problem_key
+from cyclebench.records import ParsedReview
 
 
 @dataclass(frozen=True)
@@ -43,72 +49,49 @@ class Verdict:
     status: str | None = None
 
 
-def _key(problem: str) -> str:
-    return problem.split(":", 1)[0].strip()
+def verdict_from_review(request_id: str, review: ParsedReview | None, error: str | None) -> Verdict:
+    """A score from one judge review (None with ``error``: the request failed), or the reason there is none."""
+    if review is None:
+        return Verdict(request_id, None, f"judge_error:{problem_key(error or 'empty_response')}")
+    if review.rating is None:
+        problems = [problem_key(p) for p in review.problems if "rating" in p] or [problem_key(p) for p in review.problems]
+        return Verdict(request_id, None, f"judge_unparseable:{problems[0] if problems else 'no_rating'}",
+                       review.decision, review.status)
+    return Verdict(request_id, float(review.rating), None, review.decision, review.status)
 
 
 def verdict_from_response(request_id: str, text: str | None, error: str | None, protocol: Any) -> Verdict:
     """A score from one judge response, or the reason there is none (pure)."""
     if error is not None or text is None:
-        return Verdict(request_id, None, f"judge_error:{_key(error or 'empty_response')}")
-    parsed = protocol.parse(text)
-    if parsed.rating is None:
-        problems = [_key(p) for p in parsed.problems if "rating" in p] or [_key(p) for p in parsed.problems]
-        return Verdict(request_id, None, f"judge_unparseable:{problems[0] if problems else 'no_rating'}",
-                       parsed.decision, parsed.status)
-    return Verdict(request_id, float(parsed.rating), None, parsed.decision, parsed.status)
+        return verdict_from_review(request_id, None, error)
+    return verdict_from_review(request_id, protocol.parse(text), None)
 
 
-class Judge:
-    """Scores paper texts; build with a :class:`JudgeSpec` (or pass a ready backend), ``close`` when done."""
+def judge_config(spec: JudgeSpec, *, ready_backend: bool = False) -> JudgeConfig:
+    """The run layer's judge for a trainer's judge spec. A baseline learns from ``train_task``/``train_data``
+    (required, unless a trained backend is passed in: ``ready_backend``); other backends ignore them."""
+    train = None
+    if needs_training(spec.backend) and not ready_backend:
+        if not (spec.train_task and spec.train_data):
+            raise ValueError(f"{spec.name} judge: backend {spec.backend} learns from data; give "
+                             f"{spec.name}_train_task and {spec.name}_train_data")
+        train = f"{spec.train_task}={spec.train_data}"
+    sampling = {"max_tokens": int(spec.max_tokens)} if spec.max_tokens is not None else {}
+    return JudgeConfig(spec.protocol, spec.backend, dict(spec.model_args), dict(spec.protocol_options), sampling, train)
 
-    def __init__(self, spec: JudgeSpec, *, cache_dir: str | Path, backend: Any = None, seed: int = 0):
-        from cyclebench.backends import build_backend
-        from cyclebench.backends.cache import CachedBackend
-        from cyclebench.protocols import get_protocol
 
-        self.spec = spec
-        self.protocol = get_protocol(spec.protocol, **spec.protocol_options)
-        self.sampling = {**self.protocol.sampling, "seed": seed}
-        if spec.max_tokens is not None:
-            self.sampling["max_tokens"] = int(spec.max_tokens)
-        self._owned = backend is None
-        model = backend if backend is not None else build_backend(spec.backend, dict(spec.model_args))
-        if self._owned and getattr(model, "needs_training", False):
-            if not (spec.train_task and spec.train_data):
-                raise ValueError(f"{spec.name} judge: backend {spec.backend} learns from data; give "
-                                 f"{spec.name}_train_task and {spec.name}_train_data")
-            from cyclebench.tasks import get_task
-
-            task = get_task(spec.train_task)
-            model.prepare(task.load(spec.train_data, task.train_split).examples, self.protocol)
-        self.backend = model
-        self.cached = CachedBackend(model, Path(cache_dir))
-
-    @property
-    def fingerprint(self) -> str:
-        return self.backend.fingerprint
-
-    def score(self, papers: Sequence[tuple[str, str]], batch_size: int = 16) -> list[Verdict]:
-        """``[(request_id, paper_text), ...]`` -> one verdict each, same order."""
-        from cyclebench.backends import GenerationRequest
-
-        requests = [GenerationRequest(rid, tuple(self.protocol.build_messages(text)), dict(self.sampling))
-                    for rid, text in papers]
-        out: list[Verdict] = []
-        for start in range(0, len(requests), batch_size):
-            batch = requests[start:start + batch_size]
-            for request, response in zip(batch, self.cached.generate(batch)):
-                out.append(verdict_from_response(request.request_id, response.text, response.error, self.protocol))
-        return out
-
-    def describe(self) -> dict[str, Any]:
-        return {"role": self.spec.name, **self.spec.identity(), "sampling": self.sampling,
-                "fingerprint": self.fingerprint}
-
-    def close(self) -> None:
-        if self._owned:
-            self.backend.close()
+def score_papers(spec: JudgeSpec, papers: Sequence[tuple[str, str]], *, cache_dir: str | Path, backend: Any = None,
+                 seed: int = 0, batch_size: int = 16) -> list[Verdict]:
+    """``[(request_id, paper_text), ...]`` -> one verdict each, same order, by the judge ``spec`` names (or
+    the ready ``backend`` passed in, which stays the caller's)."""
+    judge = open_judge(judge_config(spec, ready_backend=backend is not None), cache_dir, backend=backend)
+    try:
+        judgements = judge.review([JudgeItem(rid, text) for rid, text in papers], batch_size=batch_size, seed=seed,
+                                  progress=False, label=f"{spec.name} judge")
+    finally:
+        judge.close()
+    return [verdict_from_review(j.item_id, None if j.error is not None or j.output is None else j.review, j.error)
+            for j in judgements]
 
 
 def summarize(verdicts: Sequence[Verdict]) -> dict[str, Any]:

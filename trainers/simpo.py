@@ -1,4 +1,4 @@
-"""SimPO + lambda * NLL over trl's CPO trainer: the only module that imports ``trl.experimental``.
+"""SimPO + lambda * NLL over trl's experimental CPO trainer (imported once, in :mod:`cyclebench.trainers.trl_cpo`).
 
 trl 1.x ships SimPO as ``trl.experimental.cpo.CPOTrainer`` with ``CPOConfig(loss_type="simpo")`` and moves or
 removes experimental trainers without notice, so everything that depends on it stays here, and the loss it
@@ -28,13 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# This module is where the project depends on trl's experimental API on purpose (pinned in pyproject, loss under
-# test), so its import warning is not repeated to every user.
-os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+from cyclebench.trainers.trl_cpo import CPOTrainer
 
-from trl.experimental.cpo import CPOConfig, CPOTrainer
-
-__all__ = ["CPOConfig", "CPOTrainer", "SimPOLoss", "main", "pair_logps", "simpo_nll_loss", "train_pairs"]
+__all__ = ["SimPOLoss", "main", "pair_logps", "simpo_nll_loss", "train_pairs"]
 
 PAIR_COLUMNS = ("prompt", "chosen", "rejected")
 TRAIN_METRICS = "train_metrics.json"

@@ -8,5 +8,12 @@ from cyclebench.backends.base import (
     build_backend,
     parse_model_args,
 )
+from cyclebench.backends.opened import (
+    OpenBackend,
+    TrainingData,
+    needs_training,
+    open_backend,
+)
 
-__all__ = ["BACKENDS", "Backend", "GenerationRequest", "GenerationResponse", "build_backend", "parse_model_args"]
+__all__ = ["BACKENDS", "Backend", "GenerationRequest", "GenerationResponse", "OpenBackend", "TrainingData",
+           "build_backend", "needs_training", "open_backend", "parse_model_args"]

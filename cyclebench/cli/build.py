@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from cyclebench.cli.config_args import add_dataclass_arguments, dataclass_from_arguments
+from cyclebench.outputs import check_build_target
 
 
 def sample_dir() -> Path:
@@ -45,16 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from cyclebench.cli.build_research14k import add_research14k_arguments
 
     add_research14k_arguments(sub)
-
-
-def check_build_target(out: Path, overwrite: bool, inputs: Iterable[Any], caches: dict[str, Any] | None = None) -> None:
-    """Before any work: ``out`` is kept apart from every path the command reads (a ``--config`` inside
-    ``--out`` would be deleted by ``--overwrite``), and no cache folder the run writes may lie inside it."""
-    from cyclebench.outputs import check_outside, check_target
-
-    check_target(Path(out), "dataset", overwrite=overwrite, inputs=[value for value in inputs if value is not None])
-    for flag, path in (caches or {}).items():
-        check_outside(Path(out), [path], flag)
 
 
 def run(args: argparse.Namespace) -> int:

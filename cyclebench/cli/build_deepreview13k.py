@@ -62,7 +62,7 @@ def _chain(args: argparse.Namespace, config: Any) -> Any:
 
 def run_deepreview13k(args: argparse.Namespace) -> int:
     from cyclebench.builders import deepreview13k
-    from cyclebench.cli.build import check_build_target
+    from cyclebench.outputs import check_build_target
 
     if args.allow_missing_text:
         args.require_text = False
@@ -124,9 +124,10 @@ def decontaminate_build(out: Path, against: Sequence[Any], *, shown: str | None 
     (``DIR[:SPLIT]`` texts or parsed splits). ``shown`` names the build in the report and the card when it
     is being assembled in a scratch folder. A build without a test (or train) split is recorded as checked."""
     from cyclebench.builders import decontaminate
+    from cyclebench.hub.load import dataset_files
 
     config = decontaminate.OverlapConfig()
-    splits = decontaminate.dataset_files(Path(out))
+    splits = dataset_files(Path(out))
     own = [decontaminate.SplitRef(Path(out), split, shown) for split in splits]
     tests = [ref for ref in own if ref.split.startswith("test_")]
     trains = [ref for ref in own if ref.split.startswith("train")]

@@ -61,7 +61,7 @@ def _datatrove_options(args: argparse.Namespace) -> Any:
 
 def run_research14k(args: argparse.Namespace) -> int:
     from cyclebench.builders import research14k
-    from cyclebench.cli.build import check_build_target
+    from cyclebench.outputs import check_build_target
 
     config = dataclass_from_arguments(research14k.Research14KConfig, args)
     check_build_target(args.out, args.overwrite, [*args.papers, args.metadata, args.abstracts, args.config],

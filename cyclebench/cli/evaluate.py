@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from cyclebench.cli.arg_types import non_negative_int, positive_int
+from cyclebench.cli.no_answer import backend_failure
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         return run_generator(args) if args.what == "generator" else run_papers(args)
 
     if args.what == "predictions":
-        from cyclebench.imported import score_recorded_outputs
+        from cyclebench.recorded import score_recorded_outputs
 
         results = score_recorded_outputs(
             task=args.task, data=args.data, revision=args.revision, split=args.split,
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         _print_summary(args.output, results)
         return 0
 
-    from cyclebench.evaluate import ReviewRunConfig, run_review_evaluation
+    from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 
     config = ReviewRunConfig(
         task=args.task, data=args.data, revision=args.revision, split=args.split,
@@ -108,46 +109,3 @@ def run(args: argparse.Namespace) -> int:
         return 1
     _print_summary(args.output, results)
     return 0
-
-
-def backend_failure(results: dict, output: Path) -> str | None:
-    """One line when no paper got an answer from the backend (every row a generation error), else None.
-
-    Such a run has only null metrics; exiting 0 would pass an unreachable server off as an evaluation.
-    The line names the count and the backend's first error, read back from ``predictions.jsonl``.
-    """
-    n_papers = int(results.get("task", {}).get("n_examples") or 0)
-    failed = sum(results.get("counts", {}).get("generation_errors", {}).values())
-    if not n_papers or failed < n_papers:
-        return None
-    first = first_backend_error(output / "predictions.jsonl")
-    return (f"no paper got an answer from the backend: {failed} of {n_papers} requests failed; first error: {first} "
-            f"(predictions in {output})")
-
-
-def first_backend_error(predictions: Path) -> str:
-    """The first backend error recorded in a run's ``predictions.jsonl`` (a row's ``generation_error``, or an
-    ``error`` anywhere inside it: generator and judge rows nest theirs), on one line."""
-    try:
-        with open(predictions, encoding="utf-8") as handle:
-            for line in handle:
-                error = _error_in(json.loads(line))
-                if error:
-                    return " ".join(error.split())[:300]
-    except (OSError, ValueError):
-        pass
-    return "(not recorded)"
-
-
-def _error_in(value: object) -> str | None:
-    if isinstance(value, dict):
-        for key in ("generation_error", "error"):
-            if isinstance(value.get(key), str) and value[key]:
-                return value[key]
-        value = list(value.values())
-    if isinstance(value, list):
-        for item in value:
-            found = _error_in(item)
-            if found:
-                return found
-    return None

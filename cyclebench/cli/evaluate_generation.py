@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cyclebench.cli.arg_types import finite_float, non_negative_int, positive_int
+from cyclebench.cli.no_answer import no_answer
 
 
 def _judge_arguments(parser: argparse.ArgumentParser, prefix: str, required: bool) -> None:
@@ -85,14 +86,14 @@ def add_papers_arguments(subparsers: Any) -> argparse.ArgumentParser:
                    help="papers the judge was trained on: excluded and counted (default) or kept")
     p.add_argument("--injection", action="store_true",
                    help="judge every paper again with an instruction to the reviewer planted, and report the shift")
-    p.add_argument("--injection-text", default=None, help="the planted instruction (default: cyclebench.judging.INJECTION_TEXT)")
+    p.add_argument("--injection-text", default=None, help="the planted instruction (default: cyclebench.injection.INJECTION_TEXT)")
     _common_arguments(p)
     return p
 
 
 def _judge_config(args: argparse.Namespace, prefix: str) -> Any:
     from cyclebench.backends import parse_model_args
-    from cyclebench.judging import JudgeConfig
+    from cyclebench.judge import JudgeConfig
 
     def get(name: str) -> Any:
         return getattr(args, f"{prefix}_{name}")
@@ -133,8 +134,11 @@ def _summary(results: dict[str, Any], output: Path) -> str:
 
 def run_generator(args: argparse.Namespace) -> int:
     from cyclebench.backends import parse_model_args
-    from cyclebench.generate import GeneratorRunConfig, run_generator_evaluation
-    from cyclebench.judging import parse_set_spec
+    from cyclebench.evaluate_generator import (
+        GeneratorRunConfig,
+        run_generator_evaluation,
+    )
+    from cyclebench.paper_sets import parse_set_spec
 
     config = GeneratorRunConfig(
         task=args.task, data=args.data, revision=args.revision, split=args.split, backend=args.backend,
@@ -149,12 +153,9 @@ def run_generator(args: argparse.Namespace) -> int:
 
 
 def run_papers(args: argparse.Namespace) -> int:
-    from cyclebench.judging import (
-        INJECTION_TEXT,
-        PapersRunConfig,
-        parse_set_spec,
-        run_papers_evaluation,
-    )
+    from cyclebench.evaluate_papers import PapersRunConfig, run_papers_evaluation
+    from cyclebench.injection import INJECTION_TEXT
+    from cyclebench.paper_sets import parse_set_spec
 
     config = PapersRunConfig(
         sets=tuple(parse_set_spec(s) for s in args.papers), judge=_judge_config(args, "judge"),
@@ -176,19 +177,3 @@ def _finish(results: dict[str, Any], output: Path) -> int:
         return 1
     print(_summary(results, output))
     return 0
-
-
-def no_answer(results: dict[str, Any], output: Path) -> str | None:
-    """One line when every entry of every set failed at a backend (the generator's or the judge's), else None:
-    such a run's figures are all empty, and exiting 0 would pass an unreachable server off as a result."""
-    from cyclebench.cli.evaluate import first_backend_error
-
-    counts = [res["counts"] for res in results.get("sets", {}).values()]
-    n_entries = sum(c.get("n_entries", 0) for c in counts)
-    failed = sum(c.get("outcomes", {}).get("generation_failed", 0)
-                 + c.get("judge_problems", {}).get("judge_generation_error", 0) for c in counts)
-    if not n_entries or failed < n_entries:
-        return None
-    first = first_backend_error(output / "predictions.jsonl")
-    return (f"no entry got an answer from a backend: {failed} of {n_entries} failed at the generator or the judge; "
-            f"first error: {first} (predictions in {output})")

@@ -249,4 +249,10 @@ def card_front_matter(
         "configs": configs,
         "dataset_info": infos,
     }
+    return front_matter_text(front)
+
+
+def front_matter_text(front: dict[str, Any]) -> str:
+    """The card's front matter block (``---`` YAML ``---``) as every writer of a card writes it; read back by
+    ``cyclebench.hub.load.read_front_matter``."""
     return "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100) + "---\n"

@@ -635,8 +635,13 @@ class AIScientistProtocol(ReviewProtocol):
             {"role": "user", "content": reflection_prompt(current_round, self.reflections)},
         ]
 
-    def reflection_done(self, output_text: str) -> bool:
-        return reflection_converged(output_text)
+    def follow_up(self, messages: Sequence[Message], answer: str, next_round: int) -> list[Message] | None:
+        """Reflection: round ``next_round`` (up to ``reflections``) shows the judge its last answer and asks it
+        to revise, until an answer says it is done. As in the original, only a reflection answer can end the
+        rounds: the first answer always gets round 2."""
+        if next_round > self.reflections or (next_round > 2 and reflection_converged(answer)):
+            return None
+        return self.build_reflection_messages(messages, answer, next_round)
 
     def parse(self, output_text: str) -> ParsedReview:
         return parse_aiscientist_output(output_text, decision_rule=self.decision_rule, threshold=self.threshold)

@@ -114,6 +114,12 @@ class ReviewProtocol(ABC):
     def parse(self, output_text: str) -> ParsedReview:
         """What the model's output says; never raises on a string (problems name what failed)."""
 
+    def follow_up(self, messages: Sequence[Message], answer: str, next_round: int) -> list[Message] | None:
+        """The messages of request ``next_round`` (2, 3, ...) of a multi-turn review, given the conversation
+        so far and its last answer; None when the review is done. One-turn protocols are done at once; the
+        judge (:mod:`cyclebench.judge`) drives the rounds."""
+        return None
+
     @abstractmethod
     def render(self, review: ParsedReview) -> str:
         """Write ``review`` in this protocol's output format, so that ``parse(render(r))`` reads back its
@@ -158,8 +164,9 @@ def problem(key: str, detail: str = "") -> str:
 
 
 def problem_key(text: str) -> str:
-    """The countable part of a problem string."""
-    return text.split(": ", 1)[0]
+    """The countable part of a problem string ("reason: detail" -> "reason"): the one rule every run, the
+    trainers and the leaderboard count problems, failures and errors by."""
+    return text.split(":", 1)[0].strip()
 
 
 def status_for(rating: float | None, decision: str | None) -> ParseStatus:

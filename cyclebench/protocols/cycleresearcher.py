@@ -16,7 +16,7 @@ The system prompt and the user instruction below are those of the original packa
 for word (its ``Methods/`` typo included) because the released models were trained on them. Sampling as
 there: temperature 0.4, top_p 0.95, max_tokens 19000, stop at ``\\clearpage`` (the original also stops at
 ``\\clear`` and ``clearpage``, and generates with ``ignore_eos=True``, so one completion runs through the
-results turn, which the model writes itself; see :mod:`cyclebench.generate` for how an evaluation here
+results turn, which the model writes itself; see :mod:`cyclebench.generation` for how an evaluation here
 produces that turn).
 
 Three functions are the public contract (the Research-14K builder imports them):

@@ -11,7 +11,11 @@ under ``notes``. Rules, all from what real snapshots contain:
   reviewer signature, the newest;
 * the decision comes from a Decision note, else from ``venueid``, else from ``venue``; withdrawn and
   desk-rejected papers are marked whatever the other sources say;
-* the meta review is its own note (v2) or lives inside the Decision note (ICLR 2020-2023).
+* the meta review is its own note (v2) or lives inside the Decision note (ICLR 2020-2023);
+* a review's rating history is the rating of its oldest version in the snapshot (``Review.initial_rating``);
+  an author comment belongs to the thread of the review its ``replyto`` chain reaches (``thread_roots``).
+
+Which form field holds what in which year is declared once, in :mod:`cyclebench.sources.openreview_fields`.
 
 Reviews that cannot be read (no rating, a score off its scale) are rejected one by one with a reason;
 the paper keeps its other reviews.
@@ -25,6 +29,7 @@ by a broken crawler cannot put ``"{'v': 1}"`` or ``"1e+40"`` into a dataset row.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import re
 import zlib
@@ -45,19 +50,21 @@ from cyclebench.records import (
     Score,
     Submission,
 )
-from cyclebench.sources.scores import ASPECT_FIELDS, parse_optional_score, parse_score, scale_for
+from cyclebench.sources.openreview_fields import (
+    META_BARE_FIELDS,
+    META_TEXT_FIELDS,
+    NOT_REVIEW_TEXT,
+    RATING_FIELDS,
+)
+from cyclebench.sources.scores import (
+    ASPECT_FIELDS,
+    parse_optional_score,
+    parse_score,
+    scale_for,
+)
 
-_NOT_REVIEW_TEXT = {"code_of_conduct", "flag_for_ethics_review", "details_of_ethics_concerns"}
-_RATING_FIELDS = ("rating", "recommendation")
 # Scored fields other than the rating, and which scale each is on.
 _SCORE_SCALE_FIELD = {"confidence": "confidence", **{name: "aspect" for name in ASPECT_FIELDS}}
-_META_TEXT_FIELDS = (
-    "metareview",
-    "metareview:_summary,_strengths_and_weaknesses",
-    "comment",
-    "justification_for_why_not_higher_score",
-    "justification_for_why_not_lower_score",
-)
 _YEAR = re.compile(r"/((?:19|20)\d\d)(?:/|$)")
 
 
@@ -530,7 +537,7 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
     for key, raw in content.items():
         value = raw["value"] if isinstance(raw, dict) and "value" in raw else raw
         _check_form_answer(key, value)
-        if key in _RATING_FIELDS:
+        if key in RATING_FIELDS:
             if rating_raw is None:
                 rating_raw = value
         elif key in _SCORE_SCALE_FIELD:
@@ -539,7 +546,7 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
                 scores[key], why = parse_optional_score(value, scale_for(venue_id, year, _SCORE_SCALE_FIELD[key]), key)
                 if why:
                     unread.append((key, why))
-        elif key not in _NOT_REVIEW_TEXT and isinstance(value, str) and value.strip():
+        elif key not in NOT_REVIEW_TEXT and isinstance(value, str) and value.strip():
             texts[key] = value
     if rating_raw is None:
         raise RecordError("missing_rating", "no rating or recommendation field")
@@ -576,10 +583,10 @@ def _meta_review(note: dict[str, Any], source: str) -> MetaReview | None:
     if not isinstance(content, dict):
         return None
     parts = []
-    for key in _META_TEXT_FIELDS:
+    for key in META_TEXT_FIELDS:
         text = _text(content, key, "meta_review")
         if text and text.strip():
-            parts.append(text.strip() if key in _META_TEXT_FIELDS[:3] else f"{key}: {text.strip()}")
+            parts.append(text.strip() if key in META_BARE_FIELDS else f"{key}: {text.strip()}")
     if not parts:
         return None
     return MetaReview(
@@ -656,11 +663,15 @@ def parse_submission(note: dict[str, Any]) -> ParseOutcome:
     superseded = sum(review_versions.values()) - len(review_notes)
     reviews: list[Review] = []
     rejects: list[Reject] = []
+    history = _review_history(all_replies, kinds)
     for reply in review_notes:
         try:
-            reviews.append(parse_review(reply, venue_id, year, review_versions.get(_signature(reply), 1)))
+            review = parse_review(reply, venue_id, year, review_versions.get(_signature(reply), 1))
         except RecordError as exc:
             rejects.append(Reject(_shown_id(reply.get("id")), "review", exc.reason, exc.detail))
+            continue
+        initial = _initial_rating(history.get(review.note_id, []), review.rating.scale)
+        reviews.append(review if initial is None else dataclasses.replace(review, initial_rating=initial))
 
     decision_notes = by_kind.get("Decision", [])
     meta_review = None
@@ -696,8 +707,67 @@ def parse_submission(note: dict[str, Any]) -> ParseOutcome:
         comments=tuple(_comment(c) for c in by_kind.get("Official_Comment", [])),
         withdrawn=withdrawn,
         desk_rejected=desk_rejected,
+        odate=dates["odate"],
     )
     return ParseOutcome(submission, rejects, superseded)
+
+
+def _history_stamp(note: dict[str, Any]) -> int:
+    """tmdate, else mdate, else cdate, else 0: the order of a review's versions for its rating history (the
+    newest-version rule, ``_sort_stamp``, has never looked at cdate; kept apart so no built row changes)."""
+    for key in ("tmdate", "mdate", "cdate"):
+        value = note.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return 0
+
+
+def _review_history(replies: list[dict[str, Any]], kinds: dict[int, str | None]) -> dict[str, list[tuple[int, int, dict[str, Any]]]]:
+    """Every version of each Official_Review in the snapshot, by note id: (stamp, position, note)."""
+    versions: dict[str, list[tuple[int, int, dict[str, Any]]]] = {}
+    for position, reply in enumerate(replies):
+        if kinds[id(reply)] == "Official_Review" and isinstance(reply.get("id"), str):
+            versions.setdefault(reply["id"], []).append((_history_stamp(reply), position, reply))
+    return versions
+
+
+def _initial_rating(versions: list[tuple[int, int, dict[str, Any]]], scale: str) -> int | None:
+    """Rating of the oldest of a review's versions, on the kept version's scale; None with one version, or
+    when the old one does not read (an unknown history, not a change)."""
+    if len(versions) < 2:
+        return None
+    oldest = min(versions, key=lambda e: (e[0], e[1]))[2]
+    content = oldest.get("content") if isinstance(oldest.get("content"), dict) else {}
+    raw = next((content[key] for key in RATING_FIELDS if key in content), None)
+    raw = raw.get("value") if isinstance(raw, dict) else raw
+    try:
+        return parse_score(raw, scale, "rating").value
+    except RecordError:
+        return None
+
+
+def thread_roots(submission: Submission) -> dict[str, str]:
+    """For each comment id, the note its thread starts from: a review id, or the submission id.
+
+    A comment is followed up its ``replyto`` chain through other comments; a chain that reaches neither a
+    kept review nor a known comment (a reply to the paper, to a dropped note, or a loop) belongs to the paper.
+    """
+    parent = {c.note_id: c.replyto for c in submission.comments}
+    review_ids = {r.note_id for r in submission.reviews}
+    roots: dict[str, str] = {}
+    for comment in submission.comments:
+        seen: set[str] = set()
+        node: str | None = comment.note_id
+        root = submission.id
+        while node is not None and node not in seen:
+            seen.add(node)
+            target = parent.get(node)
+            if target in review_ids:
+                root = target
+                break
+            node = target if target in parent else None
+        roots[comment.note_id] = root
+    return roots
 
 
 def _decide(

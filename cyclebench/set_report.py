@@ -207,7 +207,7 @@ def _reported_note(results: dict[str, Any]) -> str:
             "each other, not across.")
 
 
-def write_report(output: Path, results: dict[str, Any]) -> Path:
+def write_set_report(output: Path, results: dict[str, Any]) -> Path:
     """``report.md`` (and ``scores.svg``) beside ``results.json``."""
     from cyclebench import plots
 

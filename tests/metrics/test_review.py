@@ -1,4 +1,4 @@
-"""cyclebench.metrics: hand-computed cases, agreement with sklearn/scipy, the bootstrap's vectorised path."""
+"""cyclebench.metrics.review (and the bootstrap under it): hand-computed cases, agreement with sklearn/scipy, the bootstrap's vectorised path."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cyclebench import metrics as M
+from cyclebench.metrics import review
 
 # scipy / scikit-learn are only the reference implementations the agreement tests compare against; the module
 # itself needs numpy alone.  Without them those tests skip.
@@ -229,7 +230,7 @@ def test_pairwise_blocks_and_uncached_path(monkeypatch):
     truth, pred = rng.integers(0, 40, n) / 4.0, rng.normal(size=n).round(1)
     want = _brute_pairwise(pred, truth)
     assert M.pairwise_accuracy(pred, truth) == pytest.approx(want, abs=1e-12)
-    monkeypatch.setattr(M, "_PAIR_CACHE_BYTES", 0)  # rebuild every block on the fly
+    monkeypatch.setattr(review, "_PAIR_CACHE_BYTES", 0)  # rebuild every block on the fly
     assert M.pairwise_accuracy(pred, truth) == pytest.approx(want, abs=1e-12)
     counts = M.bootstrap_counts(n, 3, seed=1)
     for b in range(3):
@@ -409,21 +410,6 @@ def test_percentile_interval():
         3,
     )
     assert M.percentile_interval([np.nan, 1.0]) == (None, None, 1)
-
-
-# ----------------------------------------------------------------------------------------- acceptance
-
-
-def test_simulated_acceptance():
-    out = M.simulated_acceptance([True, False, None, True], [6.0, 5.9, 7.0, np.nan], n_resamples=100)
-    assert out["accept_rate_by_decision"]["value"] == pytest.approx(2 / 3)
-    assert out["accept_rate_by_rating"]["value"] == pytest.approx(2 / 3)  # 6.0 counts (>= threshold)
-    assert out["mean_rating"]["value"] == pytest.approx((6.0 + 5.9 + 7.0) / 3)
-    assert (out["n_decision"], out["n_decision_failed"], out["n_rating"], out["n_rating_failed"]) == (3, 1, 3, 1)
-    assert out["threshold"] == 6.0 and ">= 6" in out["definitions"]["accept_rate_by_rating"]
-    ragged = M.simulated_acceptance([True, False], [[5, 7, 6], [4.0, np.nan]], threshold=5.5, n_resamples=0)
-    assert ragged["accept_rate_by_rating"]["value"] == pytest.approx(0.5)  # means 6 and 4
-    assert ragged["accept_rate_by_rating"]["ci_low"] is None
 
 
 # ----------------------------------------------------------------------------------------- properties

@@ -125,21 +125,20 @@ def score_recorded_outputs(
 ) -> dict[str, Any]:
     """Parse and score recorded outputs against a task split; writes the same files as a model run (into a run
     folder claimed as ``evaluate model`` claims its own: another run's folder only with ``overwrite``)."""
-    from cyclebench.evaluate import (
+    from cyclebench.evaluate_reviews import (
         PaperPrediction,
         failed_parse,
         finish_review_run,
         option_inputs,
-        resolve_protocol_options,
     )
+    from cyclebench.judge import open_protocol
     from cyclebench.outputs import OutputMarker, claim_run_folder, run_identity
-    from cyclebench.protocols import get_protocol
     from cyclebench.tasks import get_task
 
     predictions = Path(predictions)
     spec = get_task(task)
     loaded = spec.load(data, split, revision, **(task_options or {}))
-    reader = get_protocol(protocol, **resolve_protocol_options(protocol_options or {}))
+    reader = open_protocol(protocol, protocol_options or {}, {})
     if fmt == "aiscientist-csv" and not hasattr(reader, "parse_record"):
         raise ValueError(f"--format aiscientist-csv needs the aiscientist protocol, not {protocol!r}")
 
