@@ -19,7 +19,7 @@ from cyclebench.protocols import problem_key
 from cyclebench.recorded import score_recorded_outputs
 from cyclebench.run_log import LAYOUT, RESULTS_SCHEMA_VERSION
 
-from .test_generation_eval import GENERATOR, _judge, fake, research14k, review_text  # noqa: F401  (fixture)
+from .test_evaluate_generator import GENERATOR, _judge, fake, research14k, review_text  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="module")
