@@ -470,8 +470,8 @@ def parse_outline_answer(text: str, method: str) -> OutlineParse:
 
 
 class OutlineByModel:
-    """Outlines from a model behind any ``cyclebench.backends`` backend (wrap it in ``CachedBackend``
-    to make reruns free and resumable)."""
+    """Outlines from a model behind any ``cyclebench.backends`` backend (opened with ``open_backend`` and a
+    cache folder, reruns are free and resumable)."""
 
     def __init__(self, backend: Any, *, max_paper_chars: int = 60_000, sampling: dict[str, Any] | None = None,
                  method: str | None = None):

@@ -82,7 +82,7 @@ from cyclebench.builders.paper_extract import (
 from cyclebench.hub.columns import Research14K
 from cyclebench.hub.writer import card_front_matter
 from cyclebench.outputs import check_outside
-from cyclebench.records import GeneratedPaper, RecordError, Reject
+from cyclebench.records import GeneratedPaper, RecordError, Reject, problem_key
 from cyclebench.sources import confined
 from cyclebench.sources.confined import DEFAULT_LIMITS, SourceLimits
 from cyclebench.sources.openreview import MAX_ID_LENGTH, is_valid_id
@@ -639,15 +639,10 @@ class BuildReport:
 
 
 def _outline_model(config: Research14KConfig, cache_dir: str | Path | None) -> OutlineByModel:
-    from cyclebench.backends import build_backend
-    from cyclebench.backends.base import parse_model_args
+    from cyclebench.backends import open_backend
 
-    backend = build_backend(config.outline_backend, parse_model_args(config.outline_model_args))
-    if cache_dir is not None:
-        from cyclebench.backends.cache import CachedBackend
-
-        backend = CachedBackend(backend, cache_dir)
-    return OutlineByModel(backend, max_paper_chars=config.outline_max_paper_chars)
+    opened = open_backend(config.outline_backend, config.outline_model_args, cache_dir)
+    return OutlineByModel(opened.cached, max_paper_chars=config.outline_max_paper_chars)
 
 
 def _with_model_outlines(extracted: Iterable[Extracted | Reject], model: OutlineByModel,
@@ -829,7 +824,7 @@ class _Stats:
         self.c["outline_methods"][row["outline_method"]] += 1
         self.c["topic_sources"][row["topic_source"]] += 1
         for note in row["notes"]:
-            self.c["notes"][note.split(":", 1)[0]] += 1
+            self.c["notes"][problem_key(note)] += 1
         for item in row["references_abstract_sources"]:
             self.c["abstract_sources"][item["source"]] += item["count"]
         with_abstract = sum(i["count"] for i in row["references_abstract_sources"])

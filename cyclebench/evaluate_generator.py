@@ -43,8 +43,8 @@ from cyclebench.metrics import (
 )
 from cyclebench.outputs import run_folder
 from cyclebench.paper_sets import DEFAULT_PREFER, read_paper_set
-from cyclebench.protocols import problem_key
 from cyclebench.protocols.cycleresearcher import default_sampling
+from cyclebench.records import problem_key
 from cyclebench.run_log import RunResults, provenance, write_run
 from cyclebench.set_report import write_set_report
 

@@ -31,8 +31,7 @@ from cyclebench.outputs import (
     run_folder,
     run_identity,
 )
-from cyclebench.protocols import problem_key
-from cyclebench.records import ParsedReview, ReviewExample
+from cyclebench.records import ParsedReview, ReviewExample, problem_key
 from cyclebench.run_log import RunResults, write_run
 
 

@@ -28,11 +28,11 @@ Each part is parsed (:func:`cyclebench.protocols.cycleresearcher.parse_generatio
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cyclebench.judge import generate_in_batches
-from cyclebench.protocols import problem_key
 from cyclebench.protocols.cycleresearcher import (
     build_generation_messages,
     format_results_turn,
@@ -40,7 +40,7 @@ from cyclebench.protocols.cycleresearcher import (
     read_json_list,
     split_at_results,
 )
-from cyclebench.records import GeneratedPaper
+from cyclebench.records import GeneratedPaper, problem_key
 
 GENERATION_TASKS = ("research-14k",)
 RESULTS_TURNS = ("simulate", "given")
@@ -140,6 +140,45 @@ def load_generation_prompts(task: str, data: str, split: str = "test", revision:
     return PromptSplit(prompts, len(rows), skipped, notes, fingerprint, source)
 
 
+# ---------------------------------------------------------------------------------------------
+# One sample's turns -> its paper (the leaderboard re-derives submitted samples with these too)
+
+
+def turn_failure(error: str | None, text: str | None) -> str | None:
+    """Why a turn gave no text, as a sample's reason words it; None when it gave text."""
+    if error is None and text:
+        return None
+    return error or "empty output"
+
+
+def results_turn_text(output: str) -> str:
+    """The training-format results turn from the model's simulated results: the JSON list as the model wrote
+    it, or an unreadable reply as written (the parser names the problem)."""
+    items, _why, _salvaged = read_json_list(output)
+    return format_results_turn(items) if items is not None else f"## Experimental_results\n\n{output.strip()}"
+
+
+def sample_paper(item_id: str, part1: str, results_text: str | None, part2_text: str | None, reason: str | None,
+                 truncated: Iterable[str]) -> GeneratedPaper:
+    """The paper of one sample from its turns' texts (a part 1 that holds its results is read as one pass),
+    with a problem for the failed turn (``reason``) and for each turn cut at the length limit."""
+    one_pass = split_at_results(part1)
+    if one_pass is not None:
+        paper = parse_generation(one_pass[0], one_pass[1], item_id)
+    elif results_text is not None:
+        paper = parse_generation(part1, results_text + ("\n\n" + part2_text if part2_text is not None else ""), item_id)
+    else:
+        paper = parse_generation(part1, None, item_id)
+    extra = [f"turn_failed: {reason}"] if reason else []
+    extra += [f"generation_truncated: {name}" for name in truncated]
+    return replace(paper, problems=paper.problems + tuple(extra)) if extra else paper
+
+
+def unreadable_reason(paper: GeneratedPaper) -> str:
+    """A failed paper's reason: the keys of its first six problems."""
+    return "paper_unreadable: " + ", ".join(problem_key(p) for p in paper.problems[:6])
+
+
 @dataclass
 class Sample:
     """One generation sample and everything that happened to it."""
@@ -180,13 +219,14 @@ def generate_samples(samples: list[Sample], backend: Any, sampling: dict[str, An
     part1: dict[int, str] = {}
     for i, (s, req, resp) in enumerate(zip(samples, first, answers)):
         s.turns.append(_turn_record("part1", req, resp, fp))
-        if resp.error is not None or not resp.text:
-            s.outcome, s.reason, s.plan = "generation_failed", f"part1: {resp.error or 'empty output'}", "part1-failed"
+        why = turn_failure(resp.error, resp.text)
+        if why is not None:
+            s.outcome, s.reason, s.plan = "generation_failed", f"part1: {why}", "part1-failed"
         else:
             part1[i] = resp.text
 
     # The results turn of each sample still writing (None: the model wrote the results itself).
-    results_turn_text: dict[int, str] = {}
+    results_text: dict[int, str] = {}
     asks: list[tuple[int, Any]] = []
     for i, text in part1.items():
         s = samples[i]
@@ -194,7 +234,7 @@ def generate_samples(samples: list[Sample], backend: Any, sampling: dict[str, An
             s.plan = "one-pass"
         elif results_turn == "given":
             s.plan = "given-results"
-            results_turn_text[i] = str(s.prompt.given_results)
+            results_text[i] = str(s.prompt.given_results)
         else:
             s.plan = "simulated-results"
             conversation = [*s.prompt.messages, {"role": "assistant", "content": text}, {"role": "user", "content": RESULTS_REQUEST}]
@@ -204,41 +244,31 @@ def generate_samples(samples: list[Sample], backend: Any, sampling: dict[str, An
         for (i, req), resp in zip(asks, replies):
             s = samples[i]
             s.turns.append(_turn_record("results", req, resp, fp))
-            if resp.error is not None or not resp.text:
-                s.reason = f"results: {resp.error or 'empty output'}"
+            why = turn_failure(resp.error, resp.text)
+            if why is not None:
+                s.reason = f"results: {why}"
                 continue
-            items, _why, _salvaged = read_json_list(resp.text)
-            # The list as the model wrote it goes into the training-format turn; an unreadable reply goes in
-            # as written, and the parser names the problem.
-            results_turn_text[i] = format_results_turn(items) if items is not None else f"## Experimental_results\n\n{resp.text.strip()}"
+            results_text[i] = results_turn_text(resp.text)
 
     seconds = [(i, request(samples[i], "part2", [*samples[i].prompt.messages, {"role": "assistant", "content": part1[i]},
                                                   {"role": "user", "content": turn}]))
-               for i, turn in results_turn_text.items()]
+               for i, turn in results_text.items()]
     part2: dict[int, str] = {}
     if seconds:
         replies = generate_in_batches(backend, [r for _, r in seconds], batch_size, "part 2", progress)
         for (i, req), resp in zip(seconds, replies):
             samples[i].turns.append(_turn_record("part2", req, resp, fp))
-            if resp.error is not None or not resp.text:
-                samples[i].reason = f"part2: {resp.error or 'empty output'}"
+            why = turn_failure(resp.error, resp.text)
+            if why is not None:
+                samples[i].reason = f"part2: {why}"
             else:
                 part2[i] = resp.text
 
     for i, text in part1.items():
         s = samples[i]
-        if s.plan == "one-pass":
-            head, rest = split_at_results(text)  # type: ignore[misc]
-            paper = parse_generation(head, rest, s.item_id)
-        elif i in results_turn_text:
-            rest = results_turn_text[i] + ("\n\n" + part2[i] if i in part2 else "")
-            paper = parse_generation(text, rest, s.item_id)
-        else:
-            paper = parse_generation(text, None, s.item_id)
-        extra = [f"turn_failed: {s.reason}"] if s.reason else []
-        extra += [f"generation_truncated: {t['turn']}" for t in s.turns if t["finish_reason"] == "length"]
-        s.paper = replace(paper, problems=paper.problems + tuple(extra)) if extra else paper
+        s.paper = sample_paper(s.item_id, text, results_text.get(i), part2.get(i), s.reason,
+                               [t["turn"] for t in s.turns if t["finish_reason"] == "length"])
         if s.paper.status == "failed":
             s.outcome = "parse_failed"
-            s.reason = "paper_unreadable: " + ", ".join(problem_key(p) for p in s.paper.problems[:6])
+            s.reason = unreadable_reason(s.paper)
 

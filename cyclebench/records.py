@@ -227,6 +227,12 @@ class ParsedReview:
     sections: dict[str, str] = field(default_factory=dict)
 
 
+def problem_key(text: str) -> str:
+    """The countable part of a problem string ("reason: detail" -> "reason"): the one rule every run, the
+    metrics, the trainers and the leaderboard count problems, failures and errors by."""
+    return text.split(":", 1)[0].strip()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evaluation tasks (cyclebench.tasks)
 

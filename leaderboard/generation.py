@@ -4,7 +4,8 @@ Why: the generator figures read a sample's outcome (only ``judged`` samples are 
 counts in the failure shares), and a submitter writes that field. Turning a poorly judged sample into
 ``generation_failed`` would drop its rating from the average score. So every generated sample's outcome,
 reason and turn plan are derived again from what the row itself recorded, the way
-``cyclebench.generation.generate_samples`` decides them:
+``cyclebench.generation.generate_samples`` decides them (through the same ``turn_failure``,
+``results_turn_text``, ``sample_paper`` and ``unreadable_reason``):
 
 - part 1 failed (an error, or no text): ``generation_failed``, reason ``part1: <error or 'empty output'>``;
 - else the plan: ``one-pass`` when part 1 already holds the results heading, ``given-results`` when the run
@@ -22,7 +23,7 @@ the site shows how many samples were judged out of all of them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from cyclebench.leaderboard.outcome import Problem
@@ -64,9 +65,9 @@ def _turns(row: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _failed(turn: dict[str, Any]) -> str | None:
     """Why a turn gave no text (as the run words it), or None when it did."""
-    if turn["error"] is None and turn["output"]:
-        return None
-    return turn["error"] or "empty output"
+    from cyclebench.generation import turn_failure
+
+    return turn_failure(turn["error"], turn["output"])
 
 
 def _need(turns: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
@@ -78,13 +79,9 @@ def _need(turns: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
 def derive(row: dict[str, Any], given_results: str | None, results_turn: str) -> Derived:
     """The outcome, reason, plan and turns ``cyclebench.generation`` gives a sample with these turns (raises
     :class:`TurnsUnreadable` when the turns cannot be read)."""
+    from cyclebench.generation import results_turn_text, sample_paper, unreadable_reason
     from cyclebench.judge import text_sha256
-    from cyclebench.protocols.cycleresearcher import (
-        format_results_turn,
-        parse_generation,
-        read_json_list,
-        split_at_results,
-    )
+    from cyclebench.protocols.cycleresearcher import split_at_results
 
     turns = _turns(row)
     part1 = _need(turns, "part1")
@@ -105,9 +102,7 @@ def derive(row: dict[str, Any], given_results: str | None, results_turn: str) ->
         if why is not None:
             reason = f"results: {why}"
         else:
-            items, _problem, _salvaged = read_json_list(results["output"])
-            results_text = (format_results_turn(items) if items is not None
-                            else f"## Experimental_results\n\n{results['output'].strip()}")
+            results_text = results_turn_text(results["output"])
     if results_text is not None:
         names.append("part2")
         part2 = _need(turns, "part2")
@@ -116,20 +111,10 @@ def derive(row: dict[str, Any], given_results: str | None, results_turn: str) ->
             reason = f"part2: {why}"
         else:
             part2_text = part2["output"]
-    item_id = f"{row.get('paper_id')}#s{row.get('sample')}"
-    if plan == "one-pass":
-        head, rest = split_at_results(text)  # type: ignore[misc]
-        paper = parse_generation(head, rest, item_id)
-    elif results_text is not None:
-        paper = parse_generation(text, results_text + ("\n\n" + part2_text if part2_text is not None else ""), item_id)
-    else:
-        paper = parse_generation(text, None, item_id)
-    extra = [f"turn_failed: {reason}"] if reason else []
-    extra += [f"generation_truncated: {name}" for name in turns if turns[name]["finish_reason"] == "length"]
-    paper = replace(paper, problems=paper.problems + tuple(extra)) if extra else paper
+    paper = sample_paper(f"{row.get('paper_id')}#s{row.get('sample')}", text, results_text, part2_text, reason,
+                         [name for name in turns if turns[name]["finish_reason"] == "length"])
     if paper.status == "failed":
-        unreadable = "paper_unreadable: " + ", ".join(p.split(": ", 1)[0] for p in paper.problems[:6])
-        return Derived("parse_failed", unreadable, plan, tuple(names))
+        return Derived("parse_failed", unreadable_reason(paper), plan, tuple(names))
     return Derived("judged", reason, plan, tuple(names), text_sha256(paper.text()))
 
 

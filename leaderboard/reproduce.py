@@ -36,16 +36,9 @@ RERUN_ERRORS = (ValueError, TypeError, KeyError, ImportError, OSError, RuntimeEr
 @lru_cache(maxsize=1)
 def registered_baselines() -> tuple[str, ...]:
     """The backend names that are cyclebench's own CPU baselines (their class trains in ``prepare``)."""
-    import importlib
+    from cyclebench.backends import BACKENDS, needs_training
 
-    from cyclebench.backends import BACKENDS
-
-    names = []
-    for name, target in sorted(BACKENDS.items()):
-        module_name, _, class_name = target.partition(":")
-        if getattr(getattr(importlib.import_module(module_name), class_name), "needs_training", False):
-            names.append(name)
-    return tuple(names)
+    return tuple(name for name in sorted(BACKENDS) if needs_training(name))
 
 
 def baseline_claim_problems(results: dict[str, Any]) -> list[str]:

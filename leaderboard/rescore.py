@@ -27,8 +27,7 @@ from cyclebench.metrics import (
     score_predictions,
     set_figures,
 )
-from cyclebench.protocols import problem_key
-from cyclebench.records import ParsedReview, ReviewExample, SimulatedReview
+from cyclebench.records import ParsedReview, ReviewExample, SimulatedReview, problem_key
 
 REL_TOLERANCE = 1e-9
 ABS_TOLERANCE = 1e-12

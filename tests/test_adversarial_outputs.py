@@ -76,13 +76,6 @@ def build_args(raw: Path, out: Path, *extra: str) -> list[str]:
             "--out", str(out), *extra]
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("built") / "review5k"
-    assert main(["build", "review-5k", "--sample", "--out", str(out)]) == 0
-    return out
-
-
 def evaluate_args(data: Path, output: Path, *extra: str) -> list[str]:
     return ["evaluate", "model", "--task", "review-5k", "--data", str(data), "--protocol", "cyclereviewer",
             "--backend", "baseline-constant", "--output", str(output), *FAST, *extra]
@@ -125,12 +118,12 @@ def test_leaderboard_site_never_lands_on_the_submissions(tmp_path, capsys, where
     assert tree(tmp_path / "lb") == before
 
 
-def test_predictions_file_inside_the_output_is_refused(built, tmp_path, capsys):
+def test_predictions_file_inside_the_output_is_refused(review5k_sample_build, tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(evaluate_args(built, run)) == 0
+    assert main(evaluate_args(review5k_sample_build, run)) == 0
     capsys.readouterr()
     before = tree(run)
-    code, err = cli(capsys, "evaluate", "predictions", "--task", "review-5k", "--data", str(built), "--protocol",
+    code, err = cli(capsys, "evaluate", "predictions", "--task", "review-5k", "--data", str(review5k_sample_build), "--protocol",
                     "cyclereviewer", "--predictions", str(run / "predictions.jsonl"), "--output", str(run), *FAST,
                     "--overwrite")
     assert code == 2 and "contains the input" in one_line(err)
@@ -158,28 +151,28 @@ def test_overlap_rule_is_the_path_prefix_relation(tmp_path, target, source):
 # ---------------------------------------------------------------------- replace only what we wrote
 
 
-def test_overwrite_refuses_a_folder_cyclebench_did_not_write(raw, built, tmp_path, capsys):
+def test_overwrite_refuses_a_folder_cyclebench_did_not_write(raw, review5k_sample_build, tmp_path, capsys):
     mine = tmp_path / "mine"
     (mine / "notes").mkdir(parents=True)
     (mine / "notes" / "thesis.tex").write_text("years of work\n")
     before = tree(mine)
     for argv in (build_args(raw, mine, "--overwrite"),
                  ["leaderboard", "build", "--out", str(mine), "--submissions-dir", str(tmp_path / "none"), "--overwrite"],
-                 evaluate_args(built, mine, "--overwrite")):
+                 evaluate_args(review5k_sample_build, mine, "--overwrite")):
         code, err = cli(capsys, *argv)
         line = one_line(err)
         assert code == 2 and str(mine) in line and MARKER_NAME in line, line
         assert tree(mine) == before
 
 
-def test_forged_or_foreign_marker_does_not_count(built, tmp_path, capsys):
+def test_forged_or_foreign_marker_does_not_count(review5k_sample_build, tmp_path, capsys):
     for text in ("not json", json.dumps({"kind": "dataset"}), json.dumps({"written_by": "cyclebench", "kind": "x"}),
                  "[" * 200_000, " " * (2 << 20) + '{"written_by": "cyclebench", "kind": "evaluation"}'):
         folder = tmp_path / f"forged{len(text)}"
         folder.mkdir()
         (folder / MARKER_NAME).write_text(text)
         (folder / "keep.txt").write_text("keep")
-        code, err = cli(capsys, *evaluate_args(built, folder, "--overwrite"))
+        code, err = cli(capsys, *evaluate_args(review5k_sample_build, folder, "--overwrite"))
         assert code == 2 and MARKER_NAME in one_line(err)
         assert (folder / "keep.txt").read_text() == "keep"
 
@@ -195,14 +188,14 @@ def test_marker_parser_never_raises_and_accepts_only_ours(value):
         assert body["written_by"] == "cyclebench" and body["kind"] in ("dataset", "evaluation", "site")
 
 
-def test_overwrite_refuses_another_kind_of_output(built, tmp_path, capsys):
+def test_overwrite_refuses_another_kind_of_output(review5k_sample_build, tmp_path, capsys):
     other_build = tmp_path / "other"
     assert main(["build", "review-5k", "--sample", "--out", str(other_build)]) == 0
     run = tmp_path / "run"
-    assert main(evaluate_args(built, run)) == 0
+    assert main(evaluate_args(review5k_sample_build, run)) == 0
     capsys.readouterr()
     before_build, before_run = tree(other_build), tree(run)
-    code, err = cli(capsys, *evaluate_args(built, other_build, "--overwrite"))
+    code, err = cli(capsys, *evaluate_args(review5k_sample_build, other_build, "--overwrite"))
     assert code == 2 and "'dataset'" in one_line(err)
     code, err = cli(capsys, "build", "review-5k", "--sample", "--out", str(run), "--overwrite")
     assert code == 2 and "'evaluation'" in one_line(err)
@@ -327,11 +320,11 @@ def test_interrupted_swap_is_put_back(raw, tmp_path, capsys):
 # ----------------------------------------------------------------------------------------- modes
 
 
-def test_folders_and_files_follow_the_umask(raw, built, tmp_path, capsys):
+def test_folders_and_files_follow_the_umask(raw, review5k_sample_build, tmp_path, capsys):
     previous = os.umask(0o027)
     try:
         assert main(build_args(raw, tmp_path / "ds")) == 0
-        assert main(evaluate_args(built, tmp_path / "run")) == 0
+        assert main(evaluate_args(review5k_sample_build, tmp_path / "run")) == 0
         (tmp_path / "subs").mkdir()
         assert main(["leaderboard", "build", "--out", str(tmp_path / "site"), "--submissions-dir",
                      str(tmp_path / "subs")]) == 0
@@ -370,47 +363,47 @@ def _run(config: ReviewRunConfig, output: Path, **kwargs):
     {"model_args": {"text": REVIEW + "\n"}}, {"protocol_options": {"reviewers": 2}},
     {"sampling": {"temperature": 0.7}}, {"split": "train"}, {"seed": 1}, {"protocol": "deepreviewer"},
 ])
-def test_output_holding_a_different_run_is_refused(built, tmp_path, change):
+def test_output_holding_a_different_run_is_refused(review5k_sample_build, tmp_path, change):
     run = tmp_path / "run"
-    _run(_config(built), run)
+    _run(_config(review5k_sample_build), run)
     before = tree(run)
     with pytest.raises(OutputExistsError, match="different run .*" + next(iter(change))):
-        _run(_config(built, **change), run)
+        _run(_config(review5k_sample_build, **change), run)
     assert tree(run) == before
 
 
-def test_same_run_resumes_and_overwrite_replaces(built, tmp_path, capsys):
+def test_same_run_resumes_and_overwrite_replaces(review5k_sample_build, tmp_path, capsys):
     run = tmp_path / "run"
-    assert len(_run(_config(built), run).calls) == 6
-    assert _run(_config(built), run).calls == []  # same run: resumed from the cache
-    assert len(_run(_config(built, n_resamples=60, batch_size=2, limit=8), run).calls) == 2  # same run, 2 more papers
-    assert _run(_config(built, limit=8), run).calls == []
-    other = _config(built, model_args={"text": "no review here"})
+    assert len(_run(_config(review5k_sample_build), run).calls) == 6
+    assert _run(_config(review5k_sample_build), run).calls == []  # same run: resumed from the cache
+    assert len(_run(_config(review5k_sample_build, n_resamples=60, batch_size=2, limit=8), run).calls) == 2  # same run, 2 more papers
+    assert _run(_config(review5k_sample_build, limit=8), run).calls == []
+    other = _config(review5k_sample_build, model_args={"text": "no review here"})
     assert len(_run(other, run, overwrite=True).calls) == 6  # replaced: nothing reused from the old run
     results = json.loads((run / "results.json").read_text())
     assert results["model"]["model_args"] == {"text": "no review here"} and results["counts"]["n_failed"] == 6
-    code, err = cli(capsys, "evaluate", "model", "--task", "review-5k", "--data", str(built), "--protocol",
+    code, err = cli(capsys, "evaluate", "model", "--task", "review-5k", "--data", str(review5k_sample_build), "--protocol",
                     "cyclereviewer", "--backend", "fake", "--model-args", "text=x", "--limit", "2", "--output",
                     str(run), *FAST)
     assert code == 2 and "different run (differs in: model_args)" in one_line(err)
-    assert main(["evaluate", "model", "--task", "review-5k", "--data", str(built), "--protocol", "cyclereviewer",
+    assert main(["evaluate", "model", "--task", "review-5k", "--data", str(review5k_sample_build), "--protocol", "cyclereviewer",
                  "--backend", "fake", "--model-args", "text=x", "--limit", "2", "--output", str(run), *FAST,
                  "--overwrite"]) == 0
 
 
-def test_another_model_behind_the_same_arguments_is_refused(built, tmp_path):
+def test_another_model_behind_the_same_arguments_is_refused(review5k_sample_build, tmp_path):
     from cyclebench.backends import build_backend
 
     run = tmp_path / "run"
-    _run(_config(built), run)
+    _run(_config(review5k_sample_build), run)
     swapped = build_backend("fake", {"text": "a retrained checkpoint at the same path"})
     with pytest.raises(OutputExistsError, match="fingerprint"):
-        run_review_evaluation(_config(built), run, backend=swapped, progress=False)
+        run_review_evaluation(_config(review5k_sample_build), run, backend=swapped, progress=False)
     assert swapped.calls == []
 
 
-def test_a_run_that_fails_before_any_work_leaves_no_folder(built, tmp_path, capsys):
-    code, err = cli(capsys, *evaluate_args(built, tmp_path / "new" / "run", "--split", "no-such-split"))
+def test_a_run_that_fails_before_any_work_leaves_no_folder(review5k_sample_build, tmp_path, capsys):
+    code, err = cli(capsys, *evaluate_args(review5k_sample_build, tmp_path / "new" / "run", "--split", "no-such-split"))
     assert code == 2 and one_line(err)
     assert list((tmp_path / "new").iterdir()) == []
 
@@ -538,7 +531,7 @@ def test_leaderboard_site_on_a_read_only_disk(tmp_path, capsys, monkeypatch):
     assert code == 2 and "could not write" in one_line(err) and "Read-only file system" in one_line(err)
 
 
-def test_evaluation_on_a_full_disk_leaves_no_half_files_and_resumes(built, tmp_path, monkeypatch, capsys):
+def test_evaluation_on_a_full_disk_leaves_no_half_files_and_resumes(review5k_sample_build, tmp_path, monkeypatch, capsys):
     run = tmp_path / "run"
     real_write = Path.write_text
 
@@ -549,10 +542,10 @@ def test_evaluation_on_a_full_disk_leaves_no_half_files_and_resumes(built, tmp_p
 
     monkeypatch.setattr(Path, "write_text", full_when_staging)
     with pytest.raises(OutputWriteError, match="No space left"):
-        _run(_config(built), run)
+        _run(_config(review5k_sample_build), run)
     monkeypatch.setattr(Path, "write_text", real_write)
     assert sorted(p.name for p in run.iterdir()) == [MARKER_NAME, "cache"]  # no report, no results, no scratch
-    assert _run(_config(built), run).calls == []  # what was generated before the disk filled is kept
+    assert _run(_config(review5k_sample_build), run).calls == []  # what was generated before the disk filled is kept
     assert (run / "results.json").is_file() and (run / "report.md").is_file()
 
 
@@ -568,12 +561,12 @@ def test_atomic_write_failure_leaves_no_scratch(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------ marker stays local
 
 
-def test_marker_is_not_published_or_loaded(built):
+def test_marker_is_not_published_or_loaded(review5k_sample_build):
     from datasets import load_dataset
 
     from cyclebench.hub.publish import validate_folder
 
-    assert (built / MARKER_NAME).is_file()
-    assert MARKER_NAME not in validate_folder(built)
-    assert MARKER_NAME not in (built / "manifest.json").read_text() + (built / "README.md").read_text()
-    assert load_dataset(str(built), split="train").num_rows > 0
+    assert (review5k_sample_build / MARKER_NAME).is_file()
+    assert MARKER_NAME not in validate_folder(review5k_sample_build)
+    assert MARKER_NAME not in (review5k_sample_build / "manifest.json").read_text() + (review5k_sample_build / "README.md").read_text()
+    assert load_dataset(str(review5k_sample_build), split="train").num_rows > 0

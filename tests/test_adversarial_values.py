@@ -327,51 +327,44 @@ def test_limit_is_checked_by_the_task_too():
 # Evaluation: protocol options, models, an unreachable backend
 
 
-@pytest.fixture(scope="module")
-def sample_build(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("adv") / "review5k"
-    assert main(["build", "review-5k", "--sample", "--out", str(out)]) == 0
-    return out
-
-
 def _evaluate(data: Path, out: Path, *extra: str) -> list[str]:
     return ["evaluate", "model", "--task", "review-5k", "--data", str(data), "--protocol", "cyclereviewer",
             "--output", str(out), "--bootstrap", "50", *extra]
 
 
-def test_unknown_protocol_option_names_it_and_the_known_ones(sample_build, tmp_path, capsys):
-    code, err = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "fake", "--protocol-args", "bogus=1"),
+def test_unknown_protocol_option_names_it_and_the_known_ones(review5k_sample_build, tmp_path, capsys):
+    code, err = cli(_evaluate(review5k_sample_build, tmp_path / "run", "--backend", "fake", "--protocol-args", "bogus=1"),
                     capsys)
     line = one_line(err)
     assert code == 2 and "bogus" in line and "known: reviewers, sampling" in line
 
 
 @pytest.mark.parametrize("pretrained", ["missing-model-folder", "a-file"])
-def test_hf_pretrained_path_that_is_not_a_model_folder(sample_build, tmp_path, capsys, pretrained):
+def test_hf_pretrained_path_that_is_not_a_model_folder(review5k_sample_build, tmp_path, capsys, pretrained):
     (tmp_path / "a-file").write_text("not a model")
-    code, err = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "hf", "--model-args",
+    code, err = cli(_evaluate(review5k_sample_build, tmp_path / "run", "--backend", "hf", "--model-args",
                               f"pretrained={tmp_path / pretrained}"), capsys)
     assert code == 2 and "hf backend" in one_line(err) and pretrained in err
 
 
-def test_task_option_of_the_wrong_type(sample_build, tmp_path, capsys):
-    code, err = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "fake", "--task-args",
+def test_task_option_of_the_wrong_type(review5k_sample_build, tmp_path, capsys):
+    code, err = cli(_evaluate(review5k_sample_build, tmp_path / "run", "--backend", "fake", "--task-args",
                               "abstract_fallback=maybe"), capsys)
     assert code == 2 and "must be true or false" in one_line(err)
 
 
-def test_unreachable_backend_fails_with_its_first_error(sample_build, tmp_path, capsys):
+def test_unreachable_backend_fails_with_its_first_error(review5k_sample_build, tmp_path, capsys):
     empty = tmp_path / "canned.jsonl"
     empty.write_text("")  # no canned answer: the fake backend answers every request with an error
-    code, err = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "fake", "--model-args",
+    code, err = cli(_evaluate(review5k_sample_build, tmp_path / "run", "--backend", "fake", "--model-args",
                               f"responses={empty}"), capsys)
     line = one_line(err)
     n = json.loads((tmp_path / "run" / "results.json").read_text())["task"]["n_examples"]
     assert code == 1 and f"{n} of {n} requests failed" in line and "no canned response" in line
 
 
-def test_unreachable_openai_server_fails(sample_build, tmp_path, capsys):
-    code, err = cli(_evaluate(sample_build, tmp_path / "run", "--limit", "2", "--backend", "openai", "--model-args",
+def test_unreachable_openai_server_fails(review5k_sample_build, tmp_path, capsys):
+    code, err = cli(_evaluate(review5k_sample_build, tmp_path / "run", "--limit", "2", "--backend", "openai", "--model-args",
                               "base_url=http://127.0.0.1:9/v1,model=m,max_retries=0,timeout=5"), capsys)
     assert code == 1 and "2 of 2 requests failed" in one_line(err) and "connection_error" in err
 
@@ -386,11 +379,11 @@ def test_judging_papers_with_an_unreachable_judge_fails(tmp_path, capsys):
     assert code == 1 and "2 of 2 failed" in line and "no canned response" in line
 
 
-def test_a_run_with_some_answers_still_succeeds(sample_build, tmp_path, capsys):
+def test_a_run_with_some_answers_still_succeeds(review5k_sample_build, tmp_path, capsys):
     import pyarrow.parquet as pq
 
-    ids = pq.read_table(next((sample_build / "data").glob("test-*.parquet"))).column("id").to_pylist()
-    code, _ = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "fake", "--model-args",
+    ids = pq.read_table(next((review5k_sample_build / "data").glob("test-*.parquet"))).column("id").to_pylist()
+    code, _ = cli(_evaluate(review5k_sample_build, tmp_path / "run", "--backend", "fake", "--model-args",
                             f"fail_ids={ids[0]}"), capsys)  # one failed request is counted, not fatal
     assert code == 0
 

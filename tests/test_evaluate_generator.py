@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from cyclebench.builders import aiscientist_iclr2022
 
 from cyclebench.backends.fake import FakeBackend
 from cyclebench.cli.evaluate_generation import (
@@ -37,7 +36,6 @@ from cyclebench.records import ParsedReview, SimulatedReview
 from cyclebench.sources.text import PapersDirectory
 
 from tests.protocols.test_cycleresearcher import PART1, PART2, RESULTS_TURN
-from .tiny_models import tiny_llama, tiny_qwen2  # noqa: F401  (session fixtures)
 
 SCHEMA = pa.schema([
     ("paperId", pa.string()), ("title", pa.string()), ("abstract", pa.string()), ("references", pa.string()),
@@ -253,13 +251,6 @@ def test_tiny_models_for_generator_and_judge_fail_counted(research14k, tiny_llam
 # Baseline judge on the corpus
 
 
-@pytest.fixture(scope="module")
-def ais_build(corpus, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("corpus") / "ais2022"
-    aiscientist_iclr2022.build(corpus / "reviews" / "iclr2022_ratings.tsv", corpus / "papers" / "markdown" / "iclr2022", out)
-    return out
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cyclebench evaluate")
     sub = parser.add_subparsers(dest="what", required=True)
@@ -268,14 +259,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def test_corpus_papers_side_by_side_with_baseline_judge_and_injection(corpus, ais_build, tmp_path, capsys):
+@pytest.mark.slow  # ~6 s: four paper sets judged twice by a TF-IDF judge trained on the corpus
+def test_corpus_papers_side_by_side_with_baseline_judge_and_injection(corpus, aiscientist_build, tmp_path, capsys):
     out = tmp_path / "papers"
     args = _parser().parse_args([
         "papers", "--papers", f"human-iclr2022={corpus / 'papers/markdown/iclr2022'}",
         "--papers", f"aiscientist={corpus / 'reviews/aiscientist_fewshot'}",
         "--papers", f"iclr2025-pdf={corpus / 'papers/pdf'}", "--papers", str(corpus / "papers/latex"),
         "--limit", "24", "--set-limit", "iclr2025-pdf=2", "--judge-protocol", "cyclereviewer", "--judge-backend", "baseline-tfidf",
-        "--judge-train", f"aiscientist-iclr2022={ais_build}", "--injection", "--bootstrap", "300", "--output", str(out)])
+        "--judge-train", f"aiscientist-iclr2022={aiscientist_build}", "--injection", "--bootstrap", "300", "--output", str(out)])
     assert run_papers(args) == 0
     assert json.loads(capsys.readouterr().out)["judge"] == "cyclereviewer via baseline-tfidf"
     results = json.loads((out / "results.json").read_text())
@@ -324,12 +316,12 @@ def test_corpus_papers_side_by_side_with_baseline_judge_and_injection(corpus, ai
     assert len(rows) == sum(res["counts"]["n_files"] for res in sets.values())  # judged + unreadable + excluded
 
 
-def test_generator_with_baseline_judge_beside_corpus_papers(research14k, corpus, ais_build, tmp_path):
+def test_generator_with_baseline_judge_beside_corpus_papers(research14k, corpus, aiscientist_build, tmp_path):
     generator = fake(tmp_path, "gen", GENERATOR, text="garbage words")
     config = GeneratorRunConfig(
         data=str(research14k), backend="fake", limit=2, n_resamples=200,
-        judge=JudgeConfig("cyclereviewer", "baseline-tfidf", train=f"aiscientist-iclr2022={ais_build}"),
-        second_judge=JudgeConfig("aiscientist", "baseline-constant", train=f"aiscientist-iclr2022={ais_build}"),
+        judge=JudgeConfig("cyclereviewer", "baseline-tfidf", train=f"aiscientist-iclr2022={aiscientist_build}"),
+        second_judge=JudgeConfig("aiscientist", "baseline-constant", train=f"aiscientist-iclr2022={aiscientist_build}"),
         reference_sets=(("human-iclr2022", str(corpus / "papers/markdown/iclr2022")),
                         ("aiscientist", str(corpus / "reviews/aiscientist_fewshot"))),
         reference_limit=10)

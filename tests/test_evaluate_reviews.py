@@ -7,44 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from cyclebench.builders import aiscientist_iclr2022, review5k
-from cyclebench.builders.review5k import Review5KConfig
 from cyclebench.backends import build_backend
 from cyclebench.cli import main
 from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 
 from .openai_server import OpenAIServer
-from .tiny_models import tiny_llama  # noqa: F401  (session fixture)
-
-
-@pytest.fixture(scope="module")
-def sample_build(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("sample") / "review5k"
-    assert main(["build", "review-5k", "--sample", "--out", str(out)]) == 0
-    return out
-
-
-@pytest.fixture(scope="module")
-def corpus_review5k(corpus, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("corpus") / "review5k"
-    review5k.build(corpus / "openreview" / "iclr2026_v2.jsonl", None, out, Review5KConfig(require_text=False),
-                   progress=False)
-    return out
-
-
-@pytest.fixture(scope="module")
-def corpus_aiscientist(corpus, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("corpus") / "aiscientist"
-    aiscientist_iclr2022.build(corpus / "reviews" / "iclr2022_ratings.tsv", corpus / "papers" / "markdown" / "iclr2022", out)
-    return out
 
 
 def _results(path: Path) -> dict:
     return json.loads((path / "results.json").read_text())
 
 
-def test_baseline_on_corpus_review5k_with_human_proxy_row(corpus_review5k, tmp_path):
-    config = ReviewRunConfig(task="review-5k", data=str(corpus_review5k), protocol="cyclereviewer",
+def test_baseline_on_corpus_review5k_with_human_proxy_row(review5k_build, tmp_path):
+    config = ReviewRunConfig(task="review-5k", data=str(review5k_build), protocol="cyclereviewer",
                              backend="baseline-tfidf", task_options={"abstract_fallback": True}, n_resamples=500)
     results = run_review_evaluation(config, tmp_path / "run", progress=False)
     counts, metrics = results["counts"], results["metrics"]
@@ -62,8 +37,8 @@ def test_baseline_on_corpus_review5k_with_human_proxy_row(corpus_review5k, tmp_p
 
 
 @pytest.mark.parametrize("backend", ["baseline-constant", "baseline-tfidf"])
-def test_baseline_on_aiscientist_iclr2022(corpus_aiscientist, tmp_path, backend):
-    config = ReviewRunConfig(task="aiscientist-iclr2022", data=str(corpus_aiscientist), protocol="aiscientist",
+def test_baseline_on_aiscientist_iclr2022(aiscientist_build, tmp_path, backend):
+    config = ReviewRunConfig(task="aiscientist-iclr2022", data=str(aiscientist_build), protocol="aiscientist",
                              backend=backend, n_resamples=500)
     results = run_review_evaluation(config, tmp_path / "run", progress=False)
     assert results["task"]["split"] == "test"  # never the split the baseline learned from
@@ -72,8 +47,8 @@ def test_baseline_on_aiscientist_iclr2022(corpus_aiscientist, tmp_path, backend)
     assert results["protocol"]["options"]["decision_rule"] == "threshold"
 
 
-def test_tiny_model_through_hf_counts_parse_failures(sample_build, tiny_llama, tmp_path):
-    code = main(["evaluate", "model", "--task", "review-5k", "--data", str(sample_build), "--protocol", "cyclereviewer",
+def test_tiny_model_through_hf_counts_parse_failures(review5k_sample_build, tiny_llama, tmp_path):
+    code = main(["evaluate", "model", "--task", "review-5k", "--data", str(review5k_sample_build), "--protocol", "cyclereviewer",
                  "--backend", "hf", "--model-args", f"pretrained={tiny_llama},max_length=16384,batch_size=2",
                  "--gen-args", "max_tokens=12", "--limit", "3", "--bootstrap", "200", "--output", str(tmp_path / "run")])
     assert code == 0
@@ -89,8 +64,8 @@ def test_tiny_model_through_hf_counts_parse_failures(sample_build, tiny_llama, t
     assert all(p["output"] is not None and p["generation_error"] is None for p in predictions)
 
 
-def test_tiny_model_through_openai_server_matches_hf(sample_build, tiny_llama, tmp_path):
-    common = dict(task="review-5k", data=str(sample_build), protocol="cyclereviewer", limit=2, n_resamples=100,
+def test_tiny_model_through_openai_server_matches_hf(review5k_sample_build, tiny_llama, tmp_path):
+    common = dict(task="review-5k", data=str(review5k_sample_build), protocol="cyclereviewer", limit=2, n_resamples=100,
                   sampling={"max_tokens": 8, "temperature": 0.0})
     hf = build_backend("hf", {"pretrained": str(tiny_llama), "max_length": 16384})
     direct = run_review_evaluation(ReviewRunConfig(backend="hf", **common), tmp_path / "hf", backend=hf, progress=False)
@@ -109,17 +84,17 @@ class _Killed(Exception):
     pass
 
 
-def test_killed_run_resumes_without_regenerating(sample_build, tmp_path):
+def test_killed_run_resumes_without_regenerating(review5k_sample_build, tmp_path):
     canned = tmp_path / "canned.jsonl"
     protocol_out = ("## Summary\nS\n## Soundness\n3 good\n## Presentation\n3 good\n## Contribution\n2 fair\n"
                     "## Strengths\nx\n## Weaknesses\ny\n## Questions\nz\n## Rating\n{r}: ok\n## Confidence\n3: fine\n"
                     "## Meta Review\nm\n## Paper Decision\n{d}\n")
     from datasets import load_dataset
 
-    ids = [r["id"] for r in load_dataset(str(sample_build), split="test").to_list()]
+    ids = [r["id"] for r in load_dataset(str(review5k_sample_build), split="test").to_list()]
     canned.write_text("".join(json.dumps({"request_id": pid, "text": protocol_out.format(r=(3, 5, 6, 8)[i % 4],
                               d="Accept" if i % 2 else "Reject")}) + "\n" for i, pid in enumerate(ids)))
-    config = ReviewRunConfig(task="review-5k", data=str(sample_build), protocol="cyclereviewer", backend="fake",
+    config = ReviewRunConfig(task="review-5k", data=str(review5k_sample_build), protocol="cyclereviewer", backend="fake",
                              model_args={"responses": str(canned)}, batch_size=2, n_resamples=300)
 
     run_review_evaluation(config, tmp_path / "reference", progress=False)
@@ -160,9 +135,9 @@ def _aiscientist_answer(overall: int, done: bool) -> str:
 
 
 @pytest.mark.parametrize(("done", "rounds_run"), [(False, 3), (True, 2)])
-def test_aiscientist_reflection_rounds(corpus_aiscientist, tmp_path, done, rounds_run):
+def test_aiscientist_reflection_rounds(aiscientist_build, tmp_path, done, rounds_run):
     backend = build_backend("fake", {"text": _aiscientist_answer(7, done)})
-    config = ReviewRunConfig(task="aiscientist-iclr2022", data=str(corpus_aiscientist), protocol="aiscientist",
+    config = ReviewRunConfig(task="aiscientist-iclr2022", data=str(aiscientist_build), protocol="aiscientist",
                              protocol_options={"reflections": 3}, backend="fake", limit=4, n_resamples=100)
     results = run_review_evaluation(config, tmp_path / "run", backend=backend, progress=False)
     # Round 1 for every paper; later rounds until the model says it is done (after round 2 here).
@@ -171,10 +146,10 @@ def test_aiscientist_reflection_rounds(corpus_aiscientist, tmp_path, done, round
     assert results["protocol"]["options"]["reflections"] == 3
 
 
-def test_aiscientist_few_shot_from_the_corpus_folder(corpus, corpus_aiscientist, tmp_path):
+def test_aiscientist_few_shot_from_the_corpus_folder(corpus, aiscientist_build, tmp_path):
     backend = build_backend("fake", {"text": _aiscientist_answer(4, True)})
     folder = corpus / "reviews" / "aiscientist_fewshot"
-    config = ReviewRunConfig(task="aiscientist-iclr2022", data=str(corpus_aiscientist), protocol="aiscientist",
+    config = ReviewRunConfig(task="aiscientist-iclr2022", data=str(aiscientist_build), protocol="aiscientist",
                              protocol_options={"few_shot": str(folder), "num_fs": 1}, backend="fake", limit=2,
                              n_resamples=100)
     results = run_review_evaluation(config, tmp_path / "run", backend=backend, progress=False)

@@ -11,16 +11,8 @@ import pytest
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, roc_auc_score
 
-from cyclebench.builders import aiscientist_iclr2022
 from cyclebench.cli import main
 from cyclebench.recorded import score_recorded_outputs
-
-
-@pytest.fixture(scope="module")
-def ais_build(corpus, tmp_path_factory):
-    out = tmp_path_factory.mktemp("ais") / "build"
-    aiscientist_iclr2022.build(corpus / "reviews" / "iclr2022_ratings.tsv", corpus / "papers" / "markdown" / "iclr2022", out)
-    return out
 
 
 def _recorded(corpus):
@@ -49,11 +41,11 @@ def _independent(corpus, csv_path, threshold=6.0):
     }
 
 
-def test_six_recorded_configurations_match_an_independent_computation(corpus, ais_build, tmp_path):
+def test_six_recorded_configurations_match_an_independent_computation(corpus, aiscientist_build, tmp_path):
     files = _recorded(corpus)
     assert len(files) == 6
     for csv_path in files:
-        results = score_recorded_outputs(task="aiscientist-iclr2022", data=str(ais_build), protocol="aiscientist",
+        results = score_recorded_outputs(task="aiscientist-iclr2022", data=str(aiscientist_build), protocol="aiscientist",
                                          predictions=csv_path, fmt="aiscientist-csv", output=tmp_path / csv_path.stem,
                                          n_resamples=200)
         assert results["provenance"]["imported"] is True
@@ -64,11 +56,11 @@ def test_six_recorded_configurations_match_an_independent_computation(corpus, ai
             assert results["metrics"][name]["value"] == pytest.approx(want, abs=1e-9), (csv_path.name, name)
 
 
-def test_best_configuration_is_close_to_the_papers_table(corpus, ais_build, tmp_path):
+def test_best_configuration_is_close_to_the_papers_table(corpus, aiscientist_build, tmp_path):
     """GPT-4o 1-shot, reflection, ensemble, threshold 6: the paper reports 0.65 / 0.66 / 0.57 on 500 papers;
     on the corpus's 150 of them the same command gives figures within a few points."""
     best = next(p for p in _recorded(corpus) if p.name.startswith("gpt-4o-2024-05-13_temp_0_1_fewshot_1"))
-    code = main(["evaluate", "predictions", "--task", "aiscientist-iclr2022", "--data", str(ais_build),
+    code = main(["evaluate", "predictions", "--task", "aiscientist-iclr2022", "--data", str(aiscientist_build),
                  "--protocol", "aiscientist", "--protocol-args", "decision_rule=threshold,threshold=6",
                  "--predictions", str(best), "--format", "aiscientist-csv", "--bootstrap", "200",
                  "--output", str(tmp_path / "best")])
@@ -79,12 +71,12 @@ def test_best_configuration_is_close_to_the_papers_table(corpus, ais_build, tmp_
     assert metrics["decision_accept_f1"]["value"] == pytest.approx(0.57, abs=0.03)
 
 
-def test_text_decision_rule_is_named_and_differs(corpus, ais_build, tmp_path):
+def test_text_decision_rule_is_named_and_differs(corpus, aiscientist_build, tmp_path):
     sonnet = next(p for p in _recorded(corpus) if p.name.startswith("claude"))
-    by_text = score_recorded_outputs(task="aiscientist-iclr2022", data=str(ais_build), protocol="aiscientist",
+    by_text = score_recorded_outputs(task="aiscientist-iclr2022", data=str(aiscientist_build), protocol="aiscientist",
                                      protocol_options={"decision_rule": "text"}, predictions=sonnet,
                                      fmt="aiscientist-csv", output=tmp_path / "text", n_resamples=100)
-    by_8 = score_recorded_outputs(task="aiscientist-iclr2022", data=str(ais_build), protocol="aiscientist",
+    by_8 = score_recorded_outputs(task="aiscientist-iclr2022", data=str(aiscientist_build), protocol="aiscientist",
                                   protocol_options={"threshold": 8}, predictions=sonnet, fmt="aiscientist-csv",
                                   output=tmp_path / "t8", n_resamples=100)
     assert by_text["protocol"]["options"]["decision_rule"] == "text"
@@ -92,7 +84,7 @@ def test_text_decision_rule_is_named_and_differs(corpus, ais_build, tmp_path):
     assert by_text["metrics"]["decision_accuracy"]["value"] != by_8["metrics"]["decision_accuracy"]["value"]
 
 
-def test_malformed_rows_are_counted_failures(corpus, ais_build, tmp_path):
+def test_malformed_rows_are_counted_failures(corpus, aiscientist_build, tmp_path):
     source = pd.read_csv(_recorded(corpus)[0], dtype=str, keep_default_na=False)
     bad = source.head(6).copy()
     bad.loc[0, "Overall"] = ""          # missing Overall
@@ -102,7 +94,7 @@ def test_malformed_rows_are_counted_failures(corpus, ais_build, tmp_path):
     bad.loc[4, "paper_id"] = "not-a-paper"
     path = tmp_path / "bad.csv"
     bad.to_csv(path, index=False)
-    results = score_recorded_outputs(task="aiscientist-iclr2022", data=str(ais_build), protocol="aiscientist",
+    results = score_recorded_outputs(task="aiscientist-iclr2022", data=str(aiscientist_build), protocol="aiscientist",
                                      predictions=path, fmt="aiscientist-csv", output=tmp_path / "run", n_resamples=100)
     counts = results["counts"]
     assert counts["n_papers"] == 150
@@ -113,10 +105,10 @@ def test_malformed_rows_are_counted_failures(corpus, ais_build, tmp_path):
     assert sum(counts["parse_status"].values()) == 150
 
 
-def test_truncated_json_review_in_raw_text(ais_build, tmp_path):
+def test_truncated_json_review_in_raw_text(aiscientist_build, tmp_path):
     from datasets import load_dataset
 
-    ids = [r["paper_id"] for r in load_dataset(str(ais_build), split="test").to_list()][:3]
+    ids = [r["paper_id"] for r in load_dataset(str(aiscientist_build), split="test").to_list()][:3]
     rows = [
         {"paper_id": ids[0], "output": 'THOUGHT: ok\nREVIEW JSON:\n```json\n{"Overall": 7, "Decision": "Accept", "Summ'},
         {"paper_id": ids[1], "output": 'REVIEW JSON:\n```json\n{"Overall": 4, "Decision": "Reject"}\n```'},
@@ -124,7 +116,7 @@ def test_truncated_json_review_in_raw_text(ais_build, tmp_path):
     ]
     path = tmp_path / "raw.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n")
-    results = score_recorded_outputs(task="aiscientist-iclr2022", data=str(ais_build), protocol="aiscientist",
+    results = score_recorded_outputs(task="aiscientist-iclr2022", data=str(aiscientist_build), protocol="aiscientist",
                                      predictions=path, fmt="jsonl", output=tmp_path / "run", n_resamples=100)
     assert results["counts"]["n_evaluated"] == 1
     assert results["provenance"]["import_problems"] == {"malformed_json": 1}

@@ -10,23 +10,15 @@ import pytest
 from cyclebench.leaderboard.schema_check import schema_errors
 
 from cyclebench.backends.fake import FakeBackend
-from cyclebench.cli import main
 from cyclebench.evaluate_generator import GeneratorRunConfig, run_generator_evaluation
 from cyclebench.evaluate_papers import PapersRunConfig, run_papers_evaluation
 from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 from cyclebench.judge import JudgeConfig
-from cyclebench.protocols import problem_key
 from cyclebench.recorded import score_recorded_outputs
+from cyclebench.records import problem_key
 from cyclebench.run_log import LAYOUT, RESULTS_SCHEMA_VERSION
 
 from .test_evaluate_generator import GENERATOR, _judge, fake, research14k, review_text  # noqa: F401  (fixture)
-
-
-@pytest.fixture(scope="module")
-def sample_build(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("sample") / "review5k"
-    assert main(["build", "review-5k", "--sample", "--out", str(out)]) == 0
-    return out
 
 
 def _written(folder: Path) -> tuple[dict, list[dict]]:
@@ -47,14 +39,14 @@ def _check(folder: Path, kind: str, prediction_schema: str, *, results_schema: b
     return results
 
 
-def test_review_runs_model_and_recorded_validate(sample_build, tmp_path):
+def test_review_runs_model_and_recorded_validate(review5k_sample_build, tmp_path):
     canned = review_text([6, 8, 5, 6], "Accept")
-    config = ReviewRunConfig(task="review-5k", data=str(sample_build), protocol="cyclereviewer", backend="fake",
+    config = ReviewRunConfig(task="review-5k", data=str(review5k_sample_build), protocol="cyclereviewer", backend="fake",
                              model_args={"text": canned, "fail_ids": ""}, limit=6, n_resamples=50,
                              task_options={"abstract_fallback": True})
     results = run_review_evaluation(config, tmp_path / "run", progress=False)
     assert _check(tmp_path / "run", "review", "prediction-review") == json.loads(json.dumps(results))
-    recorded = score_recorded_outputs(task="review-5k", data=str(sample_build), protocol="cyclereviewer",
+    recorded = score_recorded_outputs(task="review-5k", data=str(review5k_sample_build), protocol="cyclereviewer",
                                       predictions=tmp_path / "run" / "predictions.jsonl", fmt="jsonl",
                                       output=tmp_path / "recorded", task_options={"abstract_fallback": True},
                                       n_resamples=50)

@@ -3,17 +3,9 @@
 ``make_tiny_llama(path)`` / ``make_tiny_qwen2(path)`` write a complete ``save_pretrained`` folder: a
 byte-level BPE tokenizer trained here on a few hundred generated lines, with special tokens and a Jinja chat
 template, plus a 2-layer model with random (seeded) weights. The session fixtures ``tiny_llama`` and
-``tiny_qwen2`` build each once per test session.
-
-Import from a test module the way ``fake_hub`` is imported (``tests/`` has no ``__init__.py``; pytest's default
-``prepend`` import mode puts ``tests/`` on ``sys.path``)::
-
-    try:
-        from tiny_models import make_tiny_llama, tiny_llama
-    except ImportError:  # tests/ imported as a package
-        from tests.tiny_models import make_tiny_llama, tiny_llama
-
-Importing a fixture into a test module registers it there.
+``tiny_qwen2`` are registered by ``tests/conftest.py``, so every module shares one of each (a fixture imported
+into a test module is registered, and built, once per importing module); import ``make_tiny_llama`` /
+``make_tiny_qwen2`` from ``tests.tiny_models`` to build a variant.
 """
 
 from __future__ import annotations

@@ -39,8 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cyclebench.protocols import problem_key
-from cyclebench.records import RecordError
+from cyclebench.records import RecordError, problem_key
 
 STATE_VERSION = 1
 COMPLETE = "COMPLETE"

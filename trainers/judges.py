@@ -17,8 +17,7 @@ from typing import Any
 
 from cyclebench.backends import needs_training
 from cyclebench.judge import JudgeConfig, JudgeItem, open_judge
-from cyclebench.protocols import problem_key
-from cyclebench.records import ParsedReview
+from cyclebench.records import ParsedReview, problem_key
 
 
 @dataclass(frozen=True)

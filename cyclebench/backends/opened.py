@@ -29,10 +29,11 @@ class TrainingData:
 @dataclass
 class OpenBackend:
     """``model`` (the backend itself: its fingerprint names the cache) and ``cached`` (what to send requests
-    to); ``training`` is the recorded training info of a baseline, None otherwise."""
+    to: the cache, or the model itself when no cache folder was given); ``training`` is the recorded training
+    info of a baseline, None otherwise."""
 
     model: Backend
-    cached: CachedBackend
+    cached: Backend
     owned: bool
     training: dict[str, Any] | None = None
     examples: Sequence[Any] = ()
@@ -62,12 +63,13 @@ def needs_training(name: str, backend: Any = None) -> bool:
     return bool(getattr(getattr(importlib.import_module(module_name), class_name), "needs_training", False))
 
 
-def open_backend(name: str, model_args: str | dict[str, Any] | None, cache_dir: str | Path, *, backend: Any = None,
+def open_backend(name: str, model_args: str | dict[str, Any] | None, cache_dir: str | Path | None, *, backend: Any = None,
                  protocol: Any = None, training: Callable[[], TrainingData] | None = None,
                  before_cache: Callable[[str], None] | None = None) -> OpenBackend:
     """Build backend ``name`` (or take ``backend``), fit it on ``training()`` when it is a baseline (the
     examples rendered by ``protocol``), call ``before_cache(fingerprint)`` (a run folder's check), and wrap it
-    in the response cache under ``cache_dir``. A backend built here is closed again if any step fails."""
+    in the response cache under ``cache_dir`` (None: no cache, as a build without a cache folder asks). A
+    backend built here is closed again if any step fails."""
     model = backend if backend is not None else build_backend(name, model_args)
     try:
         info, examples = None, ()
@@ -78,7 +80,7 @@ def open_backend(name: str, model_args: str | dict[str, Any] | None, cache_dir: 
             info = {**data.info, "report": getattr(model, "training_report", None)}
         if before_cache is not None:
             before_cache(model.fingerprint)
-        cached = CachedBackend(model, Path(cache_dir))
+        cached = CachedBackend(model, Path(cache_dir)) if cache_dir is not None else model
     except BaseException:
         if backend is None:
             model.close()

@@ -49,15 +49,11 @@ def _chain(args: argparse.Namespace, config: Any) -> Any:
         return None
     if not args.chain_backend:
         raise ValueError("--chain model needs --chain-backend (and usually --chain-model-args)")
+    from cyclebench.backends import open_backend
     from cyclebench.builders.reasoning_chain import ChainByModel
-    from cyclebench.backends import build_backend
 
-    backend = build_backend(args.chain_backend, args.chain_model_args)
-    if args.chain_cache:
-        from cyclebench.backends.cache import CachedBackend
-
-        backend = CachedBackend(backend, args.chain_cache)
-    return ChainByModel(backend, score_decimals=config.score_decimals)
+    opened = open_backend(args.chain_backend, args.chain_model_args, args.chain_cache)
+    return ChainByModel(opened.cached, score_decimals=config.score_decimals)
 
 
 def run_deepreview13k(args: argparse.Namespace) -> int:

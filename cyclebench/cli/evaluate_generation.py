@@ -13,6 +13,7 @@ from typing import Any
 
 from cyclebench.cli.arg_types import finite_float, non_negative_int, positive_int
 from cyclebench.cli.no_answer import no_answer
+from cyclebench.metrics import DEFAULT_ACCEPT_THRESHOLD
 
 
 def _judge_arguments(parser: argparse.ArgumentParser, prefix: str, required: bool) -> None:
@@ -32,7 +33,8 @@ def _judge_arguments(parser: argparse.ArgumentParser, prefix: str, required: boo
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
     _judge_arguments(parser, "judge", required=True)
     _judge_arguments(parser, "second-judge", required=False)
-    parser.add_argument("--threshold", type=finite_float, default=6.0, help="accept when the judge's mean rating >= this (default 6)")
+    parser.add_argument("--threshold", type=finite_float, default=DEFAULT_ACCEPT_THRESHOLD,
+                        help=f"accept when the judge's mean rating >= this (default {DEFAULT_ACCEPT_THRESHOLD:g})")
     parser.add_argument("--prefer", default="latex,markdown,text,pdf",
                         help="which file of a paper to read when several exist, in order (default latex,markdown,text,pdf)")
     parser.add_argument("--seed", type=non_negative_int, default=0)

@@ -36,7 +36,7 @@ from cyclebench.metrics.plans import (
     safe_div,
 )
 from cyclebench.metrics.review import ASPECTS
-from cyclebench.records import ParsedReview
+from cyclebench.records import ParsedReview, problem_key
 
 DEFAULT_ACCEPT_THRESHOLD = 6.0
 
@@ -202,8 +202,8 @@ def set_figures(entries: Sequence[SetEntry], *, threshold: float = DEFAULT_ACCEP
         if any(math.isfinite(v) for v in values):
             metrics[f"avg_{aspect}"] = fig(values)
     outcomes = Counter(e.outcome for e in entries)
-    failures = Counter((e.reason or "unknown").split(": ", 1)[0] for e in entries if e.outcome != "judged")
-    judge_problems = Counter(p.split(": ", 1)[0] for r in reviews if r is not None for p in r.problems)
+    failures = Counter(problem_key(e.reason or "unknown") for e in entries if e.outcome != "judged")
+    judge_problems = Counter(problem_key(p) for r in reviews if r is not None for p in r.problems)
     counts = {
         "n_entries": len(entries),
         "outcomes": {k: outcomes.get(k, 0) for k in ("judged", "generation_failed", "parse_failed", "unreadable")},
@@ -252,7 +252,7 @@ class _Prompt(Protocol):
 
 
 class GenerationSample(Protocol):
-    """What best-of-N reads of a generation sample (``cyclebench.generate.Sample`` has it)."""
+    """What best-of-N reads of a generation sample (``cyclebench.generation.Sample`` has it)."""
 
     prompt: _Prompt
     index: int

@@ -11,7 +11,6 @@ from cyclebench.protocols.base import (
     available_protocols,
     get_protocol,
     parse_score,
-    problem_key,
     read_decision,
     status_for,
 )
@@ -22,7 +21,6 @@ __all__ = [
     "available_protocols",
     "get_protocol",
     "parse_score",
-    "problem_key",
     "read_decision",
     "status_for",
 ]

@@ -163,12 +163,6 @@ def problem(key: str, detail: str = "") -> str:
     return f"{key}: {detail}" if detail else key
 
 
-def problem_key(text: str) -> str:
-    """The countable part of a problem string ("reason: detail" -> "reason"): the one rule every run, the
-    trainers and the leaderboard count problems, failures and errors by."""
-    return text.split(":", 1)[0].strip()
-
-
 def status_for(rating: float | None, decision: str | None) -> ParseStatus:
     """"ok" when rating and decision were both read, "partial" when one was, "failed" otherwise."""
     have = (rating is not None) + (decision is not None)

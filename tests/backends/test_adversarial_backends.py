@@ -37,11 +37,6 @@ from cyclebench.backends.fake import FakeBackend
 from cyclebench.backends.openai import OpenAIBackend
 from cyclebench.cli import main
 
-try:
-    from tiny_models import tiny_llama  # session fixture (skips without transformers)
-except ImportError:  # tests/ imported as a package
-    from tests.tiny_models import tiny_llama  # noqa: F401
-
 from tests.openai_server import OpenAIServer, ScriptedServer, send_answer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,13 +85,6 @@ def one_line(err: str) -> str:
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
     return lines[0]
-
-
-@pytest.fixture(scope="module")
-def sample_build(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("advb") / "review5k"
-    assert main(["build", "review-5k", "--sample", "--out", str(out)]) == 0
-    return out
 
 
 def _evaluate(data: Path, out: Path, *extra: Any) -> list[Any]:
@@ -306,21 +294,21 @@ def test_an_empty_completion_is_a_counted_failure_never_cached(tmp_path, content
     assert not again.cached and len(server.seen) == 2 and len(cached) == 0
 
 
-def test_a_run_whose_answers_are_all_empty_fails(sample_build, tmp_path, capsys):
+def test_a_run_whose_answers_are_all_empty_fails(review5k_sample_build, tmp_path, capsys):
     with ScriptedServer(_answers("")) as server:
-        code, _, err = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "openai", "--model-args",
+        code, _, err = cli(_evaluate(review5k_sample_build, tmp_path / "run", "--backend", "openai", "--model-args",
                                      f"base_url={server.base_url},model=m,max_retries=0"), capsys)
     line = one_line(err)
     assert code == 1 and "2 of 2 requests failed" in line and "empty_response" in line
 
 
-def test_a_run_with_one_surrogate_answer_keeps_the_other(sample_build, tmp_path, capsys):
+def test_a_run_with_one_surrogate_answer_keeps_the_other(review5k_sample_build, tmp_path, capsys):
     def answer(handler: BaseHTTPRequestHandler, raw: bytes) -> None:
         first = len([s for s in server.seen if s[0] == "POST"]) == 1
         _surrogate_for_bad(handler, b"good" if first else b"bad")
 
     with ScriptedServer(answer) as server:
-        code, _, _ = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "openai", "--model-args",
+        code, _, _ = cli(_evaluate(review5k_sample_build, tmp_path / "run", "--backend", "openai", "--model-args",
                                      f"base_url={server.base_url},model=m,max_retries=0,concurrency=1"), capsys)
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert code == 0 and results["counts"]["generation_errors"] == {"bad_response": 1}
@@ -350,8 +338,8 @@ def test_hf_cuda_only_when_torch_sees_a_gpu(tiny_llama):
             build_backend("hf", f"pretrained={tiny_llama},device=cuda")
 
 
-def test_a_bad_device_at_the_cli_is_one_line(sample_build, tiny_llama, tmp_path, capsys):
-    code, _, err = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "hf", "--model-args",
+def test_a_bad_device_at_the_cli_is_one_line(review5k_sample_build, tiny_llama, tmp_path, capsys):
+    code, _, err = cli(_evaluate(review5k_sample_build, tmp_path / "run", "--backend", "hf", "--model-args",
                                  f"pretrained={tiny_llama},device=gpu"), capsys)
     assert code == 2 and "device must be cpu, cuda, cuda:N or mps" in one_line(err)
 
@@ -402,20 +390,20 @@ def test_a_broken_override_is_one_line(capsys, override, says):
     assert code == 2 and says in one_line(err) and out == ""
 
 
-def test_ctrl_c_is_one_line_and_exit_130(sample_build, tmp_path, capsys, monkeypatch):
+def test_ctrl_c_is_one_line_and_exit_130(review5k_sample_build, tmp_path, capsys, monkeypatch):
     def interrupted(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr("cyclebench.evaluate_reviews.run_review_evaluation", interrupted)
     try:
-        code, _, err = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "fake"), capsys)
+        code, _, err = cli(_evaluate(review5k_sample_build, tmp_path / "run", "--backend", "fake"), capsys)
     except KeyboardInterrupt:
         pytest.fail("KeyboardInterrupt escaped main() as a traceback")
     assert code == 130
     assert one_line(err) == "cyclebench evaluate: interrupted; run the same command again to resume from the cache"
 
 
-def test_ctrl_c_during_a_real_run_ends_it_at_once(sample_build, tmp_path):
+def test_ctrl_c_during_a_real_run_ends_it_at_once(review5k_sample_build, tmp_path):
     stop = threading.Event()
 
     def hang(handler: BaseHTTPRequestHandler, raw: bytes) -> None:
@@ -423,7 +411,7 @@ def test_ctrl_c_during_a_real_run_ends_it_at_once(sample_build, tmp_path):
 
     with ScriptedServer(hang) as server:
         argv = [sys.executable, "-m", "cyclebench", *map(str, _evaluate(
-            sample_build, tmp_path / "run", "--backend", "openai", "--model-args",
+            review5k_sample_build, tmp_path / "run", "--backend", "openai", "--model-args",
             f"base_url={server.base_url},model=m,concurrency=2,timeout=60,max_retries=5"))]
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
@@ -537,10 +525,10 @@ def test_text_args_are_never_coerced(key, value):
     assert parse_model_args(f"{key}={value}") == {key: value.strip()}
 
 
-def test_a_chat_template_folder_is_one_line_about_the_template(sample_build, tiny_llama, tmp_path, capsys):
+def test_a_chat_template_folder_is_one_line_about_the_template(review5k_sample_build, tiny_llama, tmp_path, capsys):
     folder = tmp_path / "template-folder"
     folder.mkdir()
-    code, _, err = cli(_evaluate(sample_build, tmp_path / "run", "--backend", "hf", "--model-args",
+    code, _, err = cli(_evaluate(review5k_sample_build, tmp_path / "run", "--backend", "hf", "--model-args",
                                  f"pretrained={tiny_llama},chat_template={folder}"), capsys)
     line = one_line(err)
     assert code == 2 and "chat_template" in line and "is a folder" in line and "could not write" not in line
@@ -570,14 +558,14 @@ def test_a_hand_edited_cache_line_is_regenerated(tmp_path, edit):
 # Credentials never reach what a run writes (results.json travels to the leaderboard)
 
 
-def test_api_key_is_never_written_by_a_run(sample_build, tmp_path):
+def test_api_key_is_never_written_by_a_run(review5k_sample_build, tmp_path):
     from cyclebench.backends.base import REDACTED
     from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 
     secret = "sk-NEVER-WRITE-THIS-123"
     with OpenAIServer(FakeBackend(text="## Rating\n\n6\n")) as server:
         results = run_review_evaluation(
-            ReviewRunConfig(task="review-5k", data=str(sample_build), protocol="cyclereviewer", backend="openai",
+            ReviewRunConfig(task="review-5k", data=str(review5k_sample_build), protocol="cyclereviewer", backend="openai",
                             model_args={"base_url": server.base_url, "model": "tiny", "api_key": secret},
                             limit=2, n_resamples=50),
             tmp_path / "run", progress=False)

@@ -18,10 +18,8 @@ from cyclebench.backends.fake import FakeBackend
 
 try:
     from openai_server import OpenAIServer
-    from tiny_models import tiny_llama, tiny_qwen2  # session fixtures (skip without transformers)
 except ImportError:  # tests/ imported as a package
     from tests.openai_server import OpenAIServer
-    from tests.tiny_models import tiny_llama, tiny_qwen2  # noqa: F401
 
 
 def req(rid: str, text: str, system: str | None = None, **sampling) -> GenerationRequest:

@@ -180,13 +180,6 @@ def test_report_replaces_only_an_earlier_report_with_umask_modes(pair, tmp_path,
 # 3. --overwrite never deletes an input that sits inside --out
 
 
-@pytest.fixture(scope="module")
-def sample_build(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("r5") / "r5"
-    assert main(["build", "review-5k", "--sample", "--out", str(out)]) == 0
-    return out
-
-
 def copy_build(source: Path, target: Path) -> Path:
     import shutil
 
@@ -194,8 +187,8 @@ def copy_build(source: Path, target: Path) -> Path:
     return target
 
 
-def test_config_inside_out_is_not_deleted_by_overwrite(sample_build, tmp_path, capsys):
-    out = copy_build(sample_build, tmp_path / "r5")
+def test_config_inside_out_is_not_deleted_by_overwrite(review5k_sample_build, tmp_path, capsys):
+    out = copy_build(review5k_sample_build, tmp_path / "r5")
     (out / "build.yaml").write_text("min_reviews: 1\n")
     before = tree(out)
     code, line = cli(capsys, "build", "review-5k", "--sample", "--config", out / "build.yaml", "--out", out, "--overwrite")
@@ -203,12 +196,12 @@ def test_config_inside_out_is_not_deleted_by_overwrite(sample_build, tmp_path, c
     assert tree(out) == before
 
 
-def test_decontaminate_against_inside_out_is_not_deleted(sample_build, tmp_path, capsys):
+def test_decontaminate_against_inside_out_is_not_deleted(review5k_sample_build, tmp_path, capsys):
     sample = sample_dir()
     out = tmp_path / "d5"
     assert main(["build", "deepreview-13k", "--openreview", str(sample / "openreview.jsonl"), "--papers",
                  str(sample / "papers"), "--out", str(out)]) == 0
-    copy_build(sample_build, out / "trainref")
+    copy_build(review5k_sample_build, out / "trainref")
     before = tree(out)
     code, line = cli(capsys, "build", "deepreview-13k", "--openreview", sample / "openreview.jsonl", "--papers",
                      sample / "papers", "--out", out, "--overwrite", "--decontaminate-against", out / "trainref")
@@ -218,8 +211,8 @@ def test_decontaminate_against_inside_out_is_not_deleted(sample_build, tmp_path,
 
 @pytest.mark.parametrize(("flag", "name"), [("--config", "build.yaml"), ("--outline-cache", "cache"),
                                             ("--work-dir", "work"), ("--abstracts", "cited.jsonl")])
-def test_research14k_reads_and_caches_are_checked_before_anything(sample_build, tmp_path, capsys, flag, name):
-    out = copy_build(sample_build, tmp_path / "r14")
+def test_research14k_reads_and_caches_are_checked_before_anything(review5k_sample_build, tmp_path, capsys, flag, name):
+    out = copy_build(review5k_sample_build, tmp_path / "r14")
     if flag in ("--config", "--abstracts"):
         (out / name).write_text("{}\n" if name.endswith("jsonl") else "min_sections: 2\n")
     before = tree(out)
@@ -229,8 +222,8 @@ def test_research14k_reads_and_caches_are_checked_before_anything(sample_build, 
     assert tree(out) == before and not (out / "cache").exists()
 
 
-def test_aiscientist_config_inside_out_is_refused(sample_build, tmp_path, capsys):
-    out = copy_build(sample_build, tmp_path / "ais")
+def test_aiscientist_config_inside_out_is_refused(review5k_sample_build, tmp_path, capsys):
+    out = copy_build(review5k_sample_build, tmp_path / "ais")
     (out / "build.yaml").write_text("seed: 1\n")
     before = tree(out)
     (tmp_path / "papers").mkdir()
@@ -239,8 +232,8 @@ def test_aiscientist_config_inside_out_is_refused(sample_build, tmp_path, capsys
     assert code == 2 and "contains the input" in line and tree(out) == before
 
 
-def test_chain_cache_inside_out_is_refused(sample_build, tmp_path, capsys):
-    out = copy_build(sample_build, tmp_path / "dr")
+def test_chain_cache_inside_out_is_refused(review5k_sample_build, tmp_path, capsys):
+    out = copy_build(review5k_sample_build, tmp_path / "dr")
     sample = sample_dir()
     before = tree(out)
     code, line = cli(capsys, "build", "deepreview-13k", "--openreview", sample / "openreview.jsonl", "--out", out,

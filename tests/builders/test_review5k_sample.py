@@ -8,20 +8,12 @@ import pytest
 
 from cyclebench.builders import review5k
 from cyclebench.builders.review5k import Review5KConfig
-from cyclebench.cli import main
 from cyclebench.cli.build import sample_dir
 from cyclebench.protocols import get_protocol
 
 
-@pytest.fixture(scope="module")
-def sample_build(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample") / "review5k"
-    assert main(["build", "review-5k", "--sample", "--out", str(out)]) == 0
-    return out
-
-
-def test_sample_counts_reconcile(sample_build):
-    counts = json.loads((sample_build / "manifest.json").read_text())["counts"]
+def test_sample_counts_reconcile(review5k_sample_build):
+    counts = json.loads((review5k_sample_build / "manifest.json").read_text())["counts"]
     assert counts["papers_in"] == 40
     assert counts["papers_rejected"] == {"desk_rejected": 1, "withdrawn": 3}
     assert counts["papers_kept"] == 36
@@ -31,10 +23,10 @@ def test_sample_counts_reconcile(sample_build):
     assert counts["splits"]["sft"] == counts["splits"]["default"]
 
 
-def test_sample_texts_are_cleaned(sample_build):
+def test_sample_texts_are_cleaned(review5k_sample_build):
     from datasets import load_dataset
 
-    rows = load_dataset(str(sample_build), split="train").to_list()
+    rows = load_dataset(str(review5k_sample_build), split="train").to_list()
     for row in rows:
         assert row["text_cleaning"] == "clean-v1"
         assert "Under review as a conference paper" not in row["paper_text"]
@@ -42,12 +34,12 @@ def test_sample_texts_are_cleaned(sample_build):
         assert len(row["text_sha256"]) == 64
 
 
-def test_sft_targets_round_trip(sample_build):
+def test_sft_targets_round_trip(review5k_sample_build):
     from datasets import load_dataset
 
     protocol = get_protocol("cyclereviewer")
-    papers = {r["id"]: r for split in ("train", "test") for r in load_dataset(str(sample_build), split=split).to_list()}
-    sft = [r for split in ("train", "test") for r in load_dataset(str(sample_build), "sft", split=split).to_list()]
+    papers = {r["id"]: r for split in ("train", "test") for r in load_dataset(str(review5k_sample_build), split=split).to_list()}
+    sft = [r for split in ("train", "test") for r in load_dataset(str(review5k_sample_build), "sft", split=split).to_list()]
     assert len(sft) == len(papers)
     for row in sft:
         roles = [m["role"] for m in row["messages"]]

@@ -38,7 +38,6 @@ from cyclebench.leaderboard.validate import DatasetBuilds, validate_submissions
 
 from tests.test_evaluate_generator import research14k, review_text  # noqa: F401  (research14k: fixture)
 from .test_leaderboard import _generator_run, codes, edit_predictions, edit_results, messages, rewrite
-from .test_seeded import seeded_validation
 
 DATE = "2026-02-01"
 
@@ -75,10 +74,9 @@ def _canned_reviews(data: Path, folder: Path) -> tuple[Path, str]:
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory) -> Board:
+def board(review5k_sample_build, tmp_path_factory) -> Board:
     root = tmp_path_factory.mktemp("adversarial-board")
-    data = root / "review5k"
-    assert cyclebench_main(["build", "review-5k", "--sample", "--out", str(data)]) == 0
+    data = review5k_sample_build
     canned, failing = _canned_reviews(data, root)
     served = ReviewRunConfig(task="review-5k", data=str(data), protocol="cyclereviewer", backend="openai",
                              model_args=dict(SERVED), n_resamples=200)
@@ -296,11 +294,8 @@ def test_a_csv_record_is_stored_in_a_form_its_parser_reads_back(record):
     assert parse_review_record(record_from_text(text)) == parse_review_record(record)
 
 
-def test_imported_csv_rows_are_re_parsed_with_the_importers_decision_rule(corpus, tmp_path):
-    from cyclebench.leaderboard.seed import build_corpus_datasets
-
-    spec = next(t for t in SEED_TASKS if t.task == "aiscientist-iclr2022")
-    data = build_corpus_datasets(corpus, tmp_path / "builds", (spec,))["aiscientist-iclr2022"]
+def test_imported_csv_rows_are_re_parsed_with_the_importers_decision_rule(corpus, aiscientist_build, tmp_path):
+    data = aiscientist_build
     csv_path = sorted((corpus / "reviews" / "aiscientist_llm_reviews").glob("*.csv"))[0]
     run = tmp_path / "run"
     score_recorded_outputs(task="aiscientist-iclr2022", data=str(data), protocol="aiscientist",
@@ -511,8 +506,9 @@ def test_figures_rounded_to_ten_significant_digits_still_verify(board, tmp_path)
 # ------------------------------------------------------------------------------------------ item 5: the seeded
 
 
-def test_every_seeded_submission_is_still_verified_and_labelled(corpus, tmp_path_factory):
-    _, outcomes = seeded_validation(corpus, tmp_path_factory)
+@pytest.mark.slow  # the session's seeded_validation (tests/leaderboard/conftest.py): ~3 minutes on 2 CPU cores
+def test_every_seeded_submission_is_still_verified_and_labelled(seeded_validation):
+    _, outcomes = seeded_validation
     assert {o.folder: [p.message for p in o.problems] for o in outcomes if not o.verified} == {}
     labels = {o.folder: o.label for o in outcomes}
     for spec in SEED_TASKS:

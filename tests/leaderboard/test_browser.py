@@ -20,7 +20,7 @@ import pytest
 
 from cyclebench.leaderboard.site import build_site
 
-from .test_leaderboard import INJECTION, datasets_for, lb_sample, submit_run  # noqa: F401  (lb_sample: fixture)
+from .test_leaderboard import INJECTION, datasets_for, submit_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -55,7 +55,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture()
-def served_site(sync_api, lb_sample, tmp_path):  # noqa: F811
+def served_site(sync_api, lb_sample, tmp_path):
     subs = tmp_path / "subs"
     submit_run(lb_sample, "constant", subs, model_name="Training mean")
     submit_run(lb_sample, "tfidf", subs, model_name=INJECTION)

@@ -11,14 +11,12 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
 from cyclebench.cli import leaderboard as leaderboard_cli
-from cyclebench.cli import main as cyclebench_main
 from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 from cyclebench.leaderboard import rescore, safe_read
 from cyclebench.leaderboard.reported import load_reported
@@ -28,33 +26,10 @@ from cyclebench.leaderboard.validate import DatasetBuilds, list_submissions, par
 
 from tests.test_evaluate_generator import GENERATOR, _judge, fake, research14k, review_text  # noqa: F401  (research14k: fixture)
 
+from .conftest import Sample
+
 INJECTION = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 DATE = "2026-01-15"
-
-
-@dataclass(frozen=True)
-class Sample:
-    data: Path
-    other_build: Path
-    runs: dict[str, Path]
-
-
-@pytest.fixture(scope="session")
-def lb_sample(tmp_path_factory) -> Sample:
-    """The embedded sample built twice (the second with another test fraction, so another fingerprint) and
-    three runs on it: the constant and TF-IDF baselines, and TF-IDF with other arguments."""
-    root = tmp_path_factory.mktemp("leaderboard-sample")
-    data, other = root / "review5k", root / "review5k-other"
-    assert cyclebench_main(["build", "review-5k", "--sample", "--out", str(data)]) == 0
-    assert cyclebench_main(["build", "review-5k", "--sample", "--out", str(other), "--test-fraction", "0.3"]) == 0
-    runs = {}
-    for name, backend, args in (("constant", "baseline-constant", {}), ("tfidf", "baseline-tfidf", {}),
-                                ("tfidf-alpha", "baseline-tfidf", {"alpha": 3.0})):
-        config = ReviewRunConfig(task="review-5k", data=str(data), protocol="cyclereviewer", backend=backend,
-                                 model_args=args, n_resamples=300)
-        run_review_evaluation(config, root / "runs" / name, progress=False)
-        runs[name] = root / "runs" / name
-    return Sample(data, other, runs)
 
 
 def datasets_for(sample: Sample) -> DatasetBuilds:

@@ -3,39 +3,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cyclebench.leaderboard import rescore
-from cyclebench.leaderboard.seed import BASELINES, SEED_DATE, SEED_TASKS, build_corpus_datasets
+from cyclebench.leaderboard.seed import BASELINES, SEED_DATE, SEED_TASKS
 from cyclebench.leaderboard.site import build_site
-from cyclebench.leaderboard.validate import DatasetBuilds, Verification, list_submissions, validate_submissions
+from cyclebench.leaderboard.validate import list_submissions
 
-SUBMISSIONS = Path(__file__).resolve().parents[2] / "leaderboard" / "submissions"
-_SEEDED: dict[str, Any] = {}
-
-
-def seeded_validation(corpus: Path, tmp_path_factory: Any) -> tuple[DatasetBuilds, list[Verification]]:
-    """The corpus builds and every committed submission validated against them, once per test session: the
-    validation re-runs the six seeded baselines (MiniLM among them, about 3 minutes on 2 CPU cores), and
-    the DatasetBuilds keeps those re-runs for the site build."""
-    if not _SEEDED:
-        builds = build_corpus_datasets(corpus, tmp_path_factory.mktemp("seed-builds"))
-        datasets = DatasetBuilds({task: [path] for task, path in builds.items()})
-        folders = list_submissions(SUBMISSIONS)
-        _SEEDED.update(datasets=datasets, outcomes=validate_submissions(folders, datasets, folders))
-    return _SEEDED["datasets"], _SEEDED["outcomes"]
+from .conftest import SUBMISSIONS
 
 
-@pytest.fixture(scope="module")
-def seeded(corpus, tmp_path_factory) -> tuple[DatasetBuilds, list[Verification]]:
-    return seeded_validation(corpus, tmp_path_factory)
-
-
-def test_every_seeded_submission_is_verified_against_a_fresh_build(seeded):
-    _, outcomes = seeded
+@pytest.mark.slow  # the session's seeded_validation: ~3 minutes on 2 CPU cores
+def test_every_seeded_submission_is_verified_against_a_fresh_build(seeded_validation):
+    _, outcomes = seeded_validation
     folders = list_submissions(SUBMISSIONS)
     expected = {f"{SEED_DATE}_{backend}-{spec.task}" for spec in SEED_TASKS for backend in BASELINES}
     assert expected <= {f.name for f in folders}
@@ -61,8 +42,9 @@ def test_seeded_results_are_written_to_ten_significant_digits():
         assert round_floats(results) == results, folder.name
 
 
-def test_seeded_site_has_a_table_per_task_with_human_and_baseline_rows(seeded, tmp_path):
-    corpus_builds, _ = seeded
+@pytest.mark.slow  # seeded_validation, as above
+def test_seeded_site_has_a_table_per_task_with_human_and_baseline_rows(seeded_validation, tmp_path):
+    corpus_builds, _ = seeded_validation
     report = build_site(tmp_path / "site", SUBMISSIONS, corpus_builds)
     assert report.counts["excluded"] == 0
     for spec in SEED_TASKS:

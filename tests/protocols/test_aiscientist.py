@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cyclebench.protocols import get_protocol, problem_key
+from cyclebench.protocols import get_protocol
 from cyclebench.protocols.aiscientist import (
     NEURIPS_FORM,
     SYSTEM_PROMPTS,
@@ -23,6 +23,7 @@ from cyclebench.protocols.aiscientist import (
     reflection_prompt,
     review_from_mapping,
 )
+from cyclebench.records import problem_key
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "reviews"
 FEWSHOT = CORPUS / "aiscientist_fewshot"

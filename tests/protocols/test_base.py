@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cyclebench.protocols import available_protocols, get_protocol, parse_score, problem_key, read_decision, status_for
+from cyclebench.protocols import available_protocols, get_protocol, parse_score, read_decision, status_for
 from cyclebench.protocols.base import ReviewProtocol, paper_with_title
+from cyclebench.records import problem_key
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,14 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from cyclebench.protocols import get_protocol, problem_key
+from cyclebench.protocols import get_protocol
 from cyclebench.protocols.cyclereviewer import (
     build_cyclereviewer_messages,
     format_cyclereviewer_output,
     parse_cyclereviewer_output,
     system_prompt,
 )
-from cyclebench.records import SimulatedReview
+from cyclebench.records import SimulatedReview, problem_key
 
 RATINGS = (
     "10: strong accept, should be highlighted at the conference",

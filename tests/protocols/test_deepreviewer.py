@@ -6,14 +6,14 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from cyclebench.protocols import get_protocol, problem_key
+from cyclebench.protocols import get_protocol
 from cyclebench.protocols.deepreviewer import (
     find_boxed_blocks,
     format_deepreviewer_output,
     parse_deepreviewer_output,
     system_prompt,
 )
-from cyclebench.records import ParsedReview, SimulatedReview
+from cyclebench.records import ParsedReview, SimulatedReview, problem_key
 
 BASE = "You are an expert academic reviewer tasked with providing a thorough and balanced evaluation of research papers."
 

@@ -400,6 +400,7 @@ def corpus_pdfs() -> dict[str, tuple[PaperText, float]]:
     return out  # type: ignore[return-value]
 
 
+@pytest.mark.slow  # ~10 s: pymupdf4llm extracts the corpus's real PDFs (the corpus_pdfs fixture)
 def test_corpus_pdfs_extract_with_pymupdf4llm(corpus_pdfs: dict[str, tuple[PaperText, float]]) -> None:
     assert sorted(corpus_pdfs) == sorted(PDF_IDS)
     for pid, (pt, seconds) in corpus_pdfs.items():

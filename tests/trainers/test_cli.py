@@ -13,11 +13,10 @@ pytest.importorskip("trl", reason="the trainers need trl (pip install 'cyclebenc
 from cyclebench.cli import train as train_cli
 from cyclebench.trainers.configs import ACCELERATE_DIR, check_recipe
 
-from .test_support import (  # noqa: F401
+from .support import (
     RECIPES,
     REPO,
     research14k_rows,
-    tiny_llama_long,
     write_jsonl,
 )
 
@@ -136,6 +135,7 @@ def test_unknown_override_is_refused(capsys):
     assert "max_stepz" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # ~15 s: a real accelerate launch in a subprocess
 def test_smoke_run_through_accelerate_launch(tiny_llama_long, tmp_path, capfd, monkeypatch):
     data = tmp_path / "Research-14K"
     write_jsonl(data / "train.jsonl", research14k_rows(3))

@@ -19,13 +19,12 @@ from cyclebench.trainers.data import (
     tokenized_rows,
 )
 
-from .test_support import (
+from .support import (
     deepreview_rows,
     research14k_rows,
     write_csv,
     write_jsonl,
 )
-from tests.tiny_models import tiny_llama, tiny_qwen2  # noqa: F401
 
 FIVE_TURNS = [
     {"role": "system", "content": "You write papers."},

@@ -18,7 +18,7 @@ pytest.importorskip("trl", reason="the trainers need trl (pip install 'cyclebenc
 from cyclebench.trainers.configs import override_argv, parse_recipe, smoke_overrides
 from cyclebench.trainers.iterative_simpo import COMPLETE, IterativeSimPO, run_iterative_simpo
 
-from .test_support import (
+from .support import (
     RECIPES,
     REPO,
     WordsGenerator,
@@ -26,7 +26,6 @@ from .test_support import (
     words,
     write_jsonl,
 )
-from tests.tiny_models import tiny_llama  # noqa: F401
 
 
 class Stop(RuntimeError):
@@ -67,6 +66,7 @@ def _args(tiny_llama, data, out):
     return parse_recipe(RECIPES / "cycleresearcher-12b-simpo.yaml", _overrides(tiny_llama, data, out))
 
 
+@pytest.mark.slow  # ~28 s: two Iterative SimPO rounds on a tiny model, killed and resumed
 def test_two_rounds_end_to_end_with_a_kill_in_round_two(tiny_llama, tmp_path, monkeypatch):
     data = _prompts(tmp_path / "prompts")
     run = tmp_path / "run"

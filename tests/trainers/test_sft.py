@@ -12,12 +12,10 @@ pytest.importorskip("trl", reason="the trainers need trl (pip install 'cyclebenc
 from cyclebench.trainers import evaluate_run, sft
 from cyclebench.trainers.configs import parse_recipe, smoke_overrides
 
-from .test_support import (  # noqa: F401
+from .support import (
     RECIPES,
     deepreview_rows,
     research14k_rows,
-    review5k_sample,
-    tiny_llama_long,
     write_csv,
     write_jsonl,
 )
@@ -42,9 +40,10 @@ def _labelled_spans(labels):
     return spans
 
 
-def test_reviewer_full_recipe_trains_on_the_reviews_only(tiny_llama_long, review5k_sample, tmp_path):
+@pytest.mark.slow  # ~8 s: full fine-tuning at 4,096 tokens
+def test_reviewer_full_recipe_trains_on_the_reviews_only(tiny_llama_long, review5k_sample_build, tmp_path):
     # 4,096 tokens cut every sample row (paper ~3.4K tokens, reviews ~3K): the start of the reviews is kept.
-    (_, training_args, _), trainer = _run("cyclereviewer-8b-full.yaml", tiny_llama_long, review5k_sample,
+    (_, training_args, _), trainer = _run("cyclereviewer-8b-full.yaml", tiny_llama_long, review5k_sample_build,
                                           tmp_path / "run", max_length=4096, max_train_samples=2)
     assert trainer.state.global_step == 2 and training_args.recipe_name == "cyclereviewer-8b-full"
     tok = trainer.processing_class
@@ -60,9 +59,10 @@ def test_reviewer_full_recipe_trains_on_the_reviews_only(tiny_llama_long, review
     assert (tmp_path / "run" / "model.safetensors").is_file()
 
 
-def test_reviewer_lora_recipe_then_evaluation_and_submission(tiny_llama_long, review5k_sample, tmp_path):
-    args, trainer = _run("cyclereviewer-123b-lora.yaml", tiny_llama_long, review5k_sample, tmp_path / "run",
-                         max_length=8192, max_train_samples=2, eval_data=str(review5k_sample), eval_backend="hf",
+@pytest.mark.slow  # ~15 s: LoRA training, merge, evaluation through hf
+def test_reviewer_lora_recipe_then_evaluation_and_submission(tiny_llama_long, review5k_sample_build, tmp_path):
+    args, trainer = _run("cyclereviewer-123b-lora.yaml", tiny_llama_long, review5k_sample_build, tmp_path / "run",
+                         max_length=8192, max_train_samples=2, eval_data=str(review5k_sample_build), eval_backend="hf",
                          eval_model_args="batch_size=2")
     assert trainer.state.global_step == 2
     assert (tmp_path / "run" / "adapter_config.json").is_file()
@@ -80,9 +80,9 @@ def test_reviewer_lora_recipe_then_evaluation_and_submission(tiny_llama_long, re
 
     meta = yaml.safe_load((folder / "metadata.yaml").read_text())
     assert meta["model"]["name"] == str(tmp_path / "run" / "merged") and meta["task"]["name"] == "review-5k"
-    assert "recipe cyclereviewer-123b-lora" in meta["description"] and str(review5k_sample) in meta["description"]
+    assert "recipe cyclereviewer-123b-lora" in meta["description"] and str(review5k_sample_build) in meta["description"]
     training = yaml.safe_load((tmp_path / "run" / "submission" / "training.yaml").read_text())
-    assert training["model"]["method"] == "lora" and training["training"]["dataset"] == str(review5k_sample)
+    assert training["model"]["method"] == "lora" and training["training"]["dataset"] == str(review5k_sample_build)
 
 
 def test_without_the_leaderboard_package_the_three_files_are_written(tmp_path, monkeypatch):

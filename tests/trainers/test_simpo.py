@@ -19,7 +19,6 @@ from cyclebench.trainers.iterative_simpo import (
 from cyclebench.trainers.judges import JudgeSpec, check_distinct, verdict_from_response
 from cyclebench.trainers.simpo import logsigmoid, simpo_nll_loss
 
-from tests.tiny_models import tiny_llama  # noqa: F401
 
 
 def test_loss_by_hand():

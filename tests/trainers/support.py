@@ -1,5 +1,5 @@
-"""Shared fixtures of the trainer tests (no tests here): tiny models with a long context, small datasets in
-the shapes the trainers read, and a minimal paper generator for the Iterative SimPO loop."""
+"""Helpers of the trainer tests (no tests here; the fixtures are in conftest.py): small datasets in the shapes
+the trainers read, and a minimal paper generator for the Iterative SimPO loop."""
 
 from __future__ import annotations
 
@@ -8,34 +8,10 @@ import json
 import random
 from pathlib import Path
 
-import pytest
-
-from tests.tiny_models import _WORDS, make_tiny_llama
+from tests.tiny_models import _WORDS
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = REPO / "trainers" / "recipes"
-
-
-@pytest.fixture(scope="session")
-def tiny_llama_long(tmp_path_factory) -> Path:
-    """The tiny Llama with 8,192 positions (RoPE has no learned positions), so Review-5K sample rows fit."""
-    pytest.importorskip("trl", reason="the trainers need trl (pip install 'cyclebench[train]')")
-    path = make_tiny_llama(tmp_path_factory.mktemp("tiny-llama-long"))
-    config = json.loads((path / "config.json").read_text())
-    config["max_position_embeddings"] = 8192
-    (path / "config.json").write_text(json.dumps(config))
-    return path
-
-
-@pytest.fixture(scope="session")
-def review5k_sample(tmp_path_factory) -> Path:
-    """Review-5K built from the embedded sample by the real builder (default, reviews and sft configs)."""
-    from cyclebench.builders.review5k import build
-    from cyclebench.cli.build import sample_dir
-
-    out = tmp_path_factory.mktemp("r5k") / "review5k"
-    build([sample_dir() / "openreview.jsonl"], sample_dir() / "papers", out, progress=False)
-    return out
 
 
 def words(rng: random.Random, n: int) -> str:
