@@ -42,12 +42,14 @@ def config_sha256(config: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def decision_reject(decision: Decision, *, drop_withdrawn: bool, drop_desk_rejected: bool) -> tuple[str, str] | None:
-    """Why a paper's decision keeps it out of a review dataset, as (reason, detail): withdrawn or desk-rejected
-    when the config drops those, undecided always (there is nothing to learn the outcome from); else None."""
+def decision_reject(decision: Decision, *, drop_withdrawn: bool, drop_desk_rejected: bool,
+                    drop_undecided: bool = True) -> tuple[str, str] | None:
+    """Why a paper's decision keeps it out of a review dataset, as (reason, detail): withdrawn, desk-rejected
+    or undecided when the config drops those (an undecided paper still teaches ratings, not the outcome, so a
+    venue in review can be kept with a null decision); else None."""
     label = decision.label
     if (label == "withdrawn" and drop_withdrawn) or (label == "desk_rejected" and drop_desk_rejected) \
-            or label == "undecided":
+            or (label == "undecided" and drop_undecided):
         return label, decision.raw
     return None
 
@@ -106,7 +108,7 @@ def input_fingerprint(path: Path) -> dict[str, Any]:
 
 # What to look at when every paper was rejected for one reason (the hint of an empty build).
 _EMPTY_BUILD_HINTS = {
-    "undecided": "check the snapshot's venue (decisions must be out)",
+    "undecided": "decisions are not out: pass --undecided keep to build with null decisions",
     "withdrawn": "see --withdrawn",
     "desk_rejected": "see --desk-rejected",
     "venue_not_selected": "check --venues against the snapshot's venue ids",
@@ -137,7 +139,7 @@ def require_kept(name: str, kept: int, rejected: dict[str, int], counts: dict[st
     """Refuse a build that kept no paper: an empty dataset that exits 0 looks like success.
 
     The message names every reject reason with its count, largest first, and a hint per leading reason:
-    ``review-5k: no paper kept: 300 rejected (undecided 300); check the snapshot's venue ...``.
+    ``review-5k: no paper kept: 300 rejected (undecided 300); decisions are not out: pass --undecided keep ...``.
     """
     if kept:
         return

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,8 +74,14 @@ from cyclebench.sources.openreview import iter_raw_notes, parse_submission, thre
 from cyclebench.sources.openreview_fields import has_review_content
 
 NAME = "deepreview-13k"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 CHANGELOG = """\
+## 1.2.0
+- `undecided: keep|drop` (`--undecided`, default `drop`): a venue still in review can be built with the
+  offline chain; a kept undecided paper has a null `decision`, its outputs have no decision line (the final
+  review states none), and it is counted (`counts.papers_undecided_kept`, the card). The config gains the
+  field, so the manifest's config hash changes; the rows of a `drop` build do not.
+
 ## 1.1.0
 - The OpenReview reader takes values only in the type the form gives them: a title, abstract, venue, TL;DR,
   meta review, decision or comment that is not a string, keywords that are not all strings, an id or forum
@@ -94,6 +101,7 @@ CHANGELOG = """\
 """
 
 Policy = Literal["drop", "as_reject"]
+UndecidedPolicy = Literal["keep", "drop"]
 MODES = ("fast", "standard", "best")
 TITLE_ABSTRACT = "title+abstract"
 
@@ -119,6 +127,9 @@ class DeepReview13KConfig:
     # Withdrawn / desk-rejected papers: dropped with a reason, or kept with the decision Reject.
     withdrawn: Policy = "drop"
     desk_rejected: Policy = "drop"
+    # Papers without a decision yet (a venue in review): dropped with a reason, or kept with a null decision
+    # and outputs without a decision line (offline chain only: a model chain's prompt states the decision).
+    undecided: UndecidedPolicy = "drop"
     # Without a text file a paper is rejected ("no_paper_text"); when false its title + abstract stand in
     # (text_source "title+abstract", counted).
     require_text: bool = True
@@ -236,7 +247,7 @@ def paper_rows(material: PaperMaterial, chain: ReasoningChain, config: DeepRevie
     base = {
         "id": sub.id,
         "title": sub.title,
-        "decision": material.decision.capitalize(),
+        "decision": material.decision.capitalize() if material.decision else None,
         "rating": json.dumps([r.rating.raw for r in reviews], ensure_ascii=False),
         "reviewer_comments": reviewer_comments(material),
     }
@@ -289,6 +300,8 @@ class PaperOutcome:
     material: PaperMaterial | None = None
     rows: tuple[dict[str, Any], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # Kept reviews' optional scores that are not scores ("Not applicable" ...), one reason per answer.
+    scores_unread: tuple[str, ...] = ()
 
 
 _DIRECTORIES: dict[str, Any] = {}
@@ -343,7 +356,8 @@ class PaperStage:
             return drop("year_not_selected", str(sub.year))
         label = sub.decision.label
         why = decision_reject(sub.decision, drop_withdrawn=config.withdrawn == "drop",
-                              drop_desk_rejected=config.desk_rejected == "drop")
+                              drop_desk_rejected=config.desk_rejected == "drop",
+                              drop_undecided=config.undecided == "drop")
         if why is not None:
             return drop(*why)
         if kept == 0:
@@ -371,11 +385,15 @@ class PaperStage:
         discussions, general = discussions_of(sub)
         material = PaperMaterial(
             submission=sub, paper_text=paper_text, text_source=text_source, discussions=discussions,
-            general_responses=general, decision="accept" if label == "accept" else "reject",
+            general_responses=general,
+            # None for a paper kept undecided: the chain then writes no decision (``format_deepreviewer_output``
+            # leaves out a None decision and the round trip reads None back).
+            decision=None if label == "undecided" else "accept" if label == "accept" else "reject",  # type: ignore[arg-type]
         )
         extra = {"text_sha256": text_sha, "cdate": sub.cdate, "pdate": sub.pdate, "odate": sub.odate}
         outcome = PaperOutcome(raw.record_id, sub.id, tuple(rejects), False, reviews_in,
-                               parsed.superseded_review_versions, kept, 0, material, (), extra)
+                               parsed.superseded_review_versions, kept, 0, material, (), extra,
+                               tuple(why for r in sub.reviews for _, why in r.unread_scores))
         if self.chain is None:
             return outcome
         try:
@@ -435,6 +453,9 @@ def build(
     chain = chain or ChainFromReviews(score_decimals=config.score_decimals, acceptance_threshold=config.acceptance_threshold)
     if getattr(chain, "score_decimals", config.score_decimals) != config.score_decimals:
         raise ValueError("the chain's score_decimals differs from the config's")
+    if config.undecided == "keep" and not getattr(chain, "pure", False):
+        raise ValueError("undecided=keep needs the offline chain (from-reviews): a model chain's prompt states "
+                         "the paper's decision, and an undecided paper has none")
     snapshots = input_paths(openreview)
     check_input_files(snapshots, "OpenReview snapshot")
     if papers is not None and not Path(papers).is_dir():
@@ -447,10 +468,11 @@ def build(
     stage = PaperStage(config, str(Path(papers).resolve()) if papers is not None else None,
                        chain if getattr(chain, "pure", False) else None)
 
-    counts = paper_review_counts()
+    counts = {**paper_review_counts(), "papers_undecided_kept": 0}
     text_sources: dict[str, int] = {}
     text_inputs: dict[str, str] = {}
     seen: set[str] = set()
+    unread_scores: Counter[str] = Counter()
     spec = BuildSpec(NAME, VERSION, config, SCHEMAS, {"default": splits}, config.max_rows_per_shard,
                      omit_empty_splits=True)
     with BuildRun(spec, out, inputs=[*snapshots, *([papers] if papers is not None else [])], overwrite=overwrite) as run:
@@ -464,7 +486,10 @@ def build(
             split = split_for(rows[0]["id"], rows[0]["year"], config)
             writer.add_many("default", split, rows)
             counts["papers_kept"] += 1
+            if rows[0]["decision"] is None:
+                counts["papers_undecided_kept"] += 1
             counts["reviews_kept"] += outcome.reviews_kept
+            unread_scores.update(outcome.scores_unread)
 
         def reject_paper(outcome: PaperOutcome, reason: str, detail: str) -> None:
             log.reject(Reject(outcome.paper_id or outcome.record_id, "paper", reason, detail))
@@ -522,6 +547,7 @@ def build(
         counts["text_fallbacks"] = log.by_reason("text")
         counts["splits"] = {"rows": split_rows, "papers": {s: n // len(config.modes) for s, n in split_rows.items()}}
         counts["text_sources"] = dict(sorted(text_sources.items()))
+        counts["review_scores_unread"] = dict(sorted(unread_scores.items()))  # null value, raw string kept
         rows_out = sum(split_rows.values())
         accounting = Accounting(
             counts,
@@ -542,7 +568,8 @@ def build(
                 "reviews": "newest version per note id, then newest per reviewer signature; reviews with no text rejected",
                 "author_responses": "Official_Comment notes signed by the paper's Authors group, placed in the thread "
                                     "of the review their replyto chain reaches, else addressed to the paper",
-                "decision": "Decision note, else venueid, else venue; outputs say Accept / Reject",
+                "decision": "Decision note, else venueid, else venue; outputs say Accept / Reject; a paper kept "
+                            "undecided has a null decision and outputs without a decision line",
                 "final_scores": f"mean of the human scores per paper, rounded to {config.score_decimals} decimals",
                 "round_trip": "every output parsed back by get_protocol('deepreviewer', mode=m) to the same scores, "
                               "decision and simulated reviewer ratings",
@@ -582,7 +609,8 @@ ds = load_dataset("<this repo or folder>")   # splits: {", ".join(split_rows)}
 |---|---|---|
 {split_table}
 
-Papers in: {counts['papers_in']}; kept: {counts['papers_kept']}. Reviews in: {counts['reviews_in']}; kept:
+Papers in: {counts['papers_in']}; kept: {counts['papers_kept']}, of which undecided (null `decision`, outputs
+without a decision line): {counts['papers_undecided_kept']}. Reviews in: {counts['reviews_in']}; kept:
 {counts['reviews_kept']}. Text sources: {json.dumps(counts['text_sources'])}.
 
 | paper rejected because | papers |

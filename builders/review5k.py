@@ -54,8 +54,15 @@ from cyclebench.sources.openreview import iter_raw_notes, parse_submission
 from cyclebench.sources.openreview_fields import UNIFORM_COLUMN_FIELDS, review_sections
 
 NAME = "review-5k"
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 CHANGELOG = """\
+## 1.3.0
+- `undecided: keep|drop` (`--undecided`, default `drop`): a venue still in review can be built; a kept
+  undecided paper has a null `decision` (in `default` and `reviews`), gets no `sft` row (`no_decision`: its
+  target would have to state an outcome), and is counted (`counts.papers_undecided_kept`, the card).
+- `default` has the submission note's dates `cdate`, `odate`, `pdate` (ms since epoch, null where the note
+  has none), so `check-overlap --cutoff-date` dates each paper instead of falling back to `year - 1`.
+
 ## 1.2.0
 - The OpenReview reader takes values only in the type the form gives them: a title, abstract, venue, TL;DR,
   meta review, decision or comment that is not a string, keywords that are not all strings, an id or forum
@@ -102,6 +109,9 @@ class Review5KConfig:
     seed: int = field(default=0, metadata=between(0, 2**32 - 1))
     withdrawn: Policy = "drop"
     desk_rejected: Policy = "drop"
+    # Papers without a decision yet (a venue in review): dropped with a reason, or kept with a null decision
+    # (ratings need no decision; decision metrics skip them).
+    undecided: Policy = "drop"
     # Review-5K pairs every review with the paper text; without it a row cannot train a reviewer.
     require_text: bool = True
     text_prefer: tuple[str, ...] = field(default=("latex", "markdown", "text", "pdf"), metadata=one_of(TEXT_KINDS))
@@ -159,6 +169,7 @@ def paper_rows(submission: Submission, text: PaperText | None) -> dict[str, dict
     reviews = [review_row(r) for r in submission.reviews]
     meta = submission.meta_review
     decision = submission.decision
+    label = None if decision.label == "undecided" else decision.label
     base = {
         "id": submission.id,
         "forum": submission.forum,
@@ -171,7 +182,7 @@ def paper_rows(submission: Submission, text: PaperText | None) -> dict[str, dict
         "primary_area": submission.primary_area,
         "tldr": submission.tldr,
         "license": submission.license,
-        "decision": decision.label,
+        "decision": label,
         "decision_raw": decision.raw,
         "decision_source": decision.source,
         "presentation": decision.presentation,
@@ -192,6 +203,9 @@ def paper_rows(submission: Submission, text: PaperText | None) -> dict[str, dict
         "reviews": reviews,
         "meta_review": meta.text if meta else None,
         "meta_review_source": meta.source if meta else None,
+        "cdate": submission.cdate,
+        "odate": submission.odate,
+        "pdate": submission.pdate,
     }
     review_rows = [
         {
@@ -199,13 +213,14 @@ def paper_rows(submission: Submission, text: PaperText | None) -> dict[str, dict
             "title": submission.title,
             "venue_id": submission.venue_id,
             "year": submission.year,
-            "decision": decision.label,
+            "decision": label,
             **row,
         }
         for row in reviews
     ]
     rows: dict[str, Any] = {"default": default, "reviews": review_rows}
-    if text is not None:
+    # An undecided paper gets no sft row: the target format states an outcome (see ``build``).
+    if text is not None and label is not None:
         rows["sft"] = {
             "id": submission.id,
             "title": submission.title,
@@ -283,7 +298,7 @@ def build(
     if config.require_text and directory is None:
         raise ValueError("require_text is set but no papers folder was given (--papers, or --allow-missing-text)")
 
-    counts = paper_review_counts()
+    counts = {**paper_review_counts(), "papers_undecided_kept": 0}
     text_sources: dict[str, int] = {}
     text_inputs: dict[str, str] = {}
     cleanings: set[str] = set()
@@ -310,9 +325,13 @@ def build(
             writer.add_many("reviews", split, rows["reviews"])
             if "sft" in rows:
                 writer.add("sft", split, rows["sft"])
-            else:
+            elif text is None:
                 log.reject(Reject(submission.id, "sft", "no_paper_text"))
+            else:
+                log.reject(Reject(submission.id, "sft", "no_decision", "the target states an outcome; none yet"))
             counts["papers_kept"] += 1
+            if submission.decision.label == "undecided":
+                counts["papers_undecided_kept"] += 1
             counts["reviews_kept"] += len(submission.reviews)
             unread_scores.update(why for r in submission.reviews for _, why in r.unread_scores)
         written = run.close_shards()
@@ -334,7 +353,9 @@ def build(
             definitions={
                 "split": f"sha256('{config.seed}:' + paper id) read as a fraction < {config.test_fraction} -> test",
                 "reviews": "newest version per note id, then newest per reviewer signature",
-                "decision": "Decision note, else venueid, else venue; withdrawn/desk-rejected override",
+                "decision": "Decision note, else venueid, else venue; withdrawn/desk-rejected override; "
+                            "null for a paper kept undecided",
+                "dates": "cdate / odate / pdate of the submission note, ms since epoch (UTC); null when absent",
                 "text_cleaning": sorted(cleanings),
             },
             card=lambda manifest: dataset_card(manifest, config, written.split_rows, written.shards),
@@ -378,7 +399,8 @@ def _process(
         drop("venue_not_selected", submission.venue_id)
         return None
     why = decision_reject(submission.decision, drop_withdrawn=config.withdrawn == "drop",
-                          drop_desk_rejected=config.desk_rejected == "drop")
+                          drop_desk_rejected=config.desk_rejected == "drop",
+                          drop_undecided=config.undecided == "drop")
     if why is not None:
         drop(*why)
         return None
@@ -430,7 +452,8 @@ sft = load_dataset("<this repo or folder>", "sft")          # chat messages for 
 |---|---|---|
 {split_table}
 
-Papers in: {counts['papers_in']}; kept: {counts['papers_kept']}. Reviews in: {counts['reviews_in']}; kept:
+Papers in: {counts['papers_in']}; kept: {counts['papers_kept']}, of which undecided (null `decision`, no
+`sft` row): {counts['papers_undecided_kept']}. Reviews in: {counts['reviews_in']}; kept:
 {counts['reviews_kept']}; older review versions dropped for a newer one: {counts['review_versions_superseded']}.
 
 | paper rejected because | papers |
@@ -451,7 +474,9 @@ hash, the sha256 of every input and shard, and these counts.
   because scales differ by year.
 - Decision: from the Decision note, else the submission's `venueid`, else its `venue`; withdrawn and
   desk-rejected papers are marked and, with this config, {"kept" if config.withdrawn == "keep" else "rejected"} /
-  {"kept" if config.desk_rejected == "keep" else "rejected"}.
+  {"kept" if config.desk_rejected == "keep" else "rejected"}; papers without a decision yet were
+  {"kept with a null decision" if config.undecided == "keep" else "rejected (`undecided`)"}.
+- Dates: `cdate`, `odate`, `pdate` of the submission note, ms since epoch (UTC), null when the note has none.
 - Split: a paper is in `test` when sha256("{config.seed}:" + id), read as a fraction, is below
   {config.test_fraction}; adding papers never moves another paper.
 - Paper text: see `text_source` (LaTeX, markdown or PDF extraction) and `text_cleaning` (the versioned

@@ -33,6 +33,8 @@ from cyclebench.outputs import (
 )
 from cyclebench.records import ParsedReview, ReviewExample, problem_key
 from cyclebench.run_log import RunResults, write_run
+from cyclebench.truncation import DEFINITION as TRUNCATION_DEFINITION
+from cyclebench.truncation import MAX_PAPER_TOKENS, paper_tokenizer, truncate_papers
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,15 @@ class PaperPrediction:
     parsed: dict[str, Any]
     human_ratings: list[float]
     human_accepted: bool | None
+    # With the task option max_paper_tokens: whether this paper's text was cut (None: the option is off, and
+    # the row has no such key, as before).
+    truncated: bool | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        if row["truncated"] is None:
+            del row["truncated"]
+        return row
 
 
 def failed_parse(reason: str) -> ParsedReview:
@@ -116,6 +127,13 @@ def _task_training(task: Any, config: ReviewRunConfig, split: str) -> TrainingDa
     return TrainingData(train.examples, {"split": task.train_split, "n_examples": len(train.examples)})
 
 
+def _skip_reasons(skipped: dict[str, int]) -> str:
+    """Why the rows that were read were skipped, with counts, so an empty split says what to fix."""
+    if not skipped:
+        return " (no rows were read)"
+    return "; rows skipped: " + ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items()))
+
+
 def _run_review(config: ReviewRunConfig, output: Path, *, cache_dir: str | Path | None, backend: Any,
                 progress: bool | None) -> dict[str, Any]:
     from cyclebench.tasks import get_task
@@ -126,13 +144,18 @@ def _run_review(config: ReviewRunConfig, output: Path, *, cache_dir: str | Path 
     split = config.split or (task.baseline_eval_split if is_baseline else task.eval_split)
     loaded = task.load(config.data, split, config.revision, config.limit, **config.task_options)
     if not loaded.examples:
-        raise ValueError(f"task {task.name} split {split} has no examples in {config.data}")
+        raise ValueError(f"task {task.name} split {split} has no examples in {config.data}{_skip_reasons(loaded.skipped)}")
     judge = open_judge(
         JudgeConfig(config.protocol, config.backend, config.model_args, config.protocol_options, config.sampling),
         Path(cache_dir) if cache_dir else output / "cache", backend=backend,
         training=partial(_task_training, task, config, split), before_cache=partial(confirm_run_fingerprint, output))
     try:
-        items = [JudgeItem(ex.paper_id, ex.paper_text, ex.title) for ex in loaded.examples]
+        shown, truncation = loaded.examples, None
+        if config.task_options.get(MAX_PAPER_TOKENS) is not None:
+            truncation = truncate_papers(loaded.examples, config.task_options[MAX_PAPER_TOKENS],
+                                         paper_tokenizer(judge.backend))
+            shown = truncation.examples
+        items = [JudgeItem(ex.paper_id, ex.paper_text, ex.title) for ex in shown]
         judgements = judge.review(items, batch_size=config.batch_size, seed=config.seed, progress=progress,
                                   label=f"{task.name} x {config.backend}", failure=generation_failure)
     finally:
@@ -143,8 +166,8 @@ def _run_review(config: ReviewRunConfig, output: Path, *, cache_dir: str | Path 
     predictions = [
         PaperPrediction(paper_id=ex.paper_id, request_hash=j.request_hash, output=j.output, generation_error=j.error,
                         finish_reason=j.finish_reason, parsed=asdict(j.review), human_ratings=list(ex.ratings),
-                        human_accepted=ex.accepted)
-        for ex, j in zip(loaded.examples, judgements)
+                        human_accepted=ex.accepted, truncated=truncation.flags[i] if truncation else None)
+        for i, (ex, j) in enumerate(zip(loaded.examples, judgements))
     ]
     return finish_review_run(
         output, loaded=loaded, task_options=config.task_options,
@@ -153,7 +176,7 @@ def _run_review(config: ReviewRunConfig, output: Path, *, cache_dir: str | Path 
                     "fingerprint": judge.fingerprint, "baseline": is_baseline, "training": judge.training},
         parsed=parsed, predictions=predictions, generation_errors=generation_errors,
         seed=config.seed, n_resamples=config.n_resamples, provenance={"imported": False},
-        started=started, caches=[judge.cached],
+        started=started, caches=[judge.cached], truncation=truncation.summary if truncation else None,
     )
 
 
@@ -161,7 +184,7 @@ def finish_review_run(
     output: Path, *, loaded: Any, task_options: dict[str, Any], protocol_desc: dict[str, Any],
     model_info: dict[str, Any], parsed: list[ParsedReview], predictions: list[PaperPrediction],
     generation_errors: Counter[str], seed: int, n_resamples: int, provenance: dict[str, Any],
-    started: float | None = None, caches: list[Any] | None = None,
+    started: float | None = None, caches: list[Any] | None = None, truncation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score parsed reviews and write the run log (shared by model runs and imported recorded outputs, so
     both give the same figures, counts and definitions)."""
@@ -186,16 +209,18 @@ def finish_review_run(
             "parse_status": dict(sorted(status.items())),
             "generation_errors": dict(sorted(generation_errors.items())),
             "parse_problems": dict(sorted(problems.items())),
+            **({"truncation": truncation} if truncation is not None else {}),
         },
         definitions={
             **scored.get("definitions", {}),
             "failed_output": "a paper whose output has no readable rating is excluded from score metrics and "
                              "counted in n_failed; it is never scored as 0",
             "decision_rule": "as the protocol read it (see each prediction's decision_rule)",
+            **({"truncation": TRUNCATION_DEFINITION} if truncation is not None else {}),
         },
         provenance=run_log.provenance(**provenance),
     )
     examples: list[ReviewExample] = loaded.examples
-    return write_run(output, results, (asdict(p) for p in predictions),
+    return write_run(output, results, (p.to_row() for p in predictions),
                      lambda folder, res: write_review_report(folder, res, examples, parsed),
                      started=started, caches=caches or [])

@@ -96,6 +96,9 @@ def prompts_from_rows(rows: list[dict[str, Any]]) -> tuple[list[GenerationPrompt
     notes: Counter[str] = Counter()
     seen: set[str] = set()
     for row in rows:
+        if not isinstance(row, dict):
+            skipped["not_a_record"] += 1
+            continue
         paper_id = row.get("paperId") or row.get("paper_id") or row.get("id")
         if not isinstance(paper_id, str) or not paper_id.strip():
             skipped["no_paper_id"] += 1
@@ -124,15 +127,28 @@ def prompts_from_rows(rows: list[dict[str, Any]]) -> tuple[list[GenerationPrompt
     return prompts, dict(skipped), dict(notes)
 
 
+def original_row(row: Any) -> Any:
+    """A row of the original Research-14K files with its JSON-text columns (``messages``, ``references``,
+    ``sections``, ``figure``) decoded, so its own prompt is used rather than one rebuilt from the JSON text;
+    a row of our Hub layout (already lists) passes as it is."""
+    from cyclebench.hub.columns import Research14K
+    from cyclebench.hub.load import decoded_cell
+
+    if not isinstance(row, dict):
+        return row
+    return {key: decoded_cell(value) if key in Research14K.JSON_ENCODED else value for key, value in row.items()}
+
+
 def load_generation_prompts(task: str, data: str, split: str = "test", revision: str | None = None,
                             limit: int | None = None) -> PromptSplit:
-    """The prompts of a generation task's split (a Hub-layout folder or a Hub repo id + revision)."""
+    """The prompts of a generation task's split: a Hub-layout folder, the original WestlakeNLP files
+    (``<split>.csv|.parquet|.jsonl|.json`` in a folder, or one such file), or a Hub repo id + revision."""
     from cyclebench.hub.load import dataset_fingerprint, read_rows
 
     if task not in GENERATION_TASKS:
         raise ValueError(f"unknown generation task {task!r}; known: {', '.join(GENERATION_TASKS)}")
-    fingerprint, source = dataset_fingerprint(data, revision, split)
-    rows = read_rows(data, "default", [split], revision)
+    fingerprint, source = dataset_fingerprint(data, revision, split)  # one file: the sha256 of that file
+    rows = [original_row(row) for row in read_rows(data, "default", [split], revision)]
     prompts, skipped, notes = prompts_from_rows(rows)
     if limit is not None:
         prompts = prompts[:limit]

@@ -135,6 +135,11 @@ def score_recorded_outputs(
     from cyclebench.outputs import OutputMarker, claim_run_folder, run_identity
     from cyclebench.tasks import get_task
 
+    from cyclebench.truncation import MAX_PAPER_TOKENS
+
+    if MAX_PAPER_TOKENS in (task_options or {}):
+        raise ValueError(f"{MAX_PAPER_TOKENS} does not apply to recorded outputs: the system already read its papers "
+                         "(how much of each it saw is not in the file); drop the option")
     predictions = Path(predictions)
     spec = get_task(task)
     loaded = spec.load(data, split, revision, **(task_options or {}))

@@ -17,6 +17,7 @@ from cyclebench.hub.columns import AIScientistICLR2022 as AIS
 from cyclebench.hub.columns import Review5K as R5K
 from cyclebench.hub.load import dataset_fingerprint, read_rows
 from cyclebench.records import ReviewExample
+from cyclebench.truncation import MAX_PAPER_TOKENS, check_budget
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,12 @@ class ReviewTask:
         split = split or self.eval_split
         if split not in self.splits and not (self.split_pattern and re.fullmatch(self.split_pattern, split)):
             raise ValueError(f"task {self.name} has splits {self.splits}, not {split!r}")
-        unknown = sorted(set(options) - set(self.options))
+        unknown = sorted(set(options) - set(self.options) - {MAX_PAPER_TOKENS})
         if unknown:
-            raise ValueError(f"task {self.name} takes options {sorted(self.options)}, not {unknown}")
+            raise ValueError(f"task {self.name} takes options {sorted([*self.options, MAX_PAPER_TOKENS])}, not {unknown}")
+        if options.get(MAX_PAPER_TOKENS) is not None:  # every task's; applied by the run with the model's tokenizer
+            check_budget(options[MAX_PAPER_TOKENS])
+        options = {k: v for k, v in options.items() if k != MAX_PAPER_TOKENS}
         for key, value in options.items():
             check_option_type(self.name, key, self.options[key], value)
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
@@ -64,7 +68,19 @@ class ReviewTask:
         if limit is not None:
             loaded = LoadedSplit(loaded.task, loaded.split, loaded.examples[:limit], loaded.fingerprint,
                                  {**loaded.source, "limit": limit}, loaded.skipped)
+        undecided = decision_skipped(loaded.examples)
+        if undecided:
+            loaded = LoadedSplit(loaded.task, loaded.split, loaded.examples, loaded.fingerprint,
+                                 {**loaded.source, "decision_skipped": undecided}, loaded.skipped)
         return loaded
+
+
+def decision_skipped(examples: Iterable[ReviewExample]) -> dict[str, int]:
+    """Examples that stay in for the rating metrics but have no accept/reject truth (a paper kept undecided,
+    ``--undecided keep``, or kept withdrawn), by reason: the metrics leave them out of the decision figures
+    (``n_decision_truth_missing``) and the run's ``task.source`` says why. Empty when every paper has one."""
+    n = sum(1 for e in examples if e.accepted is None)
+    return {"no_decision": n} if n else {}
 
 
 def check_option_type(task: str, key: str, default: Any, value: Any) -> None:
@@ -83,6 +99,9 @@ def _scores(reviews: list[dict[str, Any]], name: str) -> tuple[float, ...]:
 
 def review5k_examples(rows: Iterable[dict[str, Any]], abstract_fallback: bool = False) -> tuple[list[ReviewExample], dict[str, int]]:
     """Rows of the Review-5K ``default`` config to examples; papers without text or ratings are counted.
+
+    A paper with a null ``decision`` (kept undecided) is an example with ``accepted=None``: it counts for the
+    rating metrics and is left out of the decision ones (see :func:`decision_skipped`).
 
     With ``abstract_fallback`` a paper built without a text is shown to the model as its title and
     abstract (counted as ``abstract_only``), which a build with ``--allow-missing-text`` needs.

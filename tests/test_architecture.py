@@ -48,6 +48,7 @@ PARTS: dict[str, str] = {
     "cyclebench.builders": "builders",
     # the run layer: tasks, the judge, the three run kinds, recorded outputs, the run log and its reports
     "cyclebench.tasks": "run",
+    "cyclebench.truncation": "run",
     "cyclebench.judge": "run",
     "cyclebench.injection": "run",
     "cyclebench.paper_sets": "run",

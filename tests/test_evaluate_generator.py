@@ -436,3 +436,64 @@ def test_planting_the_instruction(corpus, tmp_path):
     single.write_text("\\documentclass{article}\\begin{document}\n\\begin{abstract}\nA.\n\\end{abstract}\n\\end{document}\n")
     planted = plant_latex_comment(single, tmp_path / "w", "OBEY")
     assert "\\begin{abstract}\n% OBEY\nA." in (planted / "one.tex").read_text()
+
+
+# --- The original WestlakeNLP Research-14K files (issue 13): the published columns, JSON text in CSV/JSON cells.
+
+ORIGINAL_COLUMNS = ("paperId", "title", "abstract", "venue", "year", "references", "arxiv", "sections", "figure", "messages")
+
+
+def _original_row(paper_id: str) -> dict:
+    """A record in the published shape: every column as the original files store it (JSON text in cells)."""
+    record = _record(paper_id)
+    return {"paperId": paper_id, "title": record["title"], "abstract": "a", "venue": "ICLR", "year": 2024,
+            "references": BIB, "arxiv": "2401.00001",
+            "sections": json.dumps([{"heading": "Introduction", "text": "..."}]), "figure": "[]",
+            "messages": json.dumps(record["messages"])}
+
+
+def _write_original(folder: Path, kind: str) -> Path:
+    import csv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [_original_row("p1"), _original_row("p2"), {**_original_row("p3"), "messages": "[]", "references": ""}]
+    if kind == "csv":
+        with open(folder / "test.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=ORIGINAL_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        return folder
+    path = folder / "sample.json"
+    path.write_text(json.dumps(rows + ["not a record"]), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_original_research14k_files_give_their_own_prompts(tmp_path, kind):
+    from cyclebench.generation import load_generation_prompts
+
+    data = _write_original(tmp_path / "orig", kind)
+    loaded = load_generation_prompts("research-14k", str(data), "test")
+    assert [p.paper_id for p in loaded.prompts] == ["p1", "p2"]
+    assert loaded.notes == {}  # the record's own prompt, not one rebuilt from the JSON text
+    assert loaded.prompts[0].messages == tuple(_record("p1")["messages"][:2])
+    assert loaded.prompts[0].given_results == _record("p1")["messages"][3]["content"]
+    assert loaded.skipped == ({"no_prompt": 1} if kind == "csv" else {"no_prompt": 1, "not_a_record": 1})
+    assert loaded.n_rows == len(loaded.prompts) + sum(loaded.skipped.values())
+    from cyclebench.fileio import sha256_file
+
+    named = data / "test.csv" if kind == "csv" else data
+    assert loaded.fingerprint == f"sha256:{sha256_file(named)}"  # the file read, not a hash of nothing
+
+
+def test_generator_run_on_original_research14k_csv(tmp_path):
+    data = _write_original(tmp_path / "orig", "csv")
+    generator = fake(tmp_path, "gen", {"p1#s0/part1": PART1, "p1#s0/part2": PART2}, text="garbage")
+    judge = _judge(tmp_path, "judge", {"p1#s0": review_text([5, 6, 6, 7], "Accept")})
+    config = GeneratorRunConfig(data=str(data), backend="fake", judge=JudgeConfig("cyclereviewer", "fake"),
+                                results_turn="given", n_resamples=0, limit=1)
+    results = run_generator_evaluation(config, tmp_path / "run", backend=generator, judge_backend=judge, progress=False)
+    assert generator.calls == ["p1#s0/part1", "p1#s0/part2"]  # the record's own results turn, no request for one
+    assert results["counts"]["outcomes"]["judged"] == 1
+    sent = {r.request_id: r for r in generator.seen}
+    assert sent["p1#s0/part1"].messages == tuple(_record("p1")["messages"][:2])

@@ -157,3 +157,47 @@ def test_aiscientist_few_shot_from_the_corpus_folder(corpus, aiscientist_build, 
     assert results["protocol"]["arguments"]["few_shot"] == str(folder)
     cache = next((tmp_path / "run" / "cache").rglob("responses.jsonl"))
     assert cache.stat().st_size > 0
+
+
+def test_undecided_papers_count_for_ratings_and_are_skipped_for_decisions(corpus, tmp_path):
+    """A Review-5K built with ``--undecided keep`` from ICLR 2026 notes where half the live papers are still
+    undecided: every paper is scored for the rating, only the decided ones for the decision, and the run says
+    how many were left out of the decision figures and why."""
+    from cyclebench.builders import review5k
+    from cyclebench.tasks import get_task
+
+    src = corpus / "openreview" / "iclr2026_v2.jsonl"
+    mixed = tmp_path / "mixed.jsonl"
+    with open(src, encoding="utf-8") as f, open(mixed, "w", encoding="utf-8") as out:
+        for i, line in enumerate(f):
+            note = json.loads(line)
+            if i % 2 and not note["content"]["venueid"]["value"].endswith(("Withdrawn_Submission",
+                                                                         "Desk_Rejected_Submission")):
+                note["content"]["venueid"]["value"] = "ICLR.cc/2026/Conference/Submission"
+                note["content"]["venue"]["value"] = "Submitted to ICLR 2026"
+            out.write(json.dumps(note) + "\n")
+    build = review5k.build(mixed, None, tmp_path / "r5k", review5k.Review5KConfig(undecided="keep", require_text=False),
+                           progress=False)
+    assert 0 < build.manifest["counts"]["papers_undecided_kept"] < build.manifest["counts"]["papers_kept"]
+    loaded = get_task("review-5k").load(str(build.out), "test", abstract_fallback=True)
+    undecided = sum(1 for e in loaded.examples if e.accepted is None)
+    assert 0 < undecided < len(loaded.examples)
+    assert loaded.source["decision_skipped"] == {"no_decision": undecided}
+
+    config = ReviewRunConfig(task="review-5k", data=str(build.out), protocol="cyclereviewer",
+                             backend="baseline-constant", task_options={"abstract_fallback": True}, n_resamples=0)
+    results = run_review_evaluation(config, tmp_path / "run", progress=False)
+    counts, metrics = results["counts"], results["metrics"]
+    assert results["task"]["source"]["decision_skipped"] == {"no_decision": undecided}
+    assert counts["n_papers"] == counts["n_evaluated"] == len(loaded.examples)
+    assert metrics["rating_mae"]["n"] == len(loaded.examples)
+    assert counts["n_decision_truth_missing"] == undecided
+    assert counts["n_decision_evaluated"] + counts["n_decision_failed"] == len(loaded.examples) - undecided
+    assert metrics["decision_accuracy"]["n"] == len(loaded.examples) - undecided
+
+
+def test_decided_build_has_no_decision_skipped(review5k_build):
+    from cyclebench.tasks import get_task
+
+    loaded = get_task("review-5k").load(str(review5k_build), "test", abstract_fallback=True)
+    assert "decision_skipped" not in loaded.source

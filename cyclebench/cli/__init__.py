@@ -13,7 +13,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check-overlap": ("cyclebench.cli.check_overlap",
                       "report (and remove) test papers that also appear in training splits of the datasets"),
     "evaluate": ("cyclebench.cli.evaluate", "evaluate a reviewer (model, baseline or recorded outputs) or a paper generator; judge folders of papers"),
-    "fetch": ("cyclebench.cli.fetch", "write a raw OpenReview snapshot with openreview-py (needs network)"),
+    "fetch": ("cyclebench.cli.fetch", "fetch raw sources (needs network): OpenReview notes and PDFs, arXiv e-prints, cited abstracts"),
     "train": ("cyclebench.cli.train", "print or run the launch command of a training recipe (SFT, Iterative SimPO)"),
     "leaderboard": ("cyclebench.cli.leaderboard",
                     "submit a run to the leaderboard, validate (re-score) submissions, build the static site"),

@@ -70,6 +70,9 @@ def _summary(args: argparse.Namespace, report: dict[str, Any]) -> dict[str, Any]
     }
     if "cutoff" in report:
         summary["possibly_seen_before_cutoff"] = {label: s["papers"] for label, s in report["cutoff"]["possibly_seen"].items()}
+        # Which date each split's papers were dated by (odate/cdate/pdate, arxiv_id, year fallback).
+        summary["dated_by"] = {label: {**s["all_by_date_field"], **({"undated": s["undated"]} if s["undated"] else {})}
+                               for label, s in report["cutoff"]["possibly_seen"].items()}
     if args.remove:
         summary["removed"] = {folder: note["papers_removed"] for folder, note in report["removed"].items()}
     return summary

@@ -149,11 +149,9 @@ def _shown_path(path: Path) -> str:
 def _known_keys(kind: str) -> set[str]:
     import dataclasses
 
-    from trl import ModelConfig
+    from cyclebench.trainers.configs import CONFIG_CLASSES, ModelArguments, ScriptArguments
 
-    from cyclebench.trainers.configs import CONFIG_CLASSES, ScriptArguments
-
-    return {f.name for cls in (ScriptArguments, CONFIG_CLASSES[kind], ModelConfig) for f in dataclasses.fields(cls)}
+    return {f.name for cls in (ScriptArguments, CONFIG_CLASSES[kind], ModelArguments) for f in dataclasses.fields(cls)}
 
 
 def _runnable(command: list[str]) -> list[str]:

@@ -14,7 +14,16 @@ from typing import Final
 
 import pyarrow as pa
 
-__all__ = ["AIScientistICLR2022", "DeepReview13K", "MESSAGE", "Research14K", "Review5K"]
+__all__ = ["AIScientistICLR2022", "DATES", "DeepReview13K", "MESSAGE", "Research14K", "Review5K"]
+
+# OpenReview dates in every dataset built from notes: int64 milliseconds since the epoch (UTC), as the notes
+# store them; null when the note has none (odate/pdate are absent on many notes). ``DATES`` names them in the
+# order check-overlap reads them: made public, created, published.
+CDATE: Final = "cdate"
+ODATE: Final = "odate"
+PDATE: Final = "pdate"
+DATES: Final = (ODATE, CDATE, PDATE)
+DATE_FIELDS: Final = [pa.field(CDATE, pa.int64()), pa.field(ODATE, pa.int64()), pa.field(PDATE, pa.int64())]
 
 # A chat message as the builders store it (role + content).
 MESSAGE: Final = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
@@ -42,9 +51,14 @@ class Review5K:
     PRESENTATION: Final = "presentation"
     CONTRIBUTION: Final = "contribution"
     SCORE_FIELDS: Final = (RATING, CONFIDENCE, SOUNDNESS, PRESENTATION, CONTRIBUTION)
-    # Values of ``decision``.
+    # Values of ``decision``; null for a paper kept undecided (``--undecided keep``: a venue still in review).
     ACCEPT: Final = "accept"
     REJECT: Final = "reject"
+    # The submission note's dates (``DATES``), in ``default``.
+    CDATE: Final = CDATE
+    ODATE: Final = ODATE
+    PDATE: Final = PDATE
+    DATES: Final = DATES
 
     _NAMED_TEXT = pa.struct([pa.field("name", pa.string()), pa.field("text", pa.string())])
     _NAMED_SCORE = pa.struct([pa.field("name", pa.string()), pa.field("value", pa.int64()),
@@ -102,6 +116,7 @@ class Review5K:
             pa.field(REVIEWS, pa.list_(pa.struct(REVIEW_FIELDS))),
             pa.field("meta_review", pa.string()),
             pa.field("meta_review_source", pa.string()),
+            *DATE_FIELDS,
         ]),
         "reviews": pa.schema([
             pa.field(PAPER_ID, pa.string()),
@@ -126,7 +141,7 @@ class DeepReview13K:
 
     ID: Final = "id"
     TITLE: Final = "title"
-    DECISION: Final = "decision"  # "Accept" / "Reject"
+    DECISION: Final = "decision"  # "Accept" / "Reject"; null for a paper kept undecided (``--undecided keep``)
     RATING: Final = "rating"  # JSON list of the human rating strings as the form wrote them
     REVIEWER_COMMENTS: Final = "reviewer_comments"
     INPUTS: Final = "inputs"  # system prompt + paper, chat messages
@@ -136,11 +151,11 @@ class DeepReview13K:
     RATING_SCALE: Final = "rating_scale"
     NUM_REVIEWS: Final = "num_reviews"
     ABSTRACT: Final = "abstract"
-    # OpenReview dates (ms since epoch): created, made public (odate), published (pdate).
-    CDATE: Final = "cdate"
-    ODATE: Final = "odate"
-    PDATE: Final = "pdate"
-    DATES: Final = (ODATE, CDATE, PDATE)
+    # OpenReview dates (``DATES``, ms since epoch): created, made public (odate), published (pdate).
+    CDATE: Final = CDATE
+    ODATE: Final = ODATE
+    PDATE: Final = PDATE
+    DATES: Final = DATES
 
     SCHEMAS: Final[dict[str, pa.Schema]] = {
         "default": pa.schema([
@@ -164,9 +179,7 @@ class DeepReview13K:
             pa.field(NUM_REVIEWS, pa.int64()),
             pa.field(ABSTRACT, pa.string()),
             pa.field("text_sha256", pa.string()),
-            pa.field(CDATE, pa.int64()),
-            pa.field(ODATE, pa.int64()),
-            pa.field(PDATE, pa.int64()),
+            *DATE_FIELDS,
         ]),
     }
 

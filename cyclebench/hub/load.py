@@ -359,7 +359,10 @@ def dataset_fingerprint(data: str | Path, revision: str | None = None,
     A split read from its original file (:func:`original_file`) is the sha256 of that file; a build is the
     sha256 of its manifest's ``shards`` (each shard's sha256, so rebuilding the same rows gives the same
     name); a folder without a manifest the sha256 of its parquet files; a Hub dataset ``hub:repo@revision``.
+    One file given as the data (an original file, whatever its name) is the sha256 of that file.
     Returns the fingerprint and where the data came from (for the results' provenance)."""
+    if is_local(data) and Path(data).is_file():
+        return f"sha256:{sha256_file(data)}", {"path": str(data)}
     if is_local(data):
         folder = Path(data)
         original = original_file(folder, split) if split is not None else None

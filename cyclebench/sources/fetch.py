@@ -29,10 +29,22 @@ def submission_invitation(venue_id: str, api_version: int) -> str:
     return f"{venue_id}/-/{'Blind_Submission' if api_version == 1 else 'Submission'}"
 
 
+# Attributes openreview-py's ``Note`` keeps from the server but leaves out of ``to_json()`` (v1 drops
+# ``details``, so a snapshot would lose every review; v2 also ``number``, ``tcdate``, ``tmdate`` ...).
+_KEPT_ATTRIBUTES = ("details", "number", "cdate", "tcdate", "tmdate", "mdate", "odate", "pdate", "ddate", "domain",
+                    "version", "invitation", "invitations")
+
+
 def note_to_json(note: Any) -> dict[str, Any]:
+    """A note as the server sent it: ``to_json()`` plus what that leaves out (``_KEPT_ATTRIBUTES``)."""
     if isinstance(note, dict):
         return note
-    return note.to_json()
+    payload = dict(note.to_json())
+    for name in _KEPT_ATTRIBUTES:
+        value = getattr(note, name, None)
+        if name not in payload and value is not None and not callable(value):
+            payload[name] = value
+    return payload
 
 
 def check_snapshot_target(out: str | Path, *, overwrite: bool = False) -> None:
@@ -67,25 +79,69 @@ def write_snapshot(notes: Iterable[Any], out: str | Path) -> int:
     return count
 
 
-def fetch_notes(venue_id: str, api_version: int | None = None, *, username: str | None = None,
-                password: str | None = None, invitation: str | None = None) -> Iterable[Any]:
-    """All submissions of a venue with their direct replies, from the live OpenReview API."""
+def invitations_for(venue_id: str, api_version: int, *, include_withdrawn: bool = False) -> list[str]:
+    """The submission invitation, plus (API v1, ``include_withdrawn``) the withdrawn and desk-rejected ones,
+    where v1 venues move such papers out of ``Blind_Submission``. In API v2 they stay in ``Submission``
+    (their ``venueid`` says withdrawn), so there is nothing more to ask."""
+    out = [submission_invitation(venue_id, api_version)]
+    if include_withdrawn and api_version == 1:
+        out += [f"{venue_id}/-/Withdrawn_Submission", f"{venue_id}/-/Desk_Rejected_Submission"]
+    return out
+
+
+def open_client(api_version: int, *, baseurl: str | None = None, username: str | None = None,
+                password: str | None = None, timeout: float = 120.0) -> Any:
+    """openreview-py's client for the API version (logged in when a username/password is given or set in
+    ``OPENREVIEW_USERNAME``/``OPENREVIEW_PASSWORD``; anonymous otherwise, which public venues allow)."""
     try:
         import openreview
     except ImportError as exc:
         raise ImportError("fetching needs openreview-py: pip install 'cyclebench[fetch]'") from exc
-    version = api_version or api_version_for(venue_id)
     username = username or os.environ.get("OPENREVIEW_USERNAME")
     password = password or os.environ.get("OPENREVIEW_PASSWORD")
-    url = API_V1_URL if version == 1 else API_V2_URL
+    url = baseurl or (API_V1_URL if api_version == 1 else API_V2_URL)
     try:
-        if version == 1:
+        if api_version == 1:
             client = openreview.Client(baseurl=url, username=username, password=password)
         else:
             client = openreview.api.OpenReviewClient(baseurl=url, username=username, password=password)
-        notes = client.get_all_notes(
-            invitation=invitation or submission_invitation(venue_id, version), details="directReplies"
-        )
+    except Exception as exc:
+        raise _fetch_error(exc, url) from exc
+    _default_timeout(client.session, timeout)
+    return client
+
+
+def _default_timeout(session: Any, seconds: float) -> None:
+    """openreview-py sends its requests without a timeout (a server that accepts and never answers would
+    hang the fetch); give every request of its session one unless the call sets its own."""
+    original = session.request
+
+    def request(method: str, url: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", seconds)
+        return original(method, url, **kwargs)
+
+    session.request = request
+
+
+def fetch_notes(venue_id: str, api_version: int | None = None, *, username: str | None = None,
+                password: str | None = None, invitation: str | None = None, baseurl: str | None = None,
+                client: Any = None, include_withdrawn: bool = False) -> Iterable[Any]:
+    """All submissions of a venue with their direct replies, from the live OpenReview API; with several
+    invitations (``include_withdrawn``) a note listed under two is kept once."""
+    version = api_version or api_version_for(venue_id)
+    client = client or open_client(version, baseurl=baseurl, username=username, password=password)
+    url = getattr(client, "baseurl", baseurl or "")
+    invitations = [invitation] if invitation else invitations_for(venue_id, version, include_withdrawn=include_withdrawn)
+    notes: list[Any] = []
+    seen: set[str] = set()
+    try:
+        for name in invitations:
+            for note in client.get_all_notes(invitation=name, details="directReplies"):
+                note_id = getattr(note, "id", None) if not isinstance(note, dict) else note.get("id")
+                if note_id in seen:
+                    continue
+                seen.add(note_id)
+                notes.append(note)
     except Exception as exc:
         raise _fetch_error(exc, url) from exc
     return _guarded(notes, url)

@@ -55,6 +55,7 @@ from cyclebench.sources.openreview_fields import (
     META_TEXT_FIELDS,
     NOT_REVIEW_TEXT,
     RATING_FIELDS,
+    review_form,
 )
 from cyclebench.sources.scores import (
     ASPECT_FIELDS,
@@ -270,6 +271,10 @@ def _kind(value: Any) -> str:
     if isinstance(value, (int, float)):
         return f"a number ({type(value).__name__})"
     return f"a {'JSON object' if isinstance(value, dict) else 'list' if isinstance(value, list) else type(value).__name__}"
+
+
+# The one-line summary's key as forms spelled it: v2 "TLDR", v1 "TL;DR", and lower-case copies.
+_TLDR_KEYS = ("TLDR", "TL;DR", "tldr", "tl;dr")
 
 
 def _text(content: dict[str, Any], key: str, what: str) -> str | None:
@@ -541,7 +546,9 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
             if rating_raw is None:
                 rating_raw = value
         elif key in _SCORE_SCALE_FIELD:
-            if value is not None and not (isinstance(value, str) and not value.strip()):
+            if value is None or (isinstance(value, str) and not value.strip()):
+                unread.append((key, f"empty_{key}"))  # the question is on the form, left blank: no score
+            else:
                 # An optional question never costs the review: an unreadable answer is kept raw, counted.
                 scores[key], why = parse_optional_score(value, scale_for(venue_id, year, _SCORE_SCALE_FIELD[key]), key)
                 if why:
@@ -551,6 +558,7 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
     if rating_raw is None:
         raise RecordError("missing_rating", "no rating or recommendation field")
     rating = parse_score(rating_raw, scale_for(venue_id, year, "rating"), "rating")
+    unread.extend(_absent_questions(content, venue_id, year))
     return Review(
         note_id=_reply_id(note),
         forum=_reply_id(note, "forum"),
@@ -569,6 +577,13 @@ def parse_review(note: dict[str, Any], venue_id: str, year: int | None, versions
         license=note.get("license") if isinstance(note.get("license"), str) else None,
         unread_scores=tuple(unread),
     )
+
+
+def _absent_questions(content: dict[str, Any], venue_id: str, year: int | None) -> list[tuple[str, str]]:
+    """Scored questions of the year's form that the note does not hold at all, as ``absent_<field>``: no
+    score, the review kept (an empty answer is ``empty_<field>``, counted where it is read)."""
+    form = review_form(venue_id, year)
+    return [(key, f"absent_{key}") for key in form.scores if key not in content] if form else []
 
 
 def _check_form_answer(key: str, value: Any) -> None:
@@ -695,7 +710,7 @@ def parse_submission(note: dict[str, Any]) -> ParseOutcome:
         abstract=abstract.strip(),
         keywords=keywords,
         primary_area=_text(content, "primary_area", "primary_area"),
-        tldr=_text(content, "TLDR", "tldr") or _text(content, "TL;DR", "tldr"),
+        tldr=next((t for key in _TLDR_KEYS if (t := _text(content, key, "tldr"))), None),
         pdf=_text(content, "pdf", "pdf"),
         cdate=dates["cdate"],
         mdate=dates["mdate"] or dates["tmdate"],

@@ -26,6 +26,12 @@ _RATING_SCALES: dict[tuple[str, int], str] = {
     ("ICLR", 2024): "1/3/5/6/8/10",
     ("ICLR", 2025): "1/3/5/6/8/10",
     ("ICLR", 2026): "0/2/4/6/8/10",
+    # NeurIPS on OpenReview: 1-10 from 2021 to 2024, "overall" 1-6 in 2025 (6: Strong Accept ... 1: Strong Reject).
+    ("NEURIPS", 2021): "1-10",
+    ("NEURIPS", 2022): "1-10",
+    ("NEURIPS", 2023): "1-10",
+    ("NEURIPS", 2024): "1-10",
+    ("NEURIPS", 2025): "1-6",
 }
 _CONFIDENCE_SCALE = "1-5"
 _ASPECT_SCALE = "1-4"
@@ -36,6 +42,11 @@ ASPECT_FIELDS = (
     "correctness",
     "technical_novelty_and_significance",
     "empirical_novelty_and_significance",
+    # NeurIPS 2025 (1-4 each).
+    "quality",
+    "clarity",
+    "significance",
+    "originality",
 )
 # Fallback when a venue/year is not in the table: a plausible range, named as assumed.
 UNKNOWN_RATING_SCALE = "0-10?"

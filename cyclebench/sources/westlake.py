@@ -9,6 +9,8 @@ figure, messages``. Both may also come as parquet or JSONL with the same columns
 
 from __future__ import annotations
 
+import ast
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,23 +21,70 @@ from cyclebench.hub.columns import Research14K as R14K
 from cyclebench.hub.load import dataset_fingerprint, decoded_cell, iter_table, original_file, read_split
 from cyclebench.records import ReviewExample
 
-_LEADING_NUMBER = re.compile(r"^\s*\**\s*(\d+(?:\.\d+)?)")
+# The leading number of one rating string ("6: marginally above ...", "10: strong accept", "5.0", "**8**").
+_LEADING_NUMBER = re.compile(r"^\s*\**\s*(\d{1,6}(?:\.\d+)?)(?![\d.])")
+# A rating cell is a short list; a longer text is not a Python list literal worth evaluating.
+_MAX_LITERAL_CHARS = 100_000
+
+# Why a row is skipped, and what to look at when every row of a file is.
+SKIP_HINTS = {
+    "missing_id": "the `id` cell is empty",
+    "no_ratings": "the `rating` cell is absent or an empty list; DeepReview-13K's `rating` is a JSON list of the "
+                  "human rating strings, e.g. [\"6: marginally above the acceptance threshold\", \"8: accept, good paper\"]",
+    "unreadable_rating": "an entry of the `rating` list has no leading number (e.g. \"N/A\", a dict without `value`)",
+    "no_paper_text": "`inputs` has no user turn with the paper (a JSON list of chat messages)",
+    "not_a_record": "the row is not a JSON object with the published columns",
+    "repeated_mode_row": "the paper was already read from an earlier row (train repeats each paper for fast/standard/best)",
+}
+
+
+def _rating_items(value: Any) -> list[Any]:
+    """The entries of a ``rating`` cell: a list, JSON text of one, or the Python literal a pandas CSV writes
+    (``['6: ...', '8: ...']``); a lone value is a list of one."""
+    items = decoded_cell(value)
+    if isinstance(items, str) and items.strip()[:1] in ("[", "(") and len(items) <= _MAX_LITERAL_CHARS:
+        try:
+            items = ast.literal_eval(items.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            pass
+    if isinstance(items, tuple):
+        items = list(items)
+    if not isinstance(items, list):
+        items = [items] if items not in (None, "") else []
+    return items
+
+
+def _rating_value(item: Any) -> float | None:
+    """One rating entry as a number: a number, a string with a leading number, or ``{"value": ...}`` (the raw
+    API v2 shape); None when it is none of these."""
+    if isinstance(item, dict) and "value" in item:
+        item = item["value"]
+    if isinstance(item, bool):
+        return None
+    if isinstance(item, (int, float)):
+        return float(item) if math.isfinite(item) else None
+    if isinstance(item, str):
+        match = _LEADING_NUMBER.match(item)
+        return float(match.group(1)) if match else None
+    return None
+
+
+def read_ratings(value: Any) -> tuple[tuple[float, ...], str | None]:
+    """The human ratings of a row, or () with the reason: ``no_ratings`` (absent, empty) or ``unreadable_rating``
+    (an entry without a number: the row is skipped, not averaged over the entries that read)."""
+    items = _rating_items(value)
+    if not items:
+        return (), "no_ratings"
+    values = [_rating_value(item) for item in items]
+    if any(v is None for v in values):
+        return (), "unreadable_rating"
+    return tuple(v for v in values if v is not None), None
 
 
 def rating_values(value: Any) -> tuple[float, ...]:
-    """The human ratings of a row: a JSON list of strings like "6: marginally above ..." or numbers."""
-    items = decoded_cell(value)
-    if not isinstance(items, list):
-        items = [items] if items not in (None, "") else []
-    out = []
-    for item in items:
-        if isinstance(item, (int, float)) and not isinstance(item, bool):
-            out.append(float(item))
-        elif isinstance(item, str):
-            match = _LEADING_NUMBER.match(item)
-            if match:
-                out.append(float(match.group(1)))
-    return tuple(out)
+    """The human ratings of a row: a JSON list of strings like "6: marginally above ..." or numbers; () when
+    the cell holds none or any entry cannot be read (see :func:`read_ratings` for the reason)."""
+    return read_ratings(value)[0]
 
 
 def paper_text_from_messages(messages: Any) -> str | None:
@@ -52,12 +101,14 @@ def paper_text_from_messages(messages: Any) -> str | None:
 
 def deepreview_example(row: dict[str, Any]) -> tuple[ReviewExample | None, str | None]:
     """One DeepReview-13K row to an example, or None with the reason it cannot be one."""
+    if not isinstance(row, dict):
+        return None, "not_a_record"
     paper_id = str(row.get(DR.ID) or "").strip()
     if not paper_id:
         return None, "missing_id"
-    ratings = rating_values(row.get(DR.RATING))
-    if not ratings:
-        return None, "no_ratings"
+    ratings, why = read_ratings(row.get(DR.RATING))
+    if why:
+        return None, why
     text = paper_text_from_messages(row.get(DR.INPUTS))
     if not text:
         return None, "no_paper_text"
@@ -68,31 +119,41 @@ def deepreview_example(row: dict[str, Any]) -> tuple[ReviewExample | None, str |
 
 
 def read_deepreview_split(data: str, split: str, revision: str | None = None) -> tuple[list[ReviewExample], dict[str, int], dict[str, Any]]:
-    """Examples of one DeepReview-13K split from a local folder of the original files or a cyclebench build.
+    """Examples of one DeepReview-13K split from a local folder of the original files, one such file (e.g. a
+    ``sample.json`` list of records), or a cyclebench build.
 
     The training file repeats each paper three times (fast/standard/best); papers are kept once, by id.
+    Every skipped row is counted by reason; when rows were read but none is usable, a ``ValueError`` names
+    the reasons and what each means, instead of an empty split.
     """
-    folder = Path(data)
-    skipped: dict[str, int] = {}
-    original = original_file(folder, split)
-    if original is None and not (folder / "README.md").is_file():
-        raise FileNotFoundError(f"no {split}.csv / .parquet / .jsonl in {folder}")
-    source = ({"path": str(original), "format": "WestlakeNLP original"} if original is not None
-              else {"path": str(folder), "format": "cyclebench build"})
+    path = Path(data)
+    if path.is_file():
+        source: dict[str, Any] = {"path": str(path), "format": "WestlakeNLP original (one file)"}
+    else:
+        original = original_file(path, split)
+        if original is None and not (path / "README.md").is_file():
+            raise FileNotFoundError(f"no {split}.csv / .parquet / .jsonl / .json in {path}")
+        source = ({"path": str(original), "format": "WestlakeNLP original"} if original is not None
+                  else {"path": str(path), "format": "cyclebench build"})
     fingerprint, _ = dataset_fingerprint(data, revision, split)
-    rows = read_split(data, split, revision=revision)
+    skipped: dict[str, int] = {}
     examples: list[ReviewExample] = []
     seen: set[str] = set()
-    for row in rows:
+    n_rows = 0
+    for row in read_split(data, split, revision=revision):
+        n_rows += 1
         example, reason = deepreview_example(row)
+        if example is not None and example.paper_id in seen:
+            example, reason = None, "repeated_mode_row"
         if example is None:
             skipped[reason or "unknown"] = skipped.get(reason or "unknown", 0) + 1
             continue
-        if example.paper_id in seen:
-            skipped["repeated_mode_row"] = skipped.get("repeated_mode_row", 0) + 1
-            continue
         seen.add(example.paper_id)
         examples.append(example)
+    if n_rows and not examples:
+        raise ValueError(f"{source['path']}: none of {n_rows} DeepReview-13K rows is usable ({split}): "
+                         + "; ".join(f"{reason} {n} ({SKIP_HINTS.get(reason, 'see the row')})"
+                                     for reason, n in sorted(skipped.items())))
     source["fingerprint"] = fingerprint
     return examples, skipped, source
 

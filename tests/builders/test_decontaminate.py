@@ -405,3 +405,24 @@ def test_corpus_builder_step_removes_and_records(corpus_builds, tmp_path):
     from datasets import load_dataset
 
     assert load_dataset(str(copy))["test_2026"].num_rows == 3 * len(_split_ids(copy, "test_2026"))
+
+
+def test_cutoff_dates_corpus_builds_by_their_notes_and_says_which_date(review5k_build, aiscientist_build, tmp_path,
+                                                                      capsys):
+    """ICLR 2026 papers were made public in autumn 2025: with the notes' dates in Review-5K none is "possibly
+    seen" by a 2025-06 cutoff (the year fallback dated all of them 2025-01-01). The AI Scientist table has no
+    note dates: its papers are dated by the venue year, and the summary says so."""
+    tests = [*parse_split_arg(str(review5k_build), "test"), *parse_split_arg(str(aiscientist_build), "test")]
+    report = check_overlap(tests, [], cutoff_date="2025-06-01")
+    r5k, ais = (report["cutoff"]["possibly_seen"][ref.label] for ref in tests)
+    assert r5k["papers"] == 0 and r5k["undated"] == 0
+    assert set(r5k["all_by_date_field"]) <= {"odate", "cdate", "pdate"}
+    assert sum(r5k["all_by_date_field"].values()) == r5k["of"] > 0
+    assert ais["all_by_date_field"] == {"year": ais["of"]} and ais["papers"] == ais["of"]
+    assert all(item["field"] == "year" and item["public_date"] == "2021-01-01" for item in ais["items"].values())
+
+    assert _cli(["--test", f"{review5k_build}:test", f"{aiscientist_build}:test", "--train", str(review5k_build),
+                 "--report", str(tmp_path / "overlap.json"), "--cutoff-date", "2025-06-01"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["dated_by"] == {ref.label: report["cutoff"]["possibly_seen"][ref.label]["all_by_date_field"]
+                                   for ref in tests}

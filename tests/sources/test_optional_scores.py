@@ -96,3 +96,22 @@ def test_review5k_build_keeps_the_review_and_counts_the_answer(tmp_path):
     other = {s["name"]: s for s in by_id[_reviews(note)[0]["id"]]["other_scores"]}
     assert other["empirical_novelty_and_significance"]["value"] is None
     assert other["empirical_novelty_and_significance"]["raw"] == "Not applicable"
+
+
+def test_deepreview13k_build_keeps_the_review_and_counts_the_answer(tmp_path):
+    from cyclebench.builders import deepreview13k
+
+    note = _iclr2023_note()
+    _reviews(note)[0]["content"]["empirical_novelty_and_significance"] = "Not applicable"
+    _reviews(note)[1]["content"]["confidence"] = "N/A"
+    snapshot = tmp_path / "iclr2023.jsonl"
+    snapshot.write_text(json.dumps(note) + "\n", encoding="utf-8")
+    config = deepreview13k.DeepReview13KConfig(require_text=False, modes=("fast",), test_fraction=0.0)
+    report = deepreview13k.build([snapshot], None, tmp_path / "dr", config, workers=1, progress=False)
+    counts = report.manifest["counts"]
+    assert counts["review_scores_unread"] == {"not_applicable_confidence": 1,
+                                              "not_applicable_empirical_novelty_and_significance": 1}
+    kept = parse_submission(_iclr2023_note()).submission.reviews
+    assert counts["papers_kept"] == 1 and counts["reviews_kept"] == len(kept)
+    row = pq.read_table(next((tmp_path / "dr").rglob("*.parquet"))).to_pylist()[0]
+    assert row["rating_mean"] == pytest.approx(sum(r.rating.value for r in kept) / len(kept))

@@ -130,6 +130,13 @@ def test_bad_recipes_are_refused_before_launch(tmp_path, capsys, content, messag
     assert message in capsys.readouterr().err
 
 
+def test_a_gguf_file_override_is_a_known_model_argument(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    recipe = str(RECIPES / "cyclereviewer-8b-full.yaml")
+    train = _printed(capsys, recipe, "--set", "gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf")[0]
+    assert "--gguf_file SmolLM2-135M-Instruct.Q4_1.gguf" in " ".join(train)
+
+
 def test_unknown_override_is_refused(capsys):
     assert train_cli.run(_args(str(RECIPES / "cyclereviewer-8b-full.yaml"), "--set", "max_stepz=2")) == 2
     assert "max_stepz" in capsys.readouterr().err
