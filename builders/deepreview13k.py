@@ -78,7 +78,8 @@ VERSION = "1.2.0"
 CHANGELOG = """\
 ## 1.2.0
 - `undecided: keep|drop` (`--undecided`, default `drop`): a venue still in review can be built with the
-  offline chain; a kept undecided paper has a null `decision`, its outputs have no decision line (the final
+  offline chain or a model chain (whose prompt then reads `# Decision: none yet (the venue is still in
+  review)`); a kept undecided paper has a null `decision`, its outputs have no decision line (the final
   review states none), and it is counted (`counts.papers_undecided_kept`, the card). The config gains the
   field, so the manifest's config hash changes; the rows of a `drop` build do not.
 
@@ -128,7 +129,7 @@ class DeepReview13KConfig:
     withdrawn: Policy = "drop"
     desk_rejected: Policy = "drop"
     # Papers without a decision yet (a venue in review): dropped with a reason, or kept with a null decision
-    # and outputs without a decision line (offline chain only: a model chain's prompt states the decision).
+    # and outputs without a decision line (a model chain's prompt says there is none yet).
     undecided: UndecidedPolicy = "drop"
     # Without a text file a paper is rejected ("no_paper_text"); when false its title + abstract stand in
     # (text_source "title+abstract", counted).
@@ -453,9 +454,6 @@ def build(
     chain = chain or ChainFromReviews(score_decimals=config.score_decimals, acceptance_threshold=config.acceptance_threshold)
     if getattr(chain, "score_decimals", config.score_decimals) != config.score_decimals:
         raise ValueError("the chain's score_decimals differs from the config's")
-    if config.undecided == "keep" and not getattr(chain, "pure", False):
-        raise ValueError("undecided=keep needs the offline chain (from-reviews): a model chain's prompt states "
-                         "the paper's decision, and an undecided paper has none")
     snapshots = input_paths(openreview)
     check_input_files(snapshots, "OpenReview snapshot")
     if papers is not None and not Path(papers).is_dir():

@@ -86,8 +86,9 @@ class PaperMaterial:
     discussions: tuple[ReviewDiscussion, ...]
     # Author comments addressed to the paper (replyto = the submission), oldest first.
     general_responses: tuple[Comment, ...] = ()
-    # "accept" / "reject": the real decision (withdrawn papers kept as rejects map to "reject").
-    decision: Literal["accept", "reject"] = "reject"
+    # "accept" / "reject": the real decision (withdrawn papers kept as rejects map to "reject"); None for a
+    # paper kept undecided (``--undecided keep``).
+    decision: Literal["accept", "reject"] | None = "reject"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,7 +119,7 @@ class ReasoningChain:
     analysis: str
     # The final review: scores (averaged human scores, rounded), decision, and texts by section key.
     rating: float
-    decision: Literal["accept", "reject"]
+    decision: Literal["accept", "reject"] | None
     soundness: float | None = None
     presentation: float | None = None
     contribution: float | None = None
@@ -575,6 +576,10 @@ Invalid with High / Medium / Low confidence.
 """
 
 
+# The prompt's decision line for an undecided paper.
+NO_DECISION_YET = "none yet (the venue is still in review)"
+
+
 def chain_prompt(material: PaperMaterial, max_paper_chars: int = 60000) -> list[dict[str, str]]:
     """The documented prompt of :class:`ChainByModel`: system = :data:`CHAIN_SYSTEM_PROMPT`; user = the
     paper (cut at ``max_paper_chars`` with a note), every human review with its scores and the author
@@ -603,7 +608,9 @@ def chain_prompt(material: PaperMaterial, max_paper_chars: int = 60000) -> list[
     meta = sub.meta_review
     if meta is not None and meta.text.strip():
         parts.append(f"# Meta review\n\n{meta.text.strip()}")
-    parts.append(f"# Decision: {material.decision.capitalize()}")
+    # An undecided paper (a venue still in review, ``--undecided keep``) says so rather than leaving the
+    # model to guess one; its final review then states no decision either.
+    parts.append(f"# Decision: {material.decision.capitalize()}" if material.decision else f"# Decision: {NO_DECISION_YET}")
     parts.append(CHAIN_INSTRUCTIONS)
     return [{"role": "system", "content": CHAIN_SYSTEM_PROMPT}, {"role": "user", "content": "\n\n".join(parts)}]
 

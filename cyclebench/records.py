@@ -135,6 +135,8 @@ class Submission:
     desk_rejected: bool
     # When the submission was made public (ms since epoch).
     odate: int | None = None
+    # content.authors as the snapshot holds them (["Anonymous"] or absent while a v1 venue is double blind).
+    authors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from cyclebench.leaderboard import rescore
 from cyclebench.leaderboard.datasets import DatasetBuilds
 from cyclebench.leaderboard.generation import outcome_problems
 from cyclebench.leaderboard.outcome import LABELS, Verification
-from cyclebench.leaderboard.provenance import request_hash_problems
+from cyclebench.leaderboard.provenance import request_hash_problems, truncation_problems
 from cyclebench.leaderboard.reparse import Reparsed, replace_judge_reviews
 from cyclebench.leaderboard.reproduce import is_baseline_run, reproduce_baseline
 
@@ -87,6 +87,7 @@ def check_review(results: dict[str, Any], rows: list[tuple[int, Any]], reparsed:
         out.add("human_scores_mismatch", f"{len(differ)} predictions carry human scores that differ from the dataset "
                                          f"build (first: {_first(differ)}); the build's are the ground truth")
     out.problems.extend(request_hash_problems(results, by_id, loaded.examples))
+    out.problems.extend(truncation_problems(results, by_id))
     claimed = [rescore.parsed_from_row(by_id[e.paper_id]["parsed"]) for e in loaded.examples]
     bounds = rescore.rating_range(loaded.examples)
     out.rating_bounds = bounds

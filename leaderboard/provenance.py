@@ -17,7 +17,10 @@ What is checked (without the model, which the validator never runs):
   protocol builds for that paper from the dataset build (messages, sampling, seed, model fingerprint:
   ``GenerationRequest.cache_key``). The request is rebuilt only when the prompt is the protocol's alone:
   not with few-shot examples (files on the submitter's machine) nor with reflection rounds (their requests
-  hold the model's earlier answers, which a run does not keep).
+  hold the model's earlier answers, which a run does not keep). A run with ``max_paper_tokens`` showed some
+  papers cut in the model's own tokenizer, which the validator does not hold: a row that says ``truncated``
+  must not carry the whole paper's request (that row was not cut), every other row must; and the rows'
+  flags must add up to ``counts.truncation`` (:func:`truncation_problems`).
 
 What cannot be checked: that the named model wrote the outputs. Anyone can compute these hashes; they catch
 a relabelled import or a hand-made run, not a determined forger. The "verified" label says the raw outputs
@@ -133,10 +136,51 @@ def request_hash_problems(results: dict[str, Any], rows_by_id: dict[str, dict[st
             return []
         what = ("a model run carries the cache key of the request the protocol builds for the paper from the "
                 "dataset build (messages, sampling, seed and model fingerprint)")
-        wrong = [pid for pid, row in rows_by_id.items() if row.get("request_hash") != expected.get(pid)]
+        cut = cut_papers(results, rows_by_id)
+        if cut:
+            what += "; a row flagged truncated must not carry the whole paper's request"
+        wrong = [pid for pid, row in rows_by_id.items() if (row.get("request_hash") == expected.get(pid)) == (pid in cut)]
     if not wrong:
         return []
     first = min(wrong)
     return [Problem("provenance", f"paper {first!r}: request_hash {str(rows_by_id[first].get('request_hash'))[:70]!r} "
                                   f"is not what this kind of run writes ({len(wrong)} of {len(rows_by_id)} "
                                   f"prediction(s) so): {what}; is the run {'a model run' if imported else 'imported'}?")]
+
+
+def cut_papers(results: dict[str, Any], rows_by_id: dict[str, dict[str, Any]]) -> set[str]:
+    """The papers a run with ``max_paper_tokens`` says it cut (none without the option)."""
+    from cyclebench.truncation import MAX_PAPER_TOKENS
+
+    if ((results.get("task") or {}).get("options") or {}).get(MAX_PAPER_TOKENS) is None:
+        return set()
+    return {pid for pid, row in rows_by_id.items() if row.get("truncated") is True}
+
+
+def truncation_problems(results: dict[str, Any], rows_by_id: dict[str, dict[str, Any]]) -> list[Problem]:
+    """Truncation records agree with the option: with ``max_paper_tokens`` every row says whether its paper was
+    cut and ``counts.truncation`` counts those rows; without it neither exists."""
+    from cyclebench.truncation import MAX_PAPER_TOKENS
+
+    budget = ((results.get("task") or {}).get("options") or {}).get(MAX_PAPER_TOKENS)
+    summary = (results.get("counts") or {}).get("truncation")
+    flagged = [pid for pid, row in rows_by_id.items() if "truncated" in row]
+    if budget is None:
+        if summary is not None or flagged:
+            return [Problem("truncation", f"task.options has no {MAX_PAPER_TOKENS}, yet the run records truncation "
+                                          f"(counts.truncation: {summary is not None}, rows with 'truncated': "
+                                          f"{len(flagged)})")]
+        return []
+    n = len(rows_by_id)
+    n_cut = sum(row.get("truncated") is True for row in rows_by_id.values())
+    if len(flagged) != n or not all(isinstance(row["truncated"], bool) for row in rows_by_id.values()):
+        return [Problem("truncation", f"with {MAX_PAPER_TOKENS}={budget!r} every prediction row says whether its "
+                                      f"paper was cut (true/false); {n - len(flagged)} of {n} rows do not")]
+    expected = {MAX_PAPER_TOKENS: budget, "n_papers": n, "n_truncated": n_cut, "n_whole": n - n_cut}
+    if not isinstance(summary, dict):
+        return [Problem("truncation", f"with {MAX_PAPER_TOKENS}={budget!r}, results.json has no counts.truncation")]
+    differ = {k: summary.get(k) for k, v in expected.items() if summary.get(k) != v}
+    if differ:
+        return [Problem("truncation", f"counts.truncation {differ} is not what the option and the rows give "
+                                      f"({ {k: expected[k] for k in differ} })")]
+    return []

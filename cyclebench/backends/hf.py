@@ -104,6 +104,12 @@ def read_chat_template(path: str) -> str:
     return text
 
 
+
+def _unreadable_gguf(folder: str, gguf_file: str, exc: Exception) -> ValueError:
+    """One line naming the file when transformers' GGUF reader fails past the header check."""
+    return ValueError(f"hf backend: cannot read GGUF file {Path(folder) / gguf_file}: {type(exc).__name__}: "
+                      f"{' '.join(str(exc).split())[:300]}")
+
 class HFBackend(Backend):
     name = "hf"
 
@@ -165,6 +171,10 @@ class HFBackend(Backend):
             tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust, **gguf_kwargs)
         except OSError as exc:  # not a model folder, unknown Hub id, offline without a cached copy
             raise ValueError(f"hf backend: cannot load pretrained={pretrained!r}: {' '.join(str(exc).split())}") from None
+        except Exception as exc:  # a GGUF cut short or garbled after its header (struct.error ...)
+            if gguf_file is None:
+                raise
+            raise _unreadable_gguf(folder, gguf_file, exc) from None
         if template is not None:
             tok.chat_template = template
         if not getattr(tok, "chat_template", None):
@@ -180,8 +190,13 @@ class HFBackend(Backend):
         self.tokenizer = tok
 
         torch_dtype: Any = "auto" if dtype == "auto" else getattr(torch, dtype)
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, trust_remote_code=trust,
-                                                     **gguf_kwargs)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, trust_remote_code=trust,
+                                                         **gguf_kwargs)
+        except Exception as exc:  # as above: the tensors of a GGUF cut short do not reshape
+            if gguf_file is None:
+                raise
+            raise _unreadable_gguf(folder, gguf_file, exc) from None
         self.model = model.to(self.device).eval()
 
         eos = getattr(model.generation_config, "eos_token_id", None)

@@ -46,8 +46,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_research14k_arguments(sub)
 
+    from cyclebench.cli.build_research14k_metadata import add_research14k_metadata_arguments
+
+    add_research14k_metadata_arguments(sub)
+
 
 def run(args: argparse.Namespace) -> int:
+    if args.dataset == "research-14k-metadata":
+        from cyclebench.cli.build_research14k_metadata import run_research14k_metadata
+
+        return run_research14k_metadata(args)
     if args.dataset == "research-14k":
         from cyclebench.cli.build_research14k import run_research14k
 

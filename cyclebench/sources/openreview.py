@@ -628,6 +628,20 @@ def _comment(note: dict[str, Any]) -> Comment:
     )
 
 
+def _authors(content: dict[str, Any]) -> tuple[str, ...]:
+    """Authors: a list of strings (v1 plain, v2 under ``value``) or one comma-separated string; blank names are
+    dropped; anything else is ``invalid_authors``."""
+    value = _value(content, "authors")
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    if isinstance(value, list) and all(isinstance(a, str) for a in value):
+        return tuple(a.strip() for a in value if a.strip())
+    bad = next((a for a in value if not isinstance(a, str)), value) if isinstance(value, list) else value
+    raise RecordError("invalid_authors", f"authors hold {_kind(bad)}, not only strings")
+
+
 # ---------------------------------------------------------------------------------------------
 # Submission
 
@@ -723,6 +737,7 @@ def parse_submission(note: dict[str, Any]) -> ParseOutcome:
         withdrawn=withdrawn,
         desk_rejected=desk_rejected,
         odate=dates["odate"],
+        authors=_authors(content),
     )
     return ParseOutcome(submission, rejects, superseded)
 

@@ -20,7 +20,7 @@ from cyclebench.backends.gguf import (
 )
 
 
-def _gguf(folder, name="m.gguf", body=b"GGUF" + b"\0" * 64):
+def _gguf(folder, name="m.gguf", body=b"GGUF\3\0\0\0" + b"\0" * 60):  # a v3 header, no tensors or keys
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(body)
     return folder / name

