@@ -52,7 +52,28 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and not (0 if name != "timeout" else 0.01) <= value <= 3600:
             raise ValueError(f"--{name} must be a number of seconds from 0 to 3600")
+    _check_outputs_are_not_inputs(args)
     return {"openreview": _openreview, "arxiv": _arxiv, "abstracts": _abstracts}[args.source](args)
+
+
+def _check_outputs_are_not_inputs(args: argparse.Namespace) -> None:
+    """Refuse, before any request, an output (``--out``, ``--manifest``, ``--pdfs``) that is an input
+    (``--metadata``, ``--bib``) or another output: each is rewritten whole, so the input would be lost."""
+    from cyclebench.sources.http_fetch import manifest_path_for
+
+    listing = args.pdfs if args.source == "openreview" and args.pdfs is not None else args.out
+    outputs = {"--out": args.out, "--manifest": args.manifest or manifest_path_for(listing)}
+    if args.source == "openreview" and args.pdfs is not None:
+        outputs["--pdfs"] = args.pdfs
+    inputs = {"--metadata": args.metadata, "--bib": args.bib} if args.source != "openreview" else {}
+    named = [(k, Path(v).resolve()) for k, v in outputs.items()]
+    for i, (name, path) in enumerate(named):
+        for other, other_path in named[i + 1:]:
+            if path == other_path:
+                raise ValueError(f"{name} and {other} are the same path {path}; give each its own")
+        for flag, value in inputs.items():
+            if value is not None and path == Path(value).resolve():
+                raise ValueError(f"{name} {path} is the input {flag}; writing it would replace that input")
 
 
 def _policy(default, args):  # type: ignore[no-untyped-def]

@@ -262,11 +262,12 @@ def _card_split_files(folder: Path, config: str, split: str) -> list[Path]:
 
 def decoded_cell(value: Any) -> Any:
     """A JSON-encoded cell (the original CSV files store messages, sections ... as JSON text) decoded;
-    anything else as is."""
+    anything else, including text that is not JSON or nests too deep for the decoder (``[[[[...``), as is:
+    the reader then skips the row with its reason instead of crashing."""
     if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
         try:
             return json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return value
     return value
 

@@ -123,7 +123,10 @@ class _Lookup:
             if exc.reason == "http_404":
                 return None
             raise
-        paper = (body.get("data") or [None])[0] if isinstance(body, dict) and "data" in body else body
+        paper = body
+        if isinstance(body, dict) and "data" in body:  # search/match: {"data": [paper, ...]}
+            found = body["data"]
+            paper = found[0] if isinstance(found, list) and found else None
         if not isinstance(paper, dict):
             return None
         if not (work.doi or work.arxiv) and norm_title(paper.get("title")) != norm_title(work.title):

@@ -39,14 +39,16 @@ ARXIV_API_URL = "https://export.arxiv.org/api/query"
 ARXIV_EPRINT_URL = "https://arxiv.org/e-print"
 ARXIV_POLICY = HttpPolicy(min_interval=3.0, timeout=60.0, retries=4, backoff=5.0)
 _ATOM = "{http://www.w3.org/2005/Atom}"
-_ID_RE = re.compile(r"abs/([^/]+/\d{7}|\d{4}\.\d{4,5})(v\d+)?$")
+_ID_RE = re.compile(r"abs/([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(v\d+)?$")
 _NEW_ID = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?!\d)")
 _OLD_ID = re.compile(r"(?<![A-Za-z])([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})")
 
 
 def norm_title(text: str | None) -> str:
     """Lower case, accents and punctuation dropped, whitespace collapsed: the form two titles are compared in."""
-    t = unicodedata.normalize("NFKD", re.sub(r"[{}\\$]", "", text or ""))
+    if not isinstance(text, str):
+        return ""  # a server's title that is a number, a list or null matches nothing
+    t = unicodedata.normalize("NFKD", re.sub(r"[{}\\$]", "", text))
     t = "".join(c for c in t if not unicodedata.combining(c))
     return re.sub(r"[^a-z0-9]+", " ", t.lower()).strip()
 

@@ -21,6 +21,7 @@ import os
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -41,6 +42,8 @@ class HttpPolicy:
     backoff: float = 2.0  # first retry's wait; doubled each time
     backoff_max: float = 120.0
     retry_after_max: float = 600.0
+    max_bytes: int = 512 * 1024 * 1024  # a body larger than this is refused (``too_large``), not read into memory
+    deadline: float = 900.0  # seconds for one whole response: a server dripping bytes forever is cut off
 
 
 class FetchError(Exception):
@@ -94,18 +97,60 @@ def _refused(exc: BaseException) -> bool:
     return isinstance(reason, ConnectionRefusedError) or isinstance(exc, ConnectionRefusedError)
 
 
+class _SameHostHeaders(urllib.request.HTTPRedirectHandler):
+    """Redirects only to http(s) (urllib also follows ``ftp://``), and a redirect to another host carries
+    no header but the User-Agent: an API key (``x-api-key``) is never sent to a host it was not meant for."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        target = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl))
+        if target.scheme not in ("http", "https"):
+            raise urllib.error.HTTPError(req.full_url, code, f"redirect to a {target.scheme or 'relative'}: URL "
+                                         "refused", headers, fp)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and target.hostname != urllib.parse.urlsplit(req.full_url).hostname:
+            new.headers = {k: v for k, v in new.headers.items() if k.lower() == "user-agent"}
+            new.unredirected_hdrs = {}
+        return new
+
+
+def _read_body(response: Any, policy: HttpPolicy, url: str) -> bytes:
+    """The body in blocks, refused once over ``policy.max_bytes`` and cut off after ``policy.deadline``
+    seconds (each socket read has ``policy.timeout``, but a server sending a byte a second never trips it);
+    a body shorter than its Content-Length is an ``IncompleteRead`` (retried)."""
+    declared = response.headers.get("Content-Length")
+    expected = int(declared) if declared and declared.strip().isdigit() else None
+    if expected is not None and expected > policy.max_bytes:
+        raise FetchError("too_large", f"{url}: Content-Length {expected} over the {policy.max_bytes}-byte limit")
+    started, blocks, size = time.monotonic(), [], 0
+    while True:
+        block = response.read1(1 << 16)  # what has arrived (read() would wait for a whole block)
+        if not block:
+            break
+        size += len(block)
+        if size > policy.max_bytes:
+            raise FetchError("too_large", f"{url}: body over the {policy.max_bytes}-byte limit")
+        if time.monotonic() - started > policy.deadline:
+            raise TimeoutError(f"body not complete after {policy.deadline:g} s ({size} bytes so far)")
+        blocks.append(block)
+    data = b"".join(blocks)
+    if expected is not None and len(data) < expected:
+        raise http.client.IncompleteRead(data, expected - len(data))
+    return data
+
+
 def http_get(url: str, policy: HttpPolicy, throttle: Throttle, *, headers: Mapping[str, str] | None = None,
              sleep: Callable[[float], None] = time.sleep) -> bytes:
     """The whole body of ``url``; retries as the module says, else ``FetchError``/``ServerDown``."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
+    opener = urllib.request.build_opener(_SameHostHeaders)
     last = ""
     refused = 0
     for attempt in range(policy.retries + 1):
         wait = min(policy.backoff * (2 ** attempt), policy.backoff_max)
         throttle.wait()
         try:
-            with urllib.request.urlopen(request, timeout=policy.timeout) as response:
-                return response.read()  # http.client raises IncompleteRead on a short body
+            with opener.open(request, timeout=policy.timeout) as response:
+                return _read_body(response, policy, url)
         except urllib.error.HTTPError as exc:
             last = f"HTTP {exc.code} {exc.reason}"
             if exc.code == 429:
@@ -127,10 +172,15 @@ def http_get(url: str, policy: HttpPolicy, throttle: Throttle, *, headers: Mappi
 def write_atomic(target: Path, data: bytes) -> None:
     """``data`` under ``target`` whole or not at all (``target.part`` then a rename)."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir() and not target.is_symlink():
+        raise IsADirectoryError(f"{target} is a folder; cannot write a file there")
     partial = target.with_name(target.name + ".part")
+    partial.unlink(missing_ok=True)  # a left-over (or planted) link there is removed, never written through
     try:
-        partial.write_bytes(data)
-        os.replace(partial, target)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(partial, target)  # replaces a symlink at ``target`` itself, never the file it points to
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -145,10 +195,10 @@ def file_digest(path: Path) -> tuple[int, str]:
 
 
 def resume_hit(target: Path, previous: Mapping[str, Any] | None) -> bool:
-    """Whether ``target`` can be skipped: present, non-empty and, when an earlier manifest recorded it,
+    """Whether ``target`` can be skipped: a regular file, non-empty and, when an earlier manifest recorded it,
     of that size and SHA-256 (a file replaced or damaged since is fetched again)."""
-    if not target.is_file() or target.stat().st_size == 0:
-        return False
+    if target.is_symlink() or not target.is_file() or target.stat().st_size == 0:
+        return False  # a link is never taken as done: it may point anywhere (it is replaced, not followed)
     if previous and previous.get("sha256"):
         size, sha = file_digest(target)
         return size == previous.get("size") and sha == previous["sha256"]

@@ -447,7 +447,9 @@ def _member(name: str, kind: str) -> tarfile.TarInfo | tuple[str, bytes]:
         return (name, b"% a member\n")
     types = {"dir": tarfile.DIRTYPE, "symlink-in": tarfile.SYMTYPE, "symlink-out": tarfile.SYMTYPE,
              "hardlink-out": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE, "chr": tarfile.CHRTYPE}
-    target = {"symlink-in": "main.tex" if "/" not in name else "../main.tex", "symlink-out": "../../etc/passwd",
+    # An in-archive link from a member one folder down points up one level; "./ok.tex" is at the top.
+    inside = "main.tex" if "/" not in name.removeprefix("./") else "../main.tex"
+    target = {"symlink-in": inside, "symlink-out": "../../etc/passwd",
               "hardlink-out": "/etc/passwd"}.get(kind, "")
     return _special(name, types[kind], target)
 
