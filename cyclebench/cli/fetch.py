@@ -98,6 +98,7 @@ def _report(what: str, counts: dict, manifest: Path) -> None:
 def _openreview(args: argparse.Namespace) -> int:
     from cyclebench.sources.fetch import (
         api_version_for,
+        attachment_request,
         check_snapshot_target,
         fetch_notes,
         open_client,
@@ -126,7 +127,7 @@ def _openreview(args: argparse.Namespace) -> int:
     client = client or open_client(version, baseurl=args.base_url, timeout=args.timeout or 120.0)
     manifest = args.manifest or manifest_path_for(args.pdfs)
     counts = fetch_submission_pdfs(
-        _snapshot_notes(args.out), lambda note_id: client.get_attachment(id=note_id, field_name="pdf"), args.pdfs,
+        _snapshot_notes(args.out), lambda note_id: attachment_request(client, note_id), args.pdfs,
         manifest, policy=_policy(OPENREVIEW_PDF_POLICY, args), progress=not args.no_progress)
     _report("PDFs", counts, manifest)
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,15 @@ def open_client(api_version: int, *, baseurl: str | None = None, username: str |
         raise _fetch_error(exc, url) from exc
     _default_timeout(client.session, timeout)
     return client
+
+
+def attachment_request(client: Any, note_id: str, field_name: str = "pdf") -> tuple[str, dict[str, str]]:
+    """The URL and headers ``client.get_attachment(id=note_id, field_name=...)`` would send (both API
+    versions: ``GET {baseurl}/attachment?id=&name=``), so the body can be read with a size and time limit
+    the client does not have. Only the ``Authorization`` header travels (when the client holds a token)."""
+    url = f"{str(client.baseurl).rstrip('/')}/attachment?" + urllib.parse.urlencode({"id": note_id, "name": field_name})
+    headers = getattr(client, "headers", None) or {}
+    return url, {k: str(v) for k, v in headers.items() if str(k).lower() == "authorization"}
 
 
 def _default_timeout(session: Any, seconds: float) -> None:

@@ -1,10 +1,12 @@
-"""Each submission's PDF through openreview-py's attachment API (``client.get_attachment(id=, field_name="pdf")``,
-``GET {baseurl}/attachment?id=...&name=pdf`` in both API versions), saved as ``DIR/<note id>.pdf``.
+"""Each submission's PDF from OpenReview's attachment endpoint (``GET {baseurl}/attachment?id=...&name=pdf``,
+what openreview-py's ``client.get_attachment(id=, field_name="pdf")`` asks in both API versions), saved as
+``DIR/<note id>.pdf``.
 
-openreview-py's own session already retries 429 (honouring ``Retry-After``) and 5xx; this module adds the
-pacing between PDFs, a retry with backoff of a connection dropped mid-body (requests' errors are
-``OSError``s), the ``%PDF`` check (an HTML error page or an empty answer is a failed item, never a .pdf)
-and the resume rule of :mod:`cyclebench.sources.http_fetch`.
+The body is read through :func:`cyclebench.sources.http_fetch.http_get`, not the client: the client reads a
+whole body with no size or time limit, so a hostile or broken server could stream forever or send gigabytes.
+``http_get`` brings the pacing, the retries (429 with ``Retry-After``, 5xx, a dropped body), ``max_bytes``
+(``too_large``) and ``deadline``; this module adds the ``%PDF`` check (an HTML error page or an empty answer is
+a failed item, never a .pdf) and the resume rule of :mod:`cyclebench.sources.http_fetch`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from cyclebench.sources.http_fetch import (
     FetchError,
     FetchManifest,
     HttpPolicy,
-    ServerDown,
     Throttle,
+    http_get,
     previous_items,
     resume_hit,
     run_items,
@@ -46,34 +48,27 @@ def check_pdf(data: bytes) -> None:
         raise FetchError("not_pdf", f"{len(data)} bytes starting {shown!r}")
 
 
-def attachment_with_retries(get: Callable[[], bytes], policy: HttpPolicy, throttle: Throttle,
-                            sleep: Callable[[float], None] = time.sleep) -> bytes:
-    """``get()`` paced and retried on ``OSError``; openreview-py's refusals (404, 403) fail at once."""
-    last, refused = "", 0
-    for attempt in range(policy.retries + 1):
-        throttle.wait()
-        try:
-            return get()
-        except OSError as exc:  # requests' ConnectionError/ChunkedEncodingError/Timeout are OSErrors
-            text = " ".join(str(exc).split())
-            refused += "refused" in text.lower()
-            last = f"{type(exc).__name__}: {text}"[:200]
-        except Exception as exc:  # noqa: BLE001 - openreview.OpenReviewException: the server answered no
-            text = " ".join(str(exc).split())[:200]
-            reason = "not_found" if "404" in text or "not found" in text.lower() else "refused"
-            raise FetchError(reason, text) from None
-        if attempt < policy.retries:
-            sleep(min(policy.backoff * 2 ** attempt, policy.backoff_max))
-    if refused == policy.retries + 1:
-        raise ServerDown(f"could not reach OpenReview: {last}")
-    raise FetchError("gave_up", f"{last} (after {policy.retries + 1} tries)")
+def attachment_bytes(url: str, headers: Mapping[str, str], policy: HttpPolicy, throttle: Throttle,
+                     sleep: Callable[[float], None] = time.sleep) -> bytes:
+    """The attachment's body, bounded by the policy; the server's refusals keep their old manifest reasons
+    (404: ``not_found``, any other 4xx: ``refused``)."""
+    try:
+        return http_get(url, policy, throttle, headers=headers, sleep=sleep)
+    except FetchError as exc:
+        if exc.reason == "http_404":
+            raise FetchError("not_found", exc.detail) from None
+        if exc.reason.startswith("http_4"):
+            raise FetchError("refused", f"{exc.reason[5:]} {exc.detail}") from None
+        raise
 
 
-def fetch_submission_pdfs(notes: Iterable[Mapping[str, Any]], get_attachment: Callable[[str], bytes],
+def fetch_submission_pdfs(notes: Iterable[Mapping[str, Any]],
+                          attachment_request: Callable[[str], tuple[str, Mapping[str, str]]],
                           out_dir: Path, manifest_path: Path, *, policy: HttpPolicy = OPENREVIEW_PDF_POLICY,
                           progress: bool = True, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """One manifest item per note: ``fetched``, ``skipped`` (already there, same size and hash as the last
-    manifest says) or ``failed`` (``no_pdf``, ``not_pdf``, ``not_found``, ``gave_up`` ...)."""
+    manifest says) or ``failed`` (``no_pdf``, ``not_pdf``, ``not_found``, ``too_large``, ``gave_up`` ...).
+    ``attachment_request(note_id)`` gives the URL and headers to ask (see ``fetch.attachment_request``)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(f"--pdfs {out_dir} is not a folder")
@@ -91,7 +86,8 @@ def fetch_submission_pdfs(notes: Iterable[Mapping[str, Any]], get_attachment: Ca
             if resume_hit(target, previous.get(note_id)):
                 manifest.skipped(note_id, target)
                 return
-            data = attachment_with_retries(lambda: get_attachment(note_id), policy, throttle, sleep)
+            url, headers = attachment_request(note_id)
+            data = attachment_bytes(url, headers, policy, throttle, sleep)
             check_pdf(data)
             write_atomic(target, data)
             manifest.fetched(note_id, target)

@@ -13,6 +13,7 @@ import json
 import os
 import threading
 import time
+import typing
 
 import pytest
 
@@ -308,3 +309,69 @@ def test_interrupt_mid_write_leaves_no_part_and_no_target(tmp_path, monkeypatch)
         write_atomic(target, b"%PDF-1.4")
     monkeypatch.setattr(os, "replace", real)
     assert sorted(tmp_path.iterdir()) == []
+
+
+class _HostileAttachments(_Hostile):
+    """``/attachment?id=drip`` drips forever, ``id=huge`` streams forever, ``id=ok*`` is a PDF that records the
+    Authorization header it was asked with."""
+
+    seen_auth: typing.ClassVar[list] = []
+
+    def do_GET(self) -> None:
+        import urllib.parse
+
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+        note = query.get("id", "")
+        if note in ("drip", "huge"):
+            self.path = f"/{note}"
+            return super().do_GET()
+        type(self).seen_auth.append(self.headers.get("Authorization"))
+        body = b"%PDF-1.4 " + note.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_openreview_pdfs_endless_and_huge_bodies_fail_within_the_deadline(tmp_path):
+    """``fetch openreview --pdfs`` no longer reads through openreview-py's unbounded ``get_attachment``."""
+    from types import SimpleNamespace
+
+    from cyclebench.sources.fetch import attachment_request
+    from cyclebench.sources.fetch_pdfs import fetch_submission_pdfs
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HostileAttachments)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+    _HostileAttachments.seen_auth = []
+    client = SimpleNamespace(baseurl=f"http://127.0.0.1:{server.server_address[1]}",
+                             headers={"User-Agent": "x", "Accept": "application/json", "Authorization": "Bearer t0k"})
+    notes = [{"id": i, "content": {"pdf": f"/pdf/{i}.pdf"}} for i in ("ok1", "drip", "huge", "ok2")]
+    policy = HttpPolicy(min_interval=0.0, timeout=2.0, retries=0, backoff=0.01, max_bytes=200_000, deadline=1.0)
+    start = time.monotonic()
+    try:
+        counts = fetch_submission_pdfs(notes, lambda note_id: attachment_request(client, note_id), tmp_path / "pdfs",
+                                       tmp_path / "m.json", policy=policy, progress=False, sleep=lambda s: None)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert time.monotonic() - start < 10
+    assert counts["inputs"] == 4 and counts["fetched"] == 2 and counts["failed"] == 2
+    assert counts["fetched"] + counts["skipped"] + counts["failed"] == counts["inputs"]
+    assert counts["failed_reasons"] == {"gave_up": 1, "too_large": 1}
+    items = {i["id"]: i for i in json.loads((tmp_path / "m.json").read_text())["items"]}
+    assert items["drip"]["reason"] == "gave_up" and "not complete after 1 s" in items["drip"]["detail"]
+    assert items["huge"]["reason"] == "too_large"
+    assert sorted(p.name for p in (tmp_path / "pdfs").iterdir()) == ["ok1.pdf", "ok2.pdf"]
+    assert (tmp_path / "pdfs" / "ok2.pdf").read_bytes() == b"%PDF-1.4 ok2"
+    assert _HostileAttachments.seen_auth == ["Bearer t0k", "Bearer t0k"]  # the client's token, as it would send
+
+
+def test_attachment_request_is_the_clients_url_without_its_other_headers():
+    from types import SimpleNamespace
+
+    from cyclebench.sources.fetch import attachment_request
+
+    url, headers = attachment_request(SimpleNamespace(baseurl="https://api2.openreview.net/", headers={"Accept": "a"}),
+                                      "a b&c")
+    assert url == "https://api2.openreview.net/attachment?id=a+b%26c&name=pdf" and headers == {}
