@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "leaderboard": ("cyclebench.cli.leaderboard",
                     "submit a run to the leaderboard, validate (re-score) submissions, build the static site"),
     "publish": ("cyclebench.cli.publish", "upload a built dataset folder to the Hugging Face Hub and tag it"),
+    "tasks": ("cyclebench.cli.tasks", "list the tasks, protocols and backends evaluate accepts, one line each"),
 }
 
 
