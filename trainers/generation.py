@@ -44,11 +44,9 @@ class CycleResearcherGenerator:
         self.sampling = cycleresearcher.default_sampling()
 
     def build_prompt(self, record: Mapping[str, Any]) -> list[dict[str, str]]:
-        from cyclebench.generation import prompts_from_rows
-        from cyclebench.trainers.data import decoded_cell
+        from cyclebench.generation import original_row, prompts_from_rows
 
-        row = {key: decoded_cell(value) if key in ("messages", "references") else value for key, value in record.items()}
-        prompts, skipped, _notes = prompts_from_rows([row])
+        prompts, skipped, _notes = prompts_from_rows([original_row(dict(record))])
         if not prompts:
             from cyclebench.records import RecordError
 
