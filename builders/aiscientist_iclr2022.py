@@ -13,7 +13,6 @@ hash of the id (``test_fraction``), and a baseline row is scored on ``test`` onl
 from __future__ import annotations
 
 import csv
-import dataclasses
 import math
 import re
 from collections.abc import Iterator
@@ -21,19 +20,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cyclebench.builders import citations
 from cyclebench.builders.base import RejectLog, hash_split, input_fingerprint
+from cyclebench.builders.cards import load_example
+from cyclebench.builders.citations import citation_section
 from cyclebench.builders.driver import Accounting, Balance, BuildRun, BuildSpec, Written
 
 import cyclebench
 from cyclebench.checks import between, fraction, validate_fields
+from cyclebench.hub.card import CardMetadata
 from cyclebench.hub.columns import AIScientistICLR2022
 from cyclebench.hub.writer import card_front_matter
 from cyclebench.records import RecordError, Reject, ReviewExample
+from cyclebench.sources.openreview import decision_from_text
 from cyclebench.sources.text import PapersDirectory
 
 NAME = "aiscientist-iclr2022"
-VERSION = "1.0.0"
-CHANGELOG = "## 1.0.0\n- Ratings table + texts to review examples; hash split for baselines.\n"
+VERSION = "1.1.0"
+CHANGELOG = """\
+## 1.1.0
+- One decision vocabulary across cyclebench's datasets: the boolean `accepted` column is replaced by
+  `decision` (`Accept` / `Reject`, null when the table's cell is neither), `acceptance_type` (oral /
+  spotlight / poster of an accepted paper) and `decision_raw` (the table's words, e.g. `Accept (Poster)`).
+  The task reads the same ground truth from `decision`, so decision metrics are unchanged.
+- The card carries the Hub metadata (`language`, `task_categories`, `task_ids`, `size_categories`,
+  `license: other` with `license_name` / `license_link`) and cites the AI Scientist and its repository.
+
+## 1.0.0
+- Ratings table + texts to review examples; hash split for baselines.
+"""
 RATING_SCALE = "1/3/5/6/8/10"
 
 
@@ -130,6 +145,15 @@ def iter_examples(
     config: AIScientistConfig | None = None,
 ) -> Iterator[ReviewExample]:
     """Review examples of the benchmark; every row that cannot become one is logged with a reason."""
+    for example, _ in iter_papers(ratings_path, papers, log, split=split, config=config):
+        yield example
+
+
+def iter_papers(
+    ratings_path: str | Path, papers: str | Path, log: RejectLog | None = None, *, split: str = "all",
+    config: AIScientistConfig | None = None,
+) -> Iterator[tuple[ReviewExample, str]]:
+    """Each paper's review example with the table's decision cell as written (``Accept (Poster)``)."""
     config = config or AIScientistConfig()
     log = log or RejectLog()
     directory = PapersDirectory(papers)
@@ -158,10 +182,28 @@ def iter_examples(
             accepted=accepted,
             year=2022,
             rating_scale=RATING_SCALE,
-        )
+        ), decision
 
 
 SCHEMA = AIScientistICLR2022.SCHEMAS["default"]
+COLUMNS = AIScientistICLR2022
+
+
+def paper_row(example: ReviewExample, decision_raw: str) -> dict[str, Any]:
+    """One paper's row: the example's fields the schema has, the decision in the shared vocabulary."""
+    accepted = example.accepted
+    return {
+        COLUMNS.PAPER_ID: example.paper_id,
+        COLUMNS.TITLE: example.title,
+        COLUMNS.PAPER_TEXT: example.paper_text,
+        COLUMNS.RATINGS: list(example.ratings),
+        "rating_mean": sum(example.ratings) / len(example.ratings),
+        COLUMNS.DECISION: COLUMNS.ACCEPT if accepted else COLUMNS.REJECT if accepted is False else None,
+        COLUMNS.ACCEPTANCE_TYPE: decision_from_text(decision_raw, "ratings_table").presentation if accepted else None,
+        COLUMNS.DECISION_RAW: decision_raw,
+        COLUMNS.YEAR: example.year,
+        COLUMNS.RATING_SCALE: example.rating_scale,
+    }
 
 
 def build(ratings_path: str | Path, papers: str | Path, out: str | Path, config: AIScientistConfig | None = None,
@@ -171,12 +213,8 @@ def build(ratings_path: str | Path, papers: str | Path, out: str | Path, config:
     spec = BuildSpec(NAME, VERSION, config, {"default": SCHEMA}, {"default": ["train", "test"]})
     with BuildRun(spec, out, inputs=[ratings_path, papers], overwrite=overwrite) as run:
         n_kept = 0
-        for example in iter_examples(ratings_path, papers, run.log, config=config):
-            row = dataclasses.asdict(example)
-            for key in ("soundness", "presentation", "contribution", "confidence"):
-                row.pop(key)
-            row["ratings"] = list(example.ratings)
-            row["rating_mean"] = sum(example.ratings) / len(example.ratings)
+        for example, decision_raw in iter_papers(ratings_path, papers, run.log, config=config):
+            row = paper_row(example, decision_raw)
             run.writer.add("default", hash_split(example.paper_id, config.test_fraction, config.seed), row)
             n_kept += 1
         written = run.close_shards()
@@ -192,8 +230,48 @@ def build(ratings_path: str | Path, papers: str | Path, out: str | Path, config:
     return manifest
 
 
+CARD_METADATA = CardMetadata(
+    pretty_name="AI Scientist ICLR 2022 review benchmark",
+    task_categories=("text-classification",), task_ids=("text-scoring",),
+    tags=("peer-review", "iclr", "ai-scientist", "cyclebench"),
+    # Mixed: the ratings table is Apache-2.0 (the repository), the paper texts are their authors' work.
+    license="other", license_name="ai-scientist-apache-2.0-and-paper-texts",
+    license_link="https://github.com/SakanaAI/AI-Scientist/blob/main/LICENSE",
+)
+
+
 def dataset_card(written: Written) -> str:
-    front = card_front_matter({"default": SCHEMA}, written.split_rows, written.shards, license_id="other",
-                              pretty_name="AI Scientist ICLR 2022 review benchmark", tags=["peer-review"])
-    return front + (f"\n# {NAME}\n\nBuilt by cyclebench {cyclebench.__version__} (builder {VERSION}). Ratings and "
-                    "texts from SakanaAI/AI-Scientist (Apache-2.0); paper texts are the authors' work.\n\n" + CHANGELOG)
+    front = card_front_matter({"default": SCHEMA}, written.split_rows, written.shards, CARD_METADATA)
+    rows = written.split_rows["default"]
+    return front + f"""
+# AI Scientist ICLR 2022 review benchmark (cyclebench build, builder {VERSION})
+
+The 500-paper ICLR 2022 reviewer benchmark of the AI Scientist (`review_iclr_bench`): each paper's human
+ratings and decision with its PDF-to-markdown text, built by `cyclebench build aiscientist-iclr2022`
+(cyclebench {cyclebench.__version__}). This build holds the papers of the given table that have a text.
+
+{load_example(written.split_rows, {"default": "train / test: halves by a hash of the paper id"})}
+
+| split | papers |
+|---|---|
+{chr(10).join(f"| {split} | {n} |" for split, n in rows.items())}
+
+## Columns
+
+`paper_id, title` (read from the text's first headings), `paper_text`, `ratings` (each reviewer's rating,
+1-10), `rating_mean`, `decision` (`Accept` / `Reject`, the vocabulary of every cyclebench dataset; null when
+the table's cell is neither), `acceptance_type` (oral / spotlight / poster of an accepted paper),
+`decision_raw` (the table's cell, e.g. `Accept (Poster)`), `year`, `rating_scale`.
+
+The benchmark is an evaluation set: evaluate on both splits together (task split `all`); `train` / `test`
+exist so the CPU baselines can be trained and scored on disjoint papers.
+
+## Changelog
+
+{CHANGELOG}
+## License
+
+The ratings table comes from SakanaAI/AI-Scientist (Apache-2.0); the paper texts are their authors' work,
+included for research on peer review.
+
+{citation_section((citations.AI_SCIENTIST, citations.CYCLERESEARCHER), (citations.AI_SCIENTIST_REPO, citations.OPENREVIEW))}"""

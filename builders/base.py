@@ -9,17 +9,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
+from cyclebench.builders.citations import CYCLERESEARCHER, bibtex_block
+
 from cyclebench.records import Decision, Reject
 
-# Every dataset card cites the work whose datasets these rebuild.
-CYCLERESEARCHER_CITATION = """```bibtex
-@inproceedings{weng2025cycleresearcher,
-  title     = {CycleResearcher: Improving Automated Research via Automated Review},
-  author    = {Weng, Yixuan and Zhu, Minjun and Bao, Guangsheng and Zhang, Hongbo and Wang, Jindong and Zhang, Yue and Yang, Linyi},
-  booktitle = {International Conference on Learning Representations},
-  year      = {2025}
-}
-```"""
+# Every dataset card cites the work whose datasets these rebuild (``citations`` holds every entry).
+CYCLERESEARCHER_CITATION = bibtex_block(CYCLERESEARCHER)
 
 
 # Kinds of paper text a builder can read, in the default order of preference.
@@ -37,8 +32,22 @@ def hash_split(paper_id: str, test_fraction: float, seed: int) -> str:
     return "test" if stable_fraction(paper_id, seed) < test_fraction else "train"
 
 
+# Field metadata key: an opt-in field added after builds were published; at its default it is left out of the
+# manifest's config and its hash, so a default build stays byte-identical to one made before the field existed.
+OMIT_AT_DEFAULT = "omit_at_default"
+
+
+def config_dict(config: Any) -> dict[str, Any]:
+    """The config as the manifest records it (``OMIT_AT_DEFAULT`` fields only when set)."""
+    payload = dataclasses.asdict(config)
+    for f in dataclasses.fields(config):
+        if f.metadata.get(OMIT_AT_DEFAULT) and payload.get(f.name) == f.default:
+            payload.pop(f.name)
+    return payload
+
+
 def config_sha256(config: Any) -> str:
-    payload = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+    payload = config_dict(config) if dataclasses.is_dataclass(config) else config
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -86,7 +95,7 @@ def manifest_header(name: str, version: str, config: Any) -> dict[str, Any]:
         "dataset": name,
         "builder_version": version,
         "cyclebench_version": cyclebench.__version__,
-        "config": dataclasses.asdict(config),
+        "config": config_dict(config),
         "config_sha256": config_sha256(config),
     }
 

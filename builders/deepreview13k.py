@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cyclebench.builders import citations
 from cyclebench.builders.base import (
     TEXT_KINDS,
     check_input_files,
@@ -39,6 +40,8 @@ from cyclebench.builders.base import (
     hash_split,
     input_fingerprint,
 )
+from cyclebench.builders.cards import load_example, openreview_license
+from cyclebench.builders.citations import citation_section
 from cyclebench.builders.driver import (
     Accounting,
     Balance,
@@ -67,6 +70,7 @@ from cyclebench.checks import (
     one_of,
     validate_fields,
 )
+from cyclebench.hub.card import CardMetadata
 from cyclebench.hub.columns import DeepReview13K
 from cyclebench.hub.writer import card_front_matter
 from cyclebench.records import Comment, RecordError, Reject, Submission, to_dict
@@ -74,8 +78,14 @@ from cyclebench.sources.openreview import iter_raw_notes, parse_submission, thre
 from cyclebench.sources.openreview_fields import has_review_content
 
 NAME = "deepreview-13k"
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 CHANGELOG = """\
+## 1.3.0
+- The card carries the Hub metadata (`language`, `task_categories`, `task_ids`, `size_categories`,
+  `source_datasets`; `license: other` with `license_name` / `license_link` when the build holds paper texts)
+  and cites DeepReview, CycleResearcher and OpenReview. Rows are unchanged: `decision` was already `Accept` /
+  `Reject`, the vocabulary every cyclebench dataset now shares (`hub.columns.DECISIONS`).
+
 ## 1.2.0
 - `undecided: keep|drop` (`--undecided`, default `drop`): a venue still in review can be built with the
   offline chain or a model chain (whose prompt then reads `# Decision: none yet (the venue is still in
@@ -248,7 +258,7 @@ def paper_rows(material: PaperMaterial, chain: ReasoningChain, config: DeepRevie
     base = {
         "id": sub.id,
         "title": sub.title,
-        "decision": material.decision.capitalize() if material.decision else None,
+        DeepReview13K.DECISION: {"accept": DeepReview13K.ACCEPT, "reject": DeepReview13K.REJECT}.get(material.decision or ""),
         "rating": json.dumps([r.rating.raw for r in reviews], ensure_ascii=False),
         "reviewer_comments": reviewer_comments(material),
     }
@@ -441,8 +451,10 @@ def build(
     model_batch_size: int = 64,
     overwrite: bool = False,
     progress: bool | None = None,
+    ai_text_scores: str | dict[str, Any] | None = None,
 ) -> BuildReport:
     """Build DeepReview-13K from raw OpenReview snapshot(s) and a papers folder into ``out`` (Hub layout).
+    ``ai_text_scores``: detector model args to score every review for AI writing (``builders/ai_text.py``).
 
     ``chain`` is the reasoning-chain stage (default :class:`ChainFromReviews` with the config's rounding and
     threshold); a pure chain runs in the ``workers`` processes, a model chain in this process in batches of
@@ -471,8 +483,11 @@ def build(
     text_inputs: dict[str, str] = {}
     seen: set[str] = set()
     unread_scores: Counter[str] = Counter()
-    spec = BuildSpec(NAME, VERSION, config, SCHEMAS, {"default": splits}, config.max_rows_per_shard,
-                     omit_empty_splits=True)
+    from cyclebench.builders.ai_text import ReviewScorer, score_deepreview_rows, with_deepreview_column
+
+    scorer = ReviewScorer(ai_text_scores) if ai_text_scores else None
+    spec = BuildSpec(NAME, VERSION, config, with_deepreview_column(SCHEMAS) if scorer else SCHEMAS,
+                     {"default": splits}, config.max_rows_per_shard, omit_empty_splits=True)
     with BuildRun(spec, out, inputs=[*snapshots, *([papers] if papers is not None else [])], overwrite=overwrite) as run:
         writer, log = run.writer, run.log
 
@@ -482,7 +497,7 @@ def build(
             if rows[0]["text_sha256"]:
                 text_inputs[outcome.paper_id or ""] = rows[0]["text_sha256"]
             split = split_for(rows[0]["id"], rows[0]["year"], config)
-            writer.add_many("default", split, rows)
+            writer.add_many("default", split, score_deepreview_rows(scorer, rows) if scorer else rows)
             counts["papers_kept"] += 1
             if rows[0]["decision"] is None:
                 counts["papers_undecided_kept"] += 1
@@ -555,7 +570,7 @@ def build(
         )
         path, manifest = run.commit(
             written, accounting,
-            lead={"chain": chain.describe()},
+            lead={"chain": chain.describe(), **(scorer.manifest() if scorer else {})},
             inputs={
                 "openreview": [input_fingerprint(s) for s in snapshots],
                 "paper_texts": dict(sorted(text_inputs.items())),
@@ -581,9 +596,17 @@ def build(
 def dataset_card(manifest: dict[str, Any], config: DeepReview13KConfig, split_rows: dict[str, int],
                  shards: dict[str, Any]) -> str:
     counts = manifest["counts"]
-    front = card_front_matter(SCHEMAS, {"default": split_rows}, shards, license_id=config.license,
-                              pretty_name="DeepReview-13K (cyclebench rebuild)",
-                              tags=["peer-review", "openreview", "deepreviewer", "cyclebench"])
+    with_texts = any(source != "title+abstract" for source in counts["text_sources"])
+    metadata = CardMetadata(
+        pretty_name="DeepReview-13K (cyclebench rebuild)",
+        task_categories=("text-generation", "text-classification"), task_ids=("text-scoring",),
+        tags=("peer-review", "openreview", "iclr", "deepreviewer", "cyclebench"),
+        **openreview_license(config.license, with_texts),
+    )
+    from cyclebench.builders.ai_text import with_deepreview_column  # the opt-in column, when scored
+
+    schemas = with_deepreview_column(SCHEMAS) if "ai_text_scores" in manifest else SCHEMAS
+    front = card_front_matter(schemas, {"default": split_rows}, shards, metadata)
 
     def table(items: dict[str, int]) -> str:
         return "\n".join(f"| {k} | {v} |" for k, v in items.items()) or "| (none) | 0 |"
@@ -596,10 +619,7 @@ def dataset_card(manifest: dict[str, Any], config: DeepReview13KConfig, split_ro
 Papers with a DeepReviewer reasoning chain in three modes ({", ".join(config.modes)}), rebuilt from raw
 OpenReview notes by `cyclebench build deepreview-13k` (cyclebench {manifest['cyclebench_version']}).
 
-```python
-from datasets import load_dataset
-ds = load_dataset("<this repo or folder>")   # splits: {", ".join(split_rows)}
-```
+{load_example({"default": split_rows}, {"default": "splits: " + ", ".join(split_rows)})}
 
 ## Rows
 
@@ -624,8 +644,9 @@ sha256 of every input and shard, the chain stage's description and these counts.
 
 ## Columns
 
-`id, title, decision, rating, reviewer_comments, inputs, outputs` as published (`rating` is a JSON list of the
-human rating strings as the form wrote them; `reviewer_comments` a JSON object with every review, its scores,
+`id, title, decision, rating, reviewer_comments, inputs, outputs` as published (`decision` is `Accept` /
+`Reject`, the vocabulary of every cyclebench dataset: a kept withdrawn or desk-rejected paper is `Reject`, an
+undecided one null; `rating` is a JSON list of the human rating strings as the form wrote them; `reviewer_comments` a JSON object with every review, its scores,
 rating history and the author responses in its thread, the general author responses and the meta review;
 `inputs` the system prompt of the mode + the paper; `outputs` the assistant turn), then `mode` and provenance:
 `year, venue_id, text_source, chain_method, decision_raw, rating_mean, rating_scale, num_reviews, abstract,
@@ -659,15 +680,5 @@ OpenReview notes are CC BY 4.0. Paper texts are the authors' work, included for 
 original DeepReview-13K terms forbid using models trained on it for real peer review; that request is
 repeated here.
 
-## Citation
-
-```bibtex
-@inproceedings{{zhu2025deepreview,
-  title     = {{DeepReview: Improving LLM-based Paper Review with Human-like Deep Thinking Process}},
-  author    = {{Zhu, Minjun and Weng, Yixuan and Yang, Linyi and Zhang, Yue}},
-  booktitle = {{Proceedings of the 63rd Annual Meeting of the Association for Computational Linguistics}},
-  year      = {{2025}}
-}}
-```
-"""
+{citation_section((citations.DEEPREVIEW, citations.CYCLERESEARCHER), (citations.OPENREVIEW,))}"""
 

@@ -174,7 +174,7 @@ def run_datatrove(stage: Callable[[In], Out], items: Iterable[In], options: Data
     try:
         import datatrove  # noqa: F401
     except ImportError as exc:
-        raise ImportError('the datatrove engine needs datatrove: pip install "cyclebench[scale]"') from exc
+        raise ImportError('the datatrove engine needs datatrove: pip install datatrove (or, in a cyclebench clone, pip install -e ".[scale]")') from exc
     options = options or DatatroveOptions()
     if options.tasks < 1 or options.workers < 1:
         raise ValueError("tasks and workers must be >= 1")

@@ -50,8 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cyclebench.builders import citations
 from cyclebench.builders.base import (
-    CYCLERESEARCHER_CITATION,
     input_fingerprint,
 )
 from cyclebench.builders.bibtex import (
@@ -63,6 +63,7 @@ from cyclebench.builders.bibtex import (
     paper_abstract_rows,
     read_abstract_rows,
 )
+from cyclebench.builders.citations import citation_section
 from cyclebench.builders.driver import Accounting, Balance, BuildRun, BuildSpec
 from cyclebench.builders.executor import DatatroveOptions, Engine, run_stage
 from cyclebench.builders.outline import (
@@ -79,6 +80,7 @@ from cyclebench.builders.paper_extract import (
     extract_paper,
 )
 
+from cyclebench.hub.card import CardMetadata
 from cyclebench.hub.columns import Research14K
 from cyclebench.hub.writer import card_front_matter
 from cyclebench.outputs import check_outside
@@ -88,8 +90,13 @@ from cyclebench.sources.confined import DEFAULT_LIMITS, SourceLimits
 from cyclebench.sources.openreview import MAX_ID_LENGTH, is_valid_id
 
 NAME = "research-14k"
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 CHANGELOG = """\
+## 1.3.0
+- The card carries the Hub metadata (`language`, `task_categories`, `size_categories`, `source_datasets`;
+  `license: other` with `license_name` / `license_link`: each arXiv paper's own license) and cites
+  CycleResearcher and arXiv. Rows are unchanged.
+
 ## 1.2.0
 - One source is one paper: a source that is, lies inside or holds a source an earlier metadata row took
   (the same project under another paperId or year, `..` and links resolved) is `duplicate_source`, naming
@@ -851,9 +858,15 @@ class _Stats:
 def dataset_card(manifest: dict[str, Any], config: Research14KConfig, split_rows: dict[str, dict[str, int]],
                  shards: dict[str, Any]) -> str:
     counts = manifest["counts"]
-    front = card_front_matter(SCHEMAS, split_rows, shards, license_id=config.license,
-                              pretty_name="Research-14K (cyclebench rebuild)",
-                              tags=["paper-generation", "cycleresearcher", "cyclebench"])
+    license_fields: dict[str, Any] = {"license": config.license}
+    if config.license == "other":  # each paper under the license its authors chose on arXiv
+        license_fields.update(license_name="arxiv-per-paper-licenses",
+                              license_link="https://info.arxiv.org/help/license/index.html")
+    metadata = CardMetadata(pretty_name="Research-14K (cyclebench rebuild)", task_categories=("text-generation",),
+                            task_ids=("language-modeling",),
+                            tags=("paper-generation", "scientific-papers", "cycleresearcher", "cyclebench"),
+                            **license_fields)
+    front = card_front_matter(SCHEMAS, split_rows, shards, metadata)
     rejected = "\n".join(f"| {r} | {n} |" for r, n in counts["papers_rejected"].items()) or "| (none) | 0 |"
     refs = counts["references"]
     sources = ", ".join(f"{k} {v}" for k, v in counts["text_sources"].items()) or "none"
@@ -913,10 +926,7 @@ Paper texts and their LaTeX sources are the authors' work, under the license eac
 the rebuild is for research on automated research. The original Research-14K terms forbid using models
 trained on it to write papers submitted as human work; that request is repeated here.
 
-## Citation
-
-{CYCLERESEARCHER_CITATION}
-"""
+{citation_section((citations.CYCLERESEARCHER,), (citations.ARXIV,))}"""
 
 
 __all__ = [

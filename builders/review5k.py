@@ -14,6 +14,7 @@ Configs written:
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,8 +22,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
+from cyclebench.builders import citations
 from cyclebench.builders.base import (
-    CYCLERESEARCHER_CITATION,
+    OMIT_AT_DEFAULT,
     TEXT_KINDS,
     RejectLog,
     check_input_files,
@@ -30,6 +32,12 @@ from cyclebench.builders.base import (
     hash_split,
     input_fingerprint,
 )
+from cyclebench.builders.cards import (
+    absent_configs_note,
+    load_example,
+    openreview_license,
+)
+from cyclebench.builders.citations import citation_section
 from cyclebench.builders.driver import (
     Accounting,
     BuildRun,
@@ -47,15 +55,35 @@ from cyclebench.checks import (
     one_of,
     validate_fields,
 )
+from cyclebench.hub.card import CardMetadata
 from cyclebench.hub.columns import Review5K
 from cyclebench.hub.writer import card_front_matter
-from cyclebench.records import PaperText, RecordError, Reject, Review, Score, Submission
+from cyclebench.records import (
+    PaperText,
+    RecordError,
+    Reject,
+    Review,
+    Score,
+    Submission,
+    abstract_stand_in,
+)
 from cyclebench.sources.openreview import iter_raw_notes, parse_submission
 from cyclebench.sources.openreview_fields import UNIFORM_COLUMN_FIELDS, review_sections
 
 NAME = "review-5k"
-VERSION = "1.3.0"
+VERSION = "1.4.0"
 CHANGELOG = """\
+## 1.4.0
+- One decision vocabulary across cyclebench's datasets (`hub.columns.DECISIONS`): `decision` is `Accept` /
+  `Reject` (was `accept` / `reject`) in `default`, `reviews` and `sft`; null for a paper kept undecided,
+  withdrawn or desk-rejected (their `withdrawn` / `desk_rejected` columns and `decision_raw` say which; the
+  decision metrics left them out before too). The paper-level `presentation` column (oral / spotlight /
+  poster) is renamed `acceptance_type`: `presentation` names a review aspect.
+- The card carries the Hub metadata (`language`, `task_categories`, `task_ids`, `size_categories`,
+  `source_datasets`; `license: other` with `license_name` / `license_link` when the build holds paper texts),
+  cites the original work and OpenReview, and lists only configs with rows (a build without texts has no
+  `sft` config; the card says why).
+
 ## 1.3.0
 - `undecided: keep|drop` (`--undecided`, default `drop`): a venue still in review can be built; a kept
   undecided paper has a null `decision` (in `default` and `reviews`), gets no `sft` row (`no_decision`: its
@@ -115,6 +143,11 @@ class Review5KConfig:
     # Review-5K pairs every review with the paper text; without it a row cannot train a reviewer.
     require_text: bool = True
     text_prefer: tuple[str, ...] = field(default=("latex", "markdown", "text", "pdf"), metadata=one_of(TEXT_KINDS))
+    # Opt-in: a kept paper without a text gets an `sft` row whose user turn is its title + abstract (the
+    # stand-in the task option `abstract_fallback=true` shows at evaluation), counted as
+    # `counts.sft_rows_abstract_only` and named in the card, so nobody takes those rows for full-text ones.
+    # Off by default; when off it is not written into the manifest's config (default builds are unchanged).
+    sft_abstract_fallback: bool = field(default=False, metadata={OMIT_AT_DEFAULT: True})
     max_rows_per_shard: int = field(default=1000, metadata=at_least(1))
     license: str = field(default="cc-by-4.0", metadata=non_empty())
 
@@ -162,14 +195,17 @@ def review_row(review: Review) -> dict[str, Any]:
     return row
 
 
-def paper_rows(submission: Submission, text: PaperText | None) -> dict[str, dict[str, Any]]:
-    """The rows one kept paper contributes to each config."""
+def paper_rows(submission: Submission, text: PaperText | None,
+               abstract_fallback: bool = False) -> dict[str, dict[str, Any]]:
+    """The rows one kept paper contributes to each config; with ``abstract_fallback`` a paper without a text
+    but with an abstract still gets an ``sft`` row, its user turn the title + abstract stand-in."""
     ratings = [r.rating.value for r in submission.reviews]
     scales = sorted({r.rating.scale for r in submission.reviews})
     reviews = [review_row(r) for r in submission.reviews]
     meta = submission.meta_review
     decision = submission.decision
     label = None if decision.label == "undecided" else decision.label
+    outcome = decision_value(decision.label)
     base = {
         "id": submission.id,
         "forum": submission.forum,
@@ -182,10 +218,10 @@ def paper_rows(submission: Submission, text: PaperText | None) -> dict[str, dict
         "primary_area": submission.primary_area,
         "tldr": submission.tldr,
         "license": submission.license,
-        "decision": label,
-        "decision_raw": decision.raw,
+        Review5K.DECISION: outcome,
+        Review5K.DECISION_RAW: decision.raw,
         "decision_source": decision.source,
-        "presentation": decision.presentation,
+        Review5K.ACCEPTANCE_TYPE: decision.presentation,
         "withdrawn": submission.withdrawn,
         "desk_rejected": submission.desk_rejected,
     }
@@ -213,37 +249,53 @@ def paper_rows(submission: Submission, text: PaperText | None) -> dict[str, dict
             "title": submission.title,
             "venue_id": submission.venue_id,
             "year": submission.year,
-            "decision": label,
+            Review5K.DECISION: outcome,
             **row,
         }
         for row in reviews
     ]
     rows: dict[str, Any] = {"default": default, "reviews": review_rows}
     # An undecided paper gets no sft row: the target format states an outcome (see ``build``).
-    if text is not None and label is not None:
+    shown = text.text if text is not None else None
+    if shown is None and abstract_fallback and submission.abstract:
+        shown = abstract_stand_in(submission.title, submission.abstract)
+    if shown is not None and label is not None:
         rows["sft"] = {
             "id": submission.id,
             "title": submission.title,
-            "decision": decision.label,
+            # The outcome the target states (a kept withdrawn / desk-rejected paper's target says Reject).
+            Review5K.DECISION: sft_decision(decision.label),
             "rating_mean": rating_mean,
-            "messages": sft_messages(submission, text),
+            "messages": sft_messages(submission, shown),
         }
     return rows
 
 
-def sft_messages(submission: Submission, text: PaperText) -> list[dict[str, str]]:
-    """System prompt + paper + the human reviews written as a CycleReviewer (Llama dialect) answer."""
+def decision_value(label: str) -> str | None:
+    """The ``decision`` column of a paper: Accept / Reject, null without an accept/reject outcome (undecided,
+    withdrawn, desk-rejected: ``withdrawn`` / ``desk_rejected`` and ``decision_raw`` say which)."""
+    return {"accept": Review5K.ACCEPT, "reject": Review5K.REJECT}.get(label)
+
+
+def sft_decision(label: str) -> str:
+    """The decision an ``sft`` target states: Accept for an accepted paper, Reject for any other kept one."""
+    return Review5K.ACCEPT if label == "accept" else Review5K.REJECT
+
+
+def sft_messages(submission: Submission, paper: PaperText | str) -> list[dict[str, str]]:
+    """System prompt + paper (its text, or the title + abstract stand-in) + the human reviews written as a
+    CycleReviewer (Llama dialect) answer."""
     from cyclebench.protocols.cyclereviewer import (
         CycleReviewerProtocol,
         format_cyclereviewer_output,
     )
 
     protocol = CycleReviewerProtocol()
-    messages = protocol.build_messages(text.text, title=submission.title)
+    messages = protocol.build_messages(paper.text if isinstance(paper, PaperText) else paper, title=submission.title)
     target = format_cyclereviewer_output(
         reviews=[_sft_review(r) for r in submission.reviews],
         meta_review=submission.meta_review.text if submission.meta_review else None,
-        decision="Accept" if submission.decision.label == "accept" else "Reject",
+        decision=sft_decision(submission.decision.label),
     )
     return [*messages, {"role": "assistant", "content": target}]
 
@@ -283,8 +335,10 @@ def build(
     *,
     overwrite: bool = False,
     progress: bool | None = None,
+    ai_text_scores: str | dict[str, Any] | None = None,
 ) -> BuildReport:
-    """Build Review-5K from raw OpenReview snapshot(s) and a papers folder into ``out`` (Hub layout)."""
+    """Build Review-5K from raw OpenReview snapshot(s) and a papers folder into ``out`` (Hub layout).
+    ``ai_text_scores``: detector model args to score every review for AI writing (``builders/ai_text.py``)."""
     from tqdm.auto import tqdm
 
     config = config or Review5KConfig()
@@ -299,12 +353,17 @@ def build(
         raise ValueError("require_text is set but no papers folder was given (--papers, or --allow-missing-text)")
 
     counts = {**paper_review_counts(), "papers_undecided_kept": 0}
+    abstract_only = 0  # sft rows written from title + abstract (sft_abstract_fallback)
     text_sources: dict[str, int] = {}
     text_inputs: dict[str, str] = {}
     cleanings: set[str] = set()
     seen: set[str] = set()
     unread_scores: Counter[str] = Counter()
-    spec = BuildSpec(NAME, VERSION, config, SCHEMAS, {c: list(SPLITS) for c in SCHEMAS}, config.max_rows_per_shard)
+    from cyclebench.builders.ai_text import ReviewScorer, with_ai_text_columns
+
+    scorer = ReviewScorer(ai_text_scores) if ai_text_scores else None
+    schemas = with_ai_text_columns(SCHEMAS) if scorer else SCHEMAS
+    spec = BuildSpec(NAME, VERSION, config, schemas, {c: list(SPLITS) for c in SCHEMAS}, config.max_rows_per_shard)
     with BuildRun(spec, out, inputs=[*snapshots, *([papers] if papers is not None else [])], overwrite=overwrite) as run:
         writer, log = run.writer, run.log
         notes = (raw for snapshot in snapshots for raw in iter_raw_notes(snapshot))
@@ -320,13 +379,15 @@ def build(
                 text_inputs[submission.id] = text.source_sha256
                 cleanings.add(text.cleaning)
             split = hash_split(submission.id, config.test_fraction, config.seed)
-            rows = paper_rows(submission, text)
+            rows = paper_rows(submission, text, config.sft_abstract_fallback)
             writer.add("default", split, rows["default"])
-            writer.add_many("reviews", split, rows["reviews"])
+            writer.add_many("reviews", split, scorer.score_rows(rows["reviews"]) if scorer else rows["reviews"])
             if "sft" in rows:
                 writer.add("sft", split, rows["sft"])
+                abstract_only += text is None
             elif text is None:
-                log.reject(Reject(submission.id, "sft", "no_paper_text"))
+                log.reject(Reject(submission.id, "sft", "no_paper_text",
+                                  "and no abstract" if config.sft_abstract_fallback else ""))
             else:
                 log.reject(Reject(submission.id, "sft", "no_decision", "the target states an outcome; none yet"))
             counts["papers_kept"] += 1
@@ -342,6 +403,13 @@ def build(
         counts["text_sources"] = dict(sorted(text_sources.items()))
         # Kept reviews' optional scores that are not scores ("Not applicable" ...): null value, raw kept.
         counts["review_scores_unread"] = dict(sorted(unread_scores.items()))
+        definitions: dict[str, Any] = {}
+        if config.sft_abstract_fallback:  # only then: default manifests stay as they were
+            counts["sft_rows_abstract_only"] = abstract_only
+            definitions["sft_abstract_only"] = (
+                "an sft row of a paper whose default row has a null paper_text: its user turn is the title + "
+                "abstract stand-in (cyclebench.records.abstract_stand_in, as the task option abstract_fallback=true "
+                "shows at evaluation), not the paper text")
         accounting = Accounting(counts, paper_review_balances(counts, log), counts["papers_kept"],
                                 counts["papers_rejected"])
         path, manifest = run.commit(
@@ -353,12 +421,15 @@ def build(
             definitions={
                 "split": f"sha256('{config.seed}:' + paper id) read as a fraction < {config.test_fraction} -> test",
                 "reviews": "newest version per note id, then newest per reviewer signature",
-                "decision": "Decision note, else venueid, else venue; withdrawn/desk-rejected override; "
-                            "null for a paper kept undecided",
+                "decision": "Decision note, else venueid, else venue; Accept / Reject; null for a paper kept "
+                            "undecided, withdrawn or desk-rejected (sft: the target's outcome, Reject for those "
+                            "two); acceptance_type: oral / spotlight / poster ... of an accepted paper",
                 "dates": "cdate / odate / pdate of the submission note, ms since epoch (UTC); null when absent",
                 "text_cleaning": sorted(cleanings),
+                **definitions,
             },
             card=lambda manifest: dataset_card(manifest, config, written.split_rows, written.shards),
+            **({"lead": scorer.manifest()} if scorer else {}),
         )
     return BuildReport(path, manifest)
 
@@ -422,12 +493,35 @@ def _process(
     return submission, text
 
 
+def sft_fallback_note(counts: dict[str, Any]) -> str:
+    """The card's warning about abstract-only sft rows (empty when the build has no such option set)."""
+    if "sft_rows_abstract_only" not in counts:
+        return ""
+    return (f"**{counts['sft_rows_abstract_only']} `sft` rows are abstract-only** (`sft_abstract_fallback`): the "
+            "paper had no text, so the user turn shows its title and abstract, not the paper (its `default` row has "
+            "a null `paper_text`; `counts.sft_rows_abstract_only` in `manifest.json`). A reviewer trained on them "
+            "learns the output format and the rating scale from abstracts, not to review a full paper.\n\n")
+
+
 def dataset_card(manifest: dict[str, Any], config: Review5KConfig, split_rows: dict[str, dict[str, int]], shards: dict[str, Any]) -> str:
     counts = manifest["counts"]
-    front = card_front_matter(
-        SCHEMAS, split_rows, shards, license_id=config.license, pretty_name="Review-5K (cyclebench rebuild)",
-        tags=["peer-review", "openreview", "cyclebench"],
+    metadata = CardMetadata(
+        pretty_name="Review-5K (cyclebench rebuild)",
+        task_categories=("text-generation", "text-classification"), task_ids=("text-scoring",),
+        tags=("peer-review", "openreview", "iclr", "cyclebench"),
+        **openreview_license(config.license, bool(counts["text_sources"])),
     )
+    from cyclebench.builders.ai_text import with_ai_text_columns  # the opt-in columns, when scored
+
+    front = card_front_matter(with_ai_text_columns(SCHEMAS) if "ai_text_scores" in manifest else SCHEMAS, split_rows,
+                              shards, metadata)
+    absent = absent_configs_note(split_rows, {
+        "sft": "an `sft` row is the paper text plus its reviews and decision; this build has "
+               + ("no paper text" if not counts["text_sources"] else "no paper with both a text and a decision")
+               + f" (`counts.sft_rows_skipped`: {json.dumps(counts['sft_rows_skipped'])}); build with `--papers`"
+               + " for full-text rows",
+        "reviews": "no paper kept a review (`--min-reviews 0`)",
+    })
     rejected = "\n".join(f"| {reason} | {n} |" for reason, n in counts["papers_rejected"].items()) or "| (none) | 0 |"
     review_rejected = "\n".join(f"| {reason} | {n} |" for reason, n in counts["reviews_rejected"].items()) or "| (none) | 0 |"
     split_table = "\n".join(
@@ -439,14 +533,10 @@ def dataset_card(manifest: dict[str, Any], config: Review5KConfig, split_rows: d
 ICLR submissions with their human reviews, meta review, decision and paper text, rebuilt from raw
 OpenReview notes by `cyclebench build review-5k` (cyclebench {manifest['cyclebench_version']}).
 
-```python
-from datasets import load_dataset
-papers = load_dataset("<this repo or folder>")             # one row per paper, reviews nested
-reviews = load_dataset("<this repo or folder>", "reviews")  # one row per review
-sft = load_dataset("<this repo or folder>", "sft")          # chat messages for reviewer training
-```
+{load_example(split_rows, {"default": "one row per paper, reviews nested", "reviews": "one row per review",
+                            "sft": "chat messages for reviewer training"})}
 
-## Rows
+{absent}## Rows
 
 | config | train | test |
 |---|---|---|
@@ -464,7 +554,7 @@ Papers in: {counts['papers_in']}; kept: {counts['papers_kept']}, of which undeci
 |---|---|
 {review_rejected}
 
-Every rejected record is listed with its reason in `rejects.jsonl`; `manifest.json` holds the config, its
+{sft_fallback_note(counts)}Every rejected record is listed with its reason in `rejects.jsonl`; `manifest.json` holds the config, its
 hash, the sha256 of every input and shard, and these counts.
 
 ## How it was built
@@ -472,8 +562,10 @@ hash, the sha256 of every input and shard, and these counts.
 - Reviews: the newest version of each review (by note id, then by reviewer signature). Scores are stored as
   the integer, the string as written (`rating_raw`) and the scale (`rating_scale`, e.g. `1/3/5/6/8/10`),
   because scales differ by year.
-- Decision: from the Decision note, else the submission's `venueid`, else its `venue`; withdrawn and
-  desk-rejected papers are marked and, with this config, {"kept" if config.withdrawn == "keep" else "rejected"} /
+- Decision: from the Decision note, else the submission's `venueid`, else its `venue`. `decision` is
+  `Accept` or `Reject` (the vocabulary of every cyclebench dataset), the form's words in `decision_raw`, and an
+  accepted paper's presentation (oral, spotlight, poster ...) in `acceptance_type`. Withdrawn and
+  desk-rejected papers are marked (`withdrawn`, `desk_rejected`, null `decision`) and, with this config, {"kept" if config.withdrawn == "keep" else "rejected"} /
   {"kept" if config.desk_rejected == "keep" else "rejected"}; papers without a decision yet were
   {"kept with a null decision" if config.undecided == "keep" else "rejected (`undecided`)"}.
 - Dates: `cdate`, `odate`, `pdate` of the submission note, ms since epoch (UTC), null when the note has none.
@@ -491,7 +583,4 @@ OpenReview notes are CC BY 4.0 (the `license` column of each note). Paper texts 
 included for research on peer review. The original Review-5K terms forbid using models trained on it for
 real peer review; that request is repeated here.
 
-## Citation
-
-{CYCLERESEARCHER_CITATION}
-"""
+{citation_section((citations.CYCLERESEARCHER,), (citations.OPENREVIEW,))}"""

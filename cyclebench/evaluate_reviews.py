@@ -24,6 +24,7 @@ from cyclebench import run_log
 from cyclebench.backends import TrainingData, needs_training
 from cyclebench.backends.base import recorded_model_args
 from cyclebench.judge import JudgeConfig, JudgeItem, open_judge
+from cyclebench.literature import LITERATURE_DEFINITION, literature_counts
 from cyclebench.outputs import (
     OutputMarker,
     check_not_inputs,
@@ -72,11 +73,15 @@ class PaperPrediction:
     # With the task option max_paper_tokens: whether this paper's text was cut (None: the option is off, and
     # the row has no such key, as before).
     truncated: bool | None = None
+    # What a multi-turn protocol noted (DeepReviewer Best mode's literature turn); absent when empty.
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def to_row(self) -> dict[str, Any]:
         row = asdict(self)
         if row["truncated"] is None:
             del row["truncated"]
+        if not row["notes"]:
+            del row["notes"]
         return row
 
 
@@ -131,7 +136,11 @@ def _skip_reasons(skipped: dict[str, int]) -> str:
     """Why the rows that were read were skipped, with counts, so an empty split says what to fix."""
     if not skipped:
         return " (no rows were read)"
-    return "; rows skipped: " + ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items()))
+    reasons = "; rows skipped: " + ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items()))
+    if skipped.get("no_paper_text"):  # a build made without --papers: say the two fixes
+        reasons += (" -- this build has no paper texts: rebuild it with --papers, or evaluate on title + abstract "
+                    "with --task-args abstract_fallback=true (recorded in results.json)")
+    return reasons
 
 
 def _run_review(config: ReviewRunConfig, output: Path, *, cache_dir: str | Path | None, backend: Any,
@@ -166,9 +175,13 @@ def _run_review(config: ReviewRunConfig, output: Path, *, cache_dir: str | Path 
     predictions = [
         PaperPrediction(paper_id=ex.paper_id, request_hash=j.request_hash, output=j.output, generation_error=j.error,
                         finish_reason=j.finish_reason, parsed=asdict(j.review), human_ratings=list(ex.ratings),
-                        human_accepted=ex.accepted, truncated=truncation.flags[i] if truncation else None)
+                        human_accepted=ex.accepted, truncated=truncation.flags[i] if truncation else None,
+                        notes=j.notes)
         for i, (ex, j) in enumerate(zip(loaded.examples, judgements))
     ]
+    literature = None
+    if judge.literature is not None:
+        literature = {**literature_counts([j.notes for j in judgements]), "search": judge.literature.describe()}
     return finish_review_run(
         output, loaded=loaded, task_options=config.task_options,
         protocol_desc={**judge.protocol.describe(), "arguments": config.protocol_options},
@@ -177,6 +190,7 @@ def _run_review(config: ReviewRunConfig, output: Path, *, cache_dir: str | Path 
         parsed=parsed, predictions=predictions, generation_errors=generation_errors,
         seed=config.seed, n_resamples=config.n_resamples, provenance={"imported": False},
         started=started, caches=[judge.cached], truncation=truncation.summary if truncation else None,
+        literature=literature,
     )
 
 
@@ -185,6 +199,7 @@ def finish_review_run(
     model_info: dict[str, Any], parsed: list[ParsedReview], predictions: list[PaperPrediction],
     generation_errors: Counter[str], seed: int, n_resamples: int, provenance: dict[str, Any],
     started: float | None = None, caches: list[Any] | None = None, truncation: dict[str, Any] | None = None,
+    literature: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score parsed reviews and write the run log (shared by model runs and imported recorded outputs, so
     both give the same figures, counts and definitions)."""
@@ -210,6 +225,7 @@ def finish_review_run(
             "generation_errors": dict(sorted(generation_errors.items())),
             "parse_problems": dict(sorted(problems.items())),
             **({"truncation": truncation} if truncation is not None else {}),
+            **({"literature": literature} if literature is not None else {}),
         },
         definitions={
             **scored.get("definitions", {}),
@@ -217,6 +233,7 @@ def finish_review_run(
                              "counted in n_failed; it is never scored as 0",
             "decision_rule": "as the protocol read it (see each prediction's decision_rule)",
             **({"truncation": TRUNCATION_DEFINITION} if truncation is not None else {}),
+            **({"literature": LITERATURE_DEFINITION} if literature is not None else {}),
         },
         provenance=run_log.provenance(**provenance),
     )

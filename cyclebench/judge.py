@@ -27,6 +27,7 @@ from cyclebench.backends import (
     open_backend,
 )
 from cyclebench.backends.base import recorded_model_args
+from cyclebench.literature import attach_literature
 from cyclebench.records import ParsedReview
 
 
@@ -82,12 +83,15 @@ class Judgement:
     finish_reason: str | None
     review: ParsedReview
     rounds: int = 1
+    # What the protocol noted deciding the follow-ups (``{"literature": {...}}``; ``follow_up_error`` when a
+    # follow-up failed and the last answer that did not was kept); empty for one-turn protocols.
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 def judgement_row(j: Judgement) -> dict[str, Any]:
-    """A judgement as a prediction row records it."""
+    """A judgement as a prediction row records it (``notes`` only when there are any)."""
     return {"request_hash": j.request_hash, "output": j.output, "error": j.error, "finish_reason": j.finish_reason,
-            "rounds": j.rounds, "parsed": asdict(j.review)}
+            "rounds": j.rounds, "parsed": asdict(j.review), **({"notes": j.notes} if j.notes else {})}
 
 
 def judge_failure(error: str | None) -> ParsedReview:
@@ -105,10 +109,11 @@ class Judge:
 
     Build with :func:`open_judge`; call :meth:`review` on items; :meth:`close` the backend it built."""
 
-    def __init__(self, config: JudgeConfig, protocol: Any, opened: OpenBackend):
+    def __init__(self, config: JudgeConfig, protocol: Any, opened: OpenBackend, literature: Any = None):
         self.config = config
         self.protocol = protocol
         self.opened = opened
+        self.literature = literature  # the protocol's literature search (DeepReviewer Best mode), opened here
         self.backend = opened.model
         self.cached = opened.cached
         self.training = opened.training
@@ -153,14 +158,16 @@ class Judge:
                     for it in items]
         responses = generate_in_batches(self.cached, requests, batch_size, label, progress)
         rounds = [1] * len(items)
+        notes: list[dict[str, Any]] = [{} for _ in items]
         round_no = 2
         while True:
             follow = []
             for i, response in enumerate(responses):
                 if response.text is not None:
-                    messages = self.protocol.follow_up(list(requests[i].messages), response.text, round_no)
-                    if messages is not None:
-                        follow.append((i, GenerationRequest(requests[i].request_id, tuple(messages), sampling)))
+                    turn = self.protocol.next_turn(list(requests[i].messages), response.text, round_no)
+                    notes[i].update(turn.notes)
+                    if turn.messages is not None:
+                        follow.append((i, GenerationRequest(requests[i].request_id, tuple(turn.messages), sampling)))
             if not follow:
                 break
             answers = generate_in_batches(self.cached, [r for _, r in follow], batch_size, f"{label} round {round_no}",
@@ -168,19 +175,25 @@ class Judge:
             for (i, request), answer in zip(follow, answers):
                 if answer.error is None and answer.text is not None:
                     requests[i], responses[i], rounds[i] = request, answer, round_no
+                elif self.literature is not None:  # noted where a follow-up decides the review's source
+                    notes[i]["follow_up_error"] = f"round {round_no}: {answer.error or 'empty response'}"
             round_no += 1
         out = []
-        for item, request, response, n_rounds in zip(items, requests, responses, rounds):
+        for item, request, response, n_rounds, note in zip(items, requests, responses, rounds, notes):
             if response.error is not None or response.text is None:
                 review = failure(response.error)
             else:
                 review = self.protocol.parse(response.text)
             out.append(Judgement(item.item_id, request.cache_key(self.backend.fingerprint), response.text, response.error,
-                                 response.finish_reason, review, n_rounds))
+                                 response.finish_reason, review, n_rounds, note))
         return out
 
     def close(self) -> None:
-        self.opened.close()
+        try:
+            self.opened.close()
+        finally:
+            if self.literature is not None:
+                self.literature.close()
 
 
 def task_training(spec: str, revision: str | None = None) -> TrainingData:
@@ -252,9 +265,15 @@ def open_judge(config: JudgeConfig, cache_dir: str | Path, *, backend: Any = Non
         raise ValueError(f"judge backend {config.backend} does not train; drop the judge training data {config.train!r}")
     if training is None and config.train:
         training = partial(task_training, config.train, config.train_revision)
-    opened = open_backend(config.backend, config.model_args, cache_dir, backend=backend, protocol=protocol,
-                          training=training, before_cache=before_cache)
-    return Judge(config, protocol, opened)
+    literature = attach_literature(protocol, cache_dir)
+    try:
+        opened = open_backend(config.backend, config.model_args, cache_dir, backend=backend, protocol=protocol,
+                              training=training, before_cache=before_cache)
+    except BaseException:
+        if literature is not None:
+            literature.close()
+        raise
+    return Judge(config, protocol, opened, literature)
 
 
 def generate_in_batches(backend: Any, requests: list[Any], batch_size: int, label: str, progress: bool | None) -> list[Any]:

@@ -1,142 +1,423 @@
-"""Small SVG charts written as text: a scatter, overlaid histograms, a labelled matrix, bars with intervals.
+"""Charts for reports and the leaderboard, drawn with matplotlib: SVG for the page, PNG beside it for slides.
 
-Plain SVG strings instead of matplotlib: a report or a leaderboard page draws in milliseconds (matplotlib's
-rendering cost several times a small run's whole harness), the files are crisp at any size, and every
-label is escaped text (:func:`escape`), so a model name cannot inject markup nor, with a control character,
-make the file invalid XML.
+A chart is built as a :class:`Chart` (a matplotlib figure) and written with :meth:`Chart.write`, which puts
+``name.svg`` and ``name.png`` side by side. Choices, and why:
+
+- Every title carries a provenance line (:class:`About`: model, dataset build, split, n), so a plot copied
+  into a paper or a slide still says what it shows.
+- Same inputs, same bytes: matplotlib's default style (not the user's matplotlibrc), its bundled DejaVu fonts,
+  a fixed ``svg.hashsalt``, no date in the metadata, and seeded jitter.
+- Text stays text in the SVG (``svg.fonttype: none``): labels are searchable and never cut. Labels are never
+  truncated, only wrapped at spaces (:func:`wrap`). matplotlib escapes markup; :func:`clean` replaces
+  characters XML forbids outright and escapes ``$``, so a model name can neither break the file nor be read
+  as mathtext.
+- Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies); counts use ``cividis``.
+- No pyplot: each figure gets its own Agg canvas, so no global backend is switched and nothing leaks between
+  figures. matplotlib is imported only when a chart is drawn, so ``import cyclebench`` stays light.
 """
 
 from __future__ import annotations
 
-import html
+import functools
+import io
+import math
 import re
-from collections.abc import Sequence
+import textwrap
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-WIDTH, HEIGHT = 440, 340
-LEFT, RIGHT, TOP, BOTTOM = 52, 16, 34, 46
-COLORS = ("#3b6ea8", "#d9822b", "#5a9e5a", "#b04a5a")
+# Okabe & Ito (2008), "Color Universal Design": blue, orange, bluish green, vermillion, reddish purple, sky blue.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+PNG_DPI = 200
+MAX_PNG_PIXELS = 30_000  # per side; Agg refuses images over 2**16 pixels
+LABEL_WIDTH = 48  # characters per line of a wrapped row label
+_RC = {
+    "svg.hashsalt": "cyclebench",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e4e4e4",
+    "grid.linewidth": 0.6,
+    "axes.axisbelow": True,
+    "legend.frameon": False,
+}
 # Characters XML 1.0 does not allow in a document at all (escaped or not): C0 controls other than tab, line
 # feed and carriage return, lone surrogates, U+FFFE and U+FFFF. One of them in a label breaks the whole file.
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_PROLOGUE = re.compile(r"\A<\?xml[^>]*\?>\s*(<!DOCTYPE[^>]*>\s*)?")
 
 
-def escape(text: str) -> str:
-    """``text`` as SVG character data: markup escaped, XML-illegal characters replaced by U+FFFD."""
-    return _NOT_XML.sub("\ufffd", html.escape(str(text)))
+def clean(text: Any) -> str:
+    """``text`` safe to hand to matplotlib: XML-illegal characters as U+FFFD, ``$`` literal (no mathtext)."""
+    return _NOT_XML.sub("\ufffd", str(text)).replace("$", r"\$")
 
 
-def _frame(title: str, xlabel: str, ylabel: str, body: list[str], legend: Sequence[str] = ()) -> str:
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        'font-family="sans-serif" font-size="11">',
-        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
-        f'<text x="{WIDTH / 2}" y="18" text-anchor="middle" font-size="13">{escape(title)}</text>',
-        f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 8}" text-anchor="middle">{escape(xlabel)}</text>',
-        f'<text x="14" y="{(TOP + HEIGHT - BOTTOM) / 2}" text-anchor="middle" '
-        f'transform="rotate(-90 14 {(TOP + HEIGHT - BOTTOM) / 2})">{escape(ylabel)}</text>',
-        *body,
-    ]
-    for i, name in enumerate(legend):
-        y = TOP + 6 + 14 * i
-        parts.append(f'<rect x="{WIDTH - RIGHT - 110}" y="{y - 8}" width="10" height="10" fill="{COLORS[i % len(COLORS)]}"/>')
-        parts.append(f'<text x="{WIDTH - RIGHT - 96}" y="{y + 1}">{escape(name)}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
+def wrap(text: Any, width: int = LABEL_WIDTH) -> str:
+    """``text`` cleaned and wrapped at spaces into lines of at most ``width`` characters; nothing is dropped
+    but the spaces a line breaks at (a word longer than a line is split)."""
+    lines = []
+    for part in clean(text).splitlines() or [""]:
+        lines += textwrap.wrap(part, width, break_on_hyphens=False) or [""]
+    return "\n".join(lines)
 
 
-class _Axes:
-    def __init__(self, x0: float, x1: float, y0: float, y1: float):
-        self.x0, self.x1 = x0, x1 if x1 > x0 else x0 + 1
-        self.y0, self.y1 = y0, y1 if y1 > y0 else y0 + 1
-
-    def x(self, v: float) -> float:
-        return LEFT + (v - self.x0) / (self.x1 - self.x0) * (WIDTH - LEFT - RIGHT)
-
-    def y(self, v: float) -> float:
-        return HEIGHT - BOTTOM - (v - self.y0) / (self.y1 - self.y0) * (HEIGHT - TOP - BOTTOM)
-
-    def grid(self, xticks: Sequence[float], yticks: Sequence[float], xlabels: Sequence[str] | None = None) -> list[str]:
-        out = [f'<rect x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" height="{HEIGHT - TOP - BOTTOM}" '
-               'fill="none" stroke="#888"/>']
-        for i, t in enumerate(xticks):
-            label = xlabels[i] if xlabels else f"{t:g}"
-            out.append(f'<text x="{self.x(t):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">{escape(label)}</text>')
-        for t in yticks:
-            out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{self.y(t):.1f}" y2="{self.y(t):.1f}" stroke="#eee"/>')
-            out.append(f'<text x="{LEFT - 4}" y="{self.y(t) + 4:.1f}" text-anchor="end">{t:g}</text>')
-        return out
+def _finite(value: Any) -> float | None:
+    """A plottable number, or None for None, NaN, infinities and anything that is not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
-def scatter(points: Sequence[tuple[float, float]], *, title: str, xlabel: str, ylabel: str,
-            lo: float = 0.0, hi: float = 10.0) -> str:
-    """Points with the y = x diagonal (predicted vs human)."""
-    ax = _Axes(lo, hi, lo, hi)
-    ticks = [lo + (hi - lo) * i / 5 for i in range(6)]
-    body = ax.grid(ticks, ticks)
-    body.append(f'<line x1="{ax.x(lo):.1f}" y1="{ax.y(lo):.1f}" x2="{ax.x(hi):.1f}" y2="{ax.y(hi):.1f}" '
-                'stroke="#999" stroke-dasharray="4 3"/>')
-    for x, y in points:
-        body.append(f'<circle cx="{ax.x(x):.1f}" cy="{ax.y(y):.1f}" r="3" fill="{COLORS[0]}" fill-opacity="0.6"/>')
-    return _frame(title, xlabel, ylabel, body)
+@dataclass(frozen=True)
+class About:
+    """What a chart shows, for its title: the model, the dataset build, the split and the number of papers."""
+
+    model: str = ""
+    dataset: str = ""
+    split: str = ""
+    n: int | None = None
+
+    def parts(self) -> list[str]:
+        parts = [f"model: {self.model}" if self.model else "", f"data: {self.dataset}" if self.dataset else "",
+                 f"split: {self.split}" if self.split else "", f"n = {self.n}" if self.n is not None else ""]
+        return [p for p in parts if p]
+
+    def line(self, width: int = 0) -> str:
+        """The parts joined by `` · ``; with ``width``, cleaned (:func:`clean`) and broken into lines between
+        parts (within a part only when it is longer than a line)."""
+        if not width:
+            return " · ".join(self.parts())
+        lines: list[str] = []
+        for part in map(clean, self.parts()):
+            if lines and len(lines[-1]) + 3 + len(part) <= width:
+                lines[-1] += " · " + part
+            else:
+                lines += textwrap.wrap(part, width, break_on_hyphens=False)
+        return "\n".join(lines)
 
 
-def histograms(series: dict[str, Sequence[float]], *, title: str, xlabel: str, lo: float = 0.0, hi: float = 10.0,
-               bins: int = 20) -> str:
-    """Overlaid histograms with shared bins."""
-    width = (hi - lo) / bins
-    counts = {}
-    for name, values in series.items():
-        c = [0] * bins
-        for v in values:
-            c[min(bins - 1, max(0, int((v - lo) / width)))] += 1
-        counts[name] = c
-    top = max([max(c) for c in counts.values()] + [1])
-    ax = _Axes(lo, hi, 0, top * 1.1)
-    body = ax.grid([lo + (hi - lo) * i / 5 for i in range(6)], sorted({0, top // 2, top}))
-    for k, (name, c) in enumerate(counts.items()):
-        for i, n in enumerate(c):
-            if n:
-                x0, x1 = ax.x(lo + i * width), ax.x(lo + (i + 1) * width)
-                body.append(f'<rect x="{x0:.1f}" y="{ax.y(n):.1f}" width="{x1 - x0 - 1:.1f}" height="{ax.y(0) - ax.y(n):.1f}" '
-                            f'fill="{COLORS[k % len(COLORS)]}" fill-opacity="0.55"><title>{escape(name)}: {n}</title></rect>')
-    return _frame(title, xlabel, "papers", body, legend=list(series))
+def build_label(task: Mapping[str, Any]) -> str:
+    """A dataset build as people name it, from a results.json ``task`` block: builder name, version and the
+    first 12 hex digits of the build's fingerprint (``review-5k v1.3.0, build bfad6cdeb01c``)."""
+    source = task.get("source") or {}
+    name = source.get("builder") or task.get("name") or "dataset"
+    version = f" v{source['builder_version']}" if source.get("builder_version") else ""
+    fingerprint = str(task.get("dataset_fingerprint") or "").split(":", 1)[-1][:12]
+    return f"{name}{version}" + (f", build {fingerprint}" if fingerprint else "")
 
 
-def matrix(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence[int]], *, title: str,
-           xlabel: str, ylabel: str) -> str:
-    """A labelled count matrix (a confusion matrix), shaded by count."""
-    top = max([max(r) for r in values] + [1])
-    cw = (WIDTH - LEFT - RIGHT - 40) / len(cols)
-    ch = (HEIGHT - TOP - BOTTOM) / len(rows)
-    body = []
-    for i, row in enumerate(values):
-        body.append(f'<text x="{LEFT + 36}" y="{TOP + ch * (i + 0.5) + 4:.1f}" text-anchor="end">{escape(rows[i])}</text>')
-        for j, n in enumerate(row):
-            shade = 0.1 + 0.8 * n / top
-            x, y = LEFT + 40 + cw * j, TOP + ch * i
-            body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cw - 2:.1f}" height="{ch - 2:.1f}" '
-                        f'fill="{COLORS[0]}" fill-opacity="{shade:.2f}"/>')
-            body.append(f'<text x="{x + cw / 2:.1f}" y="{y + ch / 2 + 4:.1f}" text-anchor="middle" font-size="14">{n}</text>')
-    for j, name in enumerate(cols):
-        body.append(f'<text x="{LEFT + 40 + cw * (j + 0.5):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">{escape(name)}</text>')
-    return _frame(title, xlabel, ylabel, body)
+def model_label(model: Mapping[str, Any]) -> str:
+    """A model as a title names it, from a results.json ``model`` (or ``generator``) block: the backend and
+    the checkpoint or served model (``hf HuggingFaceTB/SmolLM2-135M-Instruct``; ``baseline-tfidf``)."""
+    args = model.get("model_args") or {}
+    name = args.get("pretrained") or args.get("model") or args.get("name")  # hf/vllm, openai, imported
+    if name and args.get("gguf_file"):
+        name = f"{name}/{args['gguf_file']}"
+    return f"{model.get('backend', 'model')}" + (f" {name}" if name else "")
 
 
-def bars(labels: Sequence[str], values: Sequence[float | None], lows: Sequence[float | None],
-         highs: Sequence[float | None], *, title: str, ylabel: str) -> str:
-    """One bar per model with its 95% interval as a whisker; missing values are left blank."""
-    finite = [v for v in [*values, *lows, *highs] if v is not None]
-    top = max(finite + [1e-9]) * 1.15
-    ax = _Axes(0, max(len(labels), 1), min(0.0, min(finite + [0.0])), top)
-    body = ax.grid([i + 0.5 for i in range(len(labels))], [round(top * i / 4, 3) for i in range(5)],
-                   xlabels=[label[:14] for label in labels])
-    for i, (value, low, high) in enumerate(zip(values, lows, highs)):
-        if value is None:
-            continue
-        x0, x1 = ax.x(i + 0.15), ax.x(i + 0.85)
-        body.append(f'<rect x="{x0:.1f}" y="{ax.y(value):.1f}" width="{x1 - x0:.1f}" height="{ax.y(0) - ax.y(value):.1f}" '
-                    f'fill="{COLORS[0]}"><title>{escape(labels[i])}: {value:.4g}</title></rect>')
-        if low is not None and high is not None:
-            xm = ax.x(i + 0.5)
-            body.append(f'<line x1="{xm:.1f}" x2="{xm:.1f}" y1="{ax.y(low):.1f}" y2="{ax.y(high):.1f}" stroke="black"/>')
-    return _frame(title, "", ylabel, body)
+@dataclass(frozen=True)
+class Estimate:
+    """One row of an interval chart: a figure with its 95% interval (any part may be missing)."""
+
+    label: str
+    value: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int | None = None
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A drawn figure; :meth:`write` saves it as SVG and PNG."""
+
+    figure: Any  # matplotlib.figure.Figure, laid out and frozen
+    bbox: Any = "tight"  # what to save: the figure's tight box, measured once when it was laid out
+
+    def svg(self) -> str:
+        """The SVG document, starting at ``<svg`` (no XML prologue, so it can also be inlined in HTML)."""
+        buffer = io.StringIO()
+        with _style():
+            self.figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches=self.bbox)
+        return _PROLOGUE.sub("", buffer.getvalue())
+
+    def png(self, dpi: int = PNG_DPI) -> bytes:
+        """The PNG at ``dpi``, lowered for a very tall chart (hundreds of rows) to stay within ``MAX_PNG_PIXELS``."""
+        size = self.figure.get_size_inches() if isinstance(self.bbox, str) else (self.bbox.width, self.bbox.height)
+        dpi = min(dpi, int(MAX_PNG_PIXELS / max(*size, 1.0)))
+        buffer = io.BytesIO()
+        with _style():
+            self.figure.savefig(buffer, format="png", dpi=dpi, bbox_inches=self.bbox, metadata={"Software": None})
+        return buffer.getvalue()
+
+    def write(self, path: str | Path) -> tuple[Path, Path]:
+        """``path`` with suffix ``.svg`` and the same name with ``.png``; returns both paths."""
+        svg, png = Path(path).with_suffix(".svg"), Path(path).with_suffix(".png")
+        svg.write_text(self.svg(), encoding="utf-8")
+        png.write_bytes(self.png())
+        return svg, png
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    """matplotlib's defaults (whatever the user's matplotlibrc says) with our settings on top."""
+    import matplotlib
+    import matplotlib.style
+    from cycler import cycler
+
+    with matplotlib.style.context("default"), matplotlib.rc_context({**_RC, "axes.prop_cycle": cycler(color=PALETTE)}), \
+            warnings.catch_warnings():
+        # A name in a script DejaVu lacks still shows in the SVG (the viewer's fonts draw it); the PNG has boxes.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        yield
+
+
+def _styled(draw: Callable[..., Chart]) -> Callable[..., Chart]:
+    """Build a chart under :func:`_style`: sizes and fonts are read when artists are created."""
+
+    @functools.wraps(draw)
+    def inner(*args: Any, **kwargs: Any) -> Chart:
+        with _style():
+            chart = draw(*args, **kwargs)
+            # Lay out once and freeze: constrained layout run again on every save moves things by fractions
+            # of a point, and the SVG and PNG of one chart (or two saves of it) should agree to the byte.
+            figure = chart.figure
+            figure.draw_without_rendering()
+            figure.set_layout_engine("none")
+            return Chart(figure, figure.get_tightbbox(figure.canvas.get_renderer()).padded(0.1))
+
+    return inner
+
+
+def _figure(width: float, height: float, title: str, about: About | None) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    width_chars = max(int(width * 12), 40)  # about 12 characters of 10 pt DejaVu Sans per inch
+    line = about.line(width_chars) if about else ""
+    figure.suptitle(wrap(title, width_chars) + ("\n" + line if line else ""), fontsize=10, x=0.02, ha="left")
+    return figure
+
+
+def _nice_ticks(axis: Any, integer: bool = False) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=integer))
+
+
+def _empty(ax: Any, message: str) -> None:
+    ax.text(0.5, 0.5, clean(message), transform=ax.transAxes, ha="center", va="center", color="#555555")
+
+
+def _step(values: Sequence[float]) -> float | None:
+    """The smallest gap between distinct values, when they lie on a grid (ratings), else None."""
+    distinct = sorted(set(values))
+    if len(distinct) < 2 or len(distinct) == len(values):
+        return None
+    return min(b - a for a, b in zip(distinct, distinct[1:]))
+
+
+@_styled
+def scatter_chart(points: Sequence[tuple[Any, Any]], *, title: str, xlabel: str, ylabel: str,
+                  about: About | None = None, lo: float = 0.0, hi: float = 10.0, seed: int = 0) -> Chart:
+    """Predicted against human ratings with the y = x line. Ratings sit on a grid, so repeated values are
+    jittered (seeded; a quarter of the grid step, at most 1/40 of the scale; said in the legend); points
+    without two numbers are left out and counted in the legend."""
+    import numpy as np
+
+    kept = [(x, y) for x, y in ((_finite(a), _finite(b)) for a, b in points) if x is not None and y is not None]
+    figure = _figure(5.2, 5.0, title, about)
+    ax = figure.add_subplot()
+    low, high = (lo, hi) if hi > lo else (lo, lo + 1)
+    ax.plot([low, high], [low, high], linestyle="--", color="#777777", linewidth=1, label="y = x")
+    if kept:
+        xs, ys = np.array([p[0] for p in kept]), np.array([p[1] for p in kept])
+        rng = np.random.default_rng(seed)
+        notes = []
+        for name, values in (("x", xs), ("y", ys)):
+            step = _step(values.tolist())
+            if step is not None:
+                amount = min(step / 4, (high - low) / 40)
+                values += rng.uniform(-amount, amount, size=len(values))
+                notes.append(f"{name} ±{amount:.2g}")
+        label = f"{len(kept)} papers" + (f" (jittered {', '.join(notes)})" if notes else "")
+        ax.scatter(xs, ys, s=16, alpha=0.55, color=PALETTE[0], edgecolors="none", label=clean(label))
+        low, high = min(low, float(xs.min()), float(ys.min())), max(high, float(xs.max()), float(ys.max()))
+    else:
+        _empty(ax, "no paper with both ratings")
+    dropped = len(points) - len(kept)
+    if dropped:
+        ax.plot([], [], linestyle="none", label=f"{dropped} without a rating, not drawn")
+    pad = (high - low) * 0.04
+    ax.set_xlim(low - pad, high + pad)
+    ax.set_ylim(low - pad, high + pad)
+    ax.set_aspect("equal")
+    ax.set_xlabel(clean(xlabel))
+    ax.set_ylabel(clean(ylabel))
+    integer = high - low >= 4
+    _nice_ticks(ax.xaxis, integer)
+    _nice_ticks(ax.yaxis, integer)
+    ax.legend(loc="upper left", fontsize=8)
+    return Chart(figure)
+
+
+@_styled
+def histogram_chart(series: Mapping[str, Sequence[Any]], *, title: str, xlabel: str, about: About | None = None,
+                    lo: float = 0.0, hi: float = 10.0, bins: int = 20, ylabel: str = "papers") -> Chart:
+    """Histograms on shared bins, drawn as outlined steps so overlapping series stay readable; each
+    legend entry gives its n, and how many values were missing (not drawn)."""
+    import numpy as np
+
+    figure = _figure(6.0, 3.8, title, about)
+    ax = figure.add_subplot()
+    high = hi if hi > lo else lo + 1
+    edges = np.linspace(lo, high, max(1, int(bins)) + 1)
+    drawn = 0
+    for i, (name, values) in enumerate(series.items()):
+        kept = [v for v in (_finite(x) for x in values) if v is not None]
+        missing = len(values) - len(kept)
+        label = f"{clean(name)} (n = {len(kept)}" + (f", {missing} missing)" if missing else ")")
+        color = PALETTE[i % len(PALETTE)]
+        clipped = np.clip(np.array(kept, dtype=float), lo, high)
+        ax.hist(clipped, bins=edges, histtype="stepfilled", alpha=0.25, color=color)
+        ax.hist(clipped, bins=edges, histtype="step", linewidth=1.6, color=color, label=label)
+        drawn += len(kept)
+    if not drawn:
+        _empty(ax, "no values")
+    ax.set_xlim(lo, high)
+    ax.set_xlabel(clean(xlabel))
+    ax.set_ylabel(clean(ylabel))
+    _nice_ticks(ax.xaxis, high - lo >= 4)
+    _nice_ticks(ax.yaxis, True)
+    if series:
+        ax.legend(fontsize=8)
+    return Chart(figure)
+
+
+@_styled
+def matrix_chart(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence[Any]], *, title: str,
+                 xlabel: str, ylabel: str, about: About | None = None) -> Chart:
+    """A labelled count matrix (a confusion matrix), shaded by count (``cividis``), each cell written out."""
+    import numpy as np
+
+    if len(values) != len(rows) or any(len(row) != len(cols) for row in values):
+        raise ValueError(f"matrix chart: {len(rows)} x {len(cols)} labels but values of rows "
+                         f"{[len(row) for row in values]}")
+    counts = np.array([[_finite(v) or 0 for v in row] for row in values], dtype=float).reshape(len(rows), len(cols))
+    figure = _figure(1.6 + 1.3 * max(len(cols), 1), 1.6 + 0.9 * max(len(rows), 1), title, about)
+    ax = figure.add_subplot()
+    ax.grid(False)
+    if counts.size:
+        top = max(float(counts.max()), 1.0)
+        ax.imshow(counts, cmap="cividis", vmin=0, vmax=top, aspect="auto")
+        for (i, j), n in np.ndenumerate(counts):
+            ax.text(j, i, f"{n:g}", ha="center", va="center", fontsize=11,
+                    color="white" if n < top * 0.55 else "black")
+    else:
+        _empty(ax, "no rows")
+    ax.set_xticks(range(len(cols)), [wrap(c, 16) for c in cols])
+    ax.set_yticks(range(len(rows)), [wrap(r, 24) for r in rows])
+    ax.set_xlabel(clean(xlabel))
+    ax.set_ylabel(clean(ylabel))
+    for side in ("left", "bottom"):
+        ax.spines[side].set_visible(False)
+    return Chart(figure)
+
+
+@_styled
+def interval_chart(panels: Sequence[tuple[str, Sequence[Estimate]]], *, title: str, xlabel: str,
+                   about: About | None = None) -> Chart:
+    """Horizontal point-ranges: one row per estimate (full label, wrapped), the point and its 95% interval
+    as an error bar, the value written beside it. Each panel has its own axis, so rows in different panels
+    (measured runs and published numbers) are never drawn as comparable. A row without a value says so."""
+    heights = [max(len(rows), 1) * 0.42 + sum(wrap(r.label).count("\n") for r in rows) * 0.16 + 0.7
+               for _, rows in panels] or [1.0]
+    figure = _figure(7.2, 0.9 + sum(heights), title, about)
+    grid = figure.add_gridspec(max(len(panels), 1), 1, height_ratios=heights)
+    if not panels:
+        _empty(figure.add_subplot(grid[0]), "no rows")
+    for k, (heading, rows) in enumerate(panels):
+        ax = figure.add_subplot(grid[k])
+        ax.grid(axis="y", visible=False)
+        color = PALETTE[k % len(PALETTE)]
+        finite, ranged, alone = [], [], []  # ranged: (row, value, minus, plus); alone: (row, value)
+        for i, row in enumerate(rows):
+            value, low, high = _finite(row.value), _finite(row.ci_low), _finite(row.ci_high)
+            finite += [v for v in (value, low, high) if v is not None]
+            if value is not None and low is not None and high is not None:
+                ranged.append((i, value, max(value - low, 0.0), max(high - value, 0.0)))
+            elif value is not None:
+                alone.append((i, value))
+        if ranged:  # one call for all rows: a leaderboard of hundreds of rows stays quick
+            ys, xs, minus, plus = zip(*ranged)
+            ax.errorbar(xs, ys, xerr=[minus, plus], fmt="o", color=color, ecolor=color, capsize=3, markersize=5,
+                        elinewidth=1.4)
+        if alone:
+            ys, xs = zip(*alone)
+            ax.plot(xs, ys, "o", color=color, markersize=5)
+        span = (max(finite) - min(finite)) if finite else 1.0
+        left, right = (min(finite), max(finite)) if finite else (0.0, 1.0)
+        pad = span * 0.08 or abs(right) * 0.1 or 0.1
+        ax.set_xlim(left - pad, right + pad * 3)
+        for i, row in enumerate(rows):
+            value, high = _finite(row.value), _finite(row.ci_high)
+            text = "no value" if value is None else f"{value:.3g}"
+            at = (high if high is not None and value is not None else value) if value is not None else left - pad
+            ax.annotate(text, (at, i), xytext=(5, 0), textcoords="offset points", va="center", fontsize=8,
+                        color="#333333" if value is not None else "#888888")
+        labels = [wrap(r.label) + (f"\n(n = {r.n})" if r.n is not None else "") for r in rows]
+        ax.set_yticks(range(len(rows)), labels)
+        ax.set_ylim(max(len(rows), 1) - 0.5, -0.5)  # first row on top
+        ax.set_title(wrap(heading, 90), loc="left", fontsize=9)
+        _nice_ticks(ax.xaxis)
+        ax.set_xlabel(clean(xlabel))
+        if not rows:
+            _empty(ax, "no rows")
+    return Chart(figure)
+
+
+def leaderboard_chart(*, figure: str, better: str, task: str, split: str, build: str,
+                      measured: Sequence[Estimate], published: Sequence[Estimate] = ()) -> Chart:
+    """One headline figure of one leaderboard table: the runs measured on ``build`` in one panel, the
+    published numbers (other papers, other builds, usually no interval) in a separate panel below."""
+    panels = [(f"measured on {build}" if build else "measured", measured)]
+    if published:
+        panels.append(("published numbers (their own papers and builds; not comparable with the panel above)",
+                       published))
+    return interval_chart(panels, title=f"{figure} ({better} is better)", xlabel=figure,
+                          about=About(dataset=f"{task}" + (f" ({build})" if build else ""), split=split))
+
+
+# Text-returning forms of the charts above (the SVG alone), kept for callers that write one file.
+
+
+def scatter(points: Sequence[tuple[Any, Any]], *, title: str, xlabel: str, ylabel: str, lo: float = 0.0,
+            hi: float = 10.0, about: About | None = None) -> str:
+    return scatter_chart(points, title=title, xlabel=xlabel, ylabel=ylabel, lo=lo, hi=hi, about=about).svg()
+
+
+def histograms(series: Mapping[str, Sequence[Any]], *, title: str, xlabel: str, lo: float = 0.0, hi: float = 10.0,
+               bins: int = 20, about: About | None = None) -> str:
+    return histogram_chart(series, title=title, xlabel=xlabel, lo=lo, hi=hi, bins=bins, about=about).svg()
+
+
+def matrix(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence[Any]], *, title: str, xlabel: str,
+           ylabel: str, about: About | None = None) -> str:
+    return matrix_chart(rows, cols, values, title=title, xlabel=xlabel, ylabel=ylabel, about=about).svg()
+
+
+def bars(labels: Sequence[str], values: Sequence[Any], lows: Sequence[Any], highs: Sequence[Any], *, title: str,
+         ylabel: str, about: About | None = None) -> str:
+    """One row per label with its 95% interval (the figure's name is ``ylabel``)."""
+    rows = [Estimate(str(label), v, lo, hi) for label, v, lo, hi in zip(labels, values, lows, highs)]
+    return interval_chart([("", rows)], title=title, xlabel=ylabel, about=about).svg()

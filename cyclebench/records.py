@@ -15,7 +15,8 @@ DecisionLabel = Literal["accept", "reject", "withdrawn", "desk_rejected", "undec
 DecisionSource = Literal[
     "decision_note", "venueid", "venue", "invitation", "withdrawal_note", "desk_rejection_note", "none"
 ]
-TextSource = Literal["markdown", "text", "latex", "pdf:pymupdf4llm", "pdf:pymupdf", "pdf:pypdf"]
+TextSource = Literal["markdown", "text", "latex", "pdf:pymupdf-layout", "pdf:pymupdf4llm", "pdf:pymupdf",
+                     "pdf:pypdf"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,13 @@ class PaperText:
     cleaning: str  # cleaning step name + version, e.g. "clean-v1"
     # Which cleaning operations fired, for the manifest ("header_stripped", "cut_at_references", ...).
     cleaning_applied: tuple[str, ...] = ()
+
+
+def abstract_stand_in(title: str | None, abstract: str) -> str:
+    """What a model is shown for a paper without a text: its title and abstract as a short markdown paper.
+    The one definition, shared by the task option ``abstract_fallback`` (evaluation) and the Review-5K
+    builder's ``sft_abstract_fallback`` (training rows), so both sides see the same prompt shape."""
+    return f"# {title or ''}\n\n## Abstract\n\n{abstract}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""A readable report next to ``results.json``: a metric table with intervals and three plots."""
+"""A readable report next to ``results.json``: a metric table with intervals and three plots (SVG, PNG beside)."""
 
 from __future__ import annotations
 
@@ -41,18 +41,23 @@ def metric_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _plots(output: Path, examples: list[ReviewExample], parsed: list[ParsedReview]) -> list[str]:
+def _about(results: dict[str, Any], n: int) -> Any:
+    """The chart titles' provenance line: model, dataset build, split, and ``n`` papers."""
+    from cyclebench import plots
+
+    task = results["task"]
+    return plots.About(model=plots.model_label(results["model"]), dataset=plots.build_label(task),
+                       split=str(task.get("split", "")), n=n)
+
+
+def _plots(output: Path, results: dict[str, Any], examples: list[ReviewExample],
+           parsed: list[ParsedReview]) -> list[str]:
+    """Three charts as SVG (linked from the report) with a PNG of each beside it."""
     from cyclebench import plots
 
     human = [sum(e.ratings) / len(e.ratings) for e in examples]
     pairs = [(h, p.rating) for h, p in zip(human, parsed) if p.rating is not None]
-    charts = {
-        "pred_vs_human.svg": plots.scatter(
-            pairs, title=f"predicted vs human ({len(pairs)} of {len(examples)} parsed)",
-            xlabel="human mean rating", ylabel="predicted rating"),
-        "rating_hist.svg": plots.histograms(
-            {"human mean": human, "predicted": [p for _, p in pairs]}, title="rating histograms", xlabel="rating"),
-    }
+    about = _about(results, len(examples))
     labels = ["accept", "reject", "unparsed"]
     counts = [[0, 0, 0], [0, 0, 0]]
     for example, review in zip(examples, parsed):
@@ -60,16 +65,26 @@ def _plots(output: Path, examples: list[ReviewExample], parsed: list[ParsedRevie
             continue
         col = 2 if review.decision is None else (0 if review.decision == "accept" else 1)
         counts[0 if example.accepted else 1][col] += 1
-    charts["confusion.svg"] = plots.matrix(labels[:2], labels, counts, title="decision confusion matrix",
-                                           xlabel="predicted", ylabel="human decision")
-    for name, svg in charts.items():
-        (output / name).write_text(svg, encoding="utf-8")
-    return list(charts)
+    charts = {
+        "pred_vs_human": plots.scatter_chart(
+            [(h, p.rating) for h, p in zip(human, parsed)],
+            title=f"Predicted vs human rating ({len(pairs)} of {len(examples)} papers rated)",
+            xlabel="human mean rating", ylabel="predicted rating", about=about),
+        "rating_hist": plots.histogram_chart(
+            {"human mean": human, "predicted": [p for _, p in pairs]}, title="Rating histograms", xlabel="rating",
+            about=about),
+        "confusion": plots.matrix_chart(
+            labels[:2], labels, counts, title="Decision confusion matrix", xlabel="predicted",
+            ylabel="human decision", about=_about(results, sum(map(sum, counts)))),
+    }
+    for name, chart in charts.items():
+        chart.write(output / f"{name}.svg")
+    return [f"{name}.svg" for name in charts]
 
 
 def write_review_report(output: Path, results: dict[str, Any], examples: list[ReviewExample],
                         parsed: list[ParsedReview]) -> Path:
-    plots = _plots(output, examples, parsed)
+    plots = _plots(output, results, examples, parsed)
     counts = results["counts"]
     task, model, protocol = results["task"], results["model"], results["protocol"]
     problems = "\n".join(f"| {k} | {v} |" for k, v in counts.get("parse_problems", {}).items()) or "| (none) | 0 |"

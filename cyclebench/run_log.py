@@ -27,7 +27,7 @@ from cyclebench.outputs import staged_files, write_errors
 
 RESULTS_SCHEMA_VERSION = 1
 
-RunKind = Literal["review", "papers", "generator"]
+RunKind = Literal["review", "papers", "generator", "pairwise"]
 
 # Which header fields each kind of run writes, in the order ``results.json`` lays them out.
 LAYOUT: dict[str, tuple[str, ...]] = {
@@ -36,6 +36,9 @@ LAYOUT: dict[str, tuple[str, ...]] = {
                "injection", "definitions", "provenance"),
     "generator": ("task", "generator", "judge", "second_judge", "threshold", "seed", "n_resamples", "metrics",
                   "best_of_n_metrics", "counts", "sets", "reference_sets", "definitions", "provenance"),
+    # written beside judgments.jsonl (cyclebench.evaluate_pairwise), not predictions.jsonl
+    "pairwise": ("task", "systems", "judge", "seed", "n_resamples", "config", "metrics", "counts", "definitions",
+                 "provenance"),
 }
 
 
@@ -64,6 +67,7 @@ class RunResults:
     sets: dict[str, Any] | None = None
     injection: dict[str, Any] | None = None
     reference_sets: list[Any] | None = None
+    systems: list[Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": RESULTS_SCHEMA_VERSION, "kind": self.kind,
@@ -115,8 +119,9 @@ def finite_json(value: Any) -> Any:
 
 def write_run(output: Path, results: RunResults, predictions: Iterable[dict[str, Any]],
               write_report: Callable[[Path, dict[str, Any]], None], *, started: float | None = None,
-              caches: Sequence[Any] = ()) -> dict[str, Any]:
-    """Write ``results.json``, ``predictions.jsonl`` and the report (``write_report(folder, results)``), staged
+              caches: Sequence[Any] = (), rows_file: str = "predictions.jsonl") -> dict[str, Any]:
+    """Write ``results.json``, the rows (``rows_file``: ``predictions.jsonl``, a pairwise run's ``judgments.jsonl``)
+    and the report (``write_report(folder, results)``), staged
     and renamed in, unless ``results.json`` already holds exactly these results; then, for a run that
     generated (``started`` given), ``run.json`` with its timings and cache hits. Returns the results dict."""
     header = results.to_dict()
@@ -126,7 +131,7 @@ def write_run(output: Path, results: RunResults, predictions: Iterable[dict[str,
     if not (unchanged and (output / "report.md").is_file()):  # a cached rerun rewrites nothing
         with write_errors(output, f"files already in {output} are whole"), \
                 staged_files(output, last=("results.json",)) as stage:
-            (stage / "predictions.jsonl").write_text(
+            (stage / rows_file).write_text(
                 "".join(json.dumps(finite_json(row), ensure_ascii=False, default=jsonable) + "\n" for row in predictions),
                 encoding="utf-8")
             (stage / "results.json").write_text(text, encoding="utf-8")

@@ -208,7 +208,7 @@ def _reported_note(results: dict[str, Any]) -> str:
 
 
 def write_set_report(output: Path, results: dict[str, Any]) -> Path:
-    """``report.md`` (and ``scores.svg``) beside ``results.json``."""
+    """``report.md`` (and ``scores.svg`` with ``scores.png``) beside ``results.json``."""
     from cyclebench import plots
 
     judge = results["judge"]
@@ -242,9 +242,16 @@ def write_set_report(output: Path, results: dict[str, Any]) -> Path:
     sets = results["sets"]
     labels = [res.get("label", name) for name, res in sets.items()]
     scores = [res["metrics"]["average_score"] for res in sets.values()]
-    svg = plots.bars(labels, [s["value"] for s in scores], [s["ci_low"] for s in scores], [s["ci_high"] for s in scores],
-                     title=f"average score by {judge['label']}", ylabel="judge rating")
-    (output / "scores.svg").write_text(svg, encoding="utf-8")
+    rows = [plots.Estimate(label, s["value"], s["ci_low"], s["ci_high"], s.get("n"))
+            for label, s in zip(labels, scores)]
+    if results["kind"] == "generator":
+        task = results["task"]
+        about = plots.About(model=plots.model_label(gen), dataset=plots.build_label(task), split=task["split"],
+                            n=task.get("n_prompts"))
+    else:
+        about = plots.About(dataset=f"{len(rows)} paper sets", n=sum(r.n or 0 for r in rows))
+    plots.interval_chart([("paper sets (n = papers the judge rated)", rows)], title=f"Average score by {judge['label']}",
+                         xlabel="judge rating (mean, 95% interval)", about=about).write(output / "scores.svg")
 
     body = ["", "## Comparison", "", comparison_table(results), "", _reported_note(results), "",
             "![average score per set](scores.svg)", ""]

@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cyclebench.hub.columns import ACCEPT, REJECT
 from cyclebench.hub.columns import AIScientistICLR2022 as AIS
 from cyclebench.hub.columns import Review5K as R5K
 from cyclebench.hub.load import dataset_fingerprint, read_rows
-from cyclebench.records import ReviewExample
+from cyclebench.records import ReviewExample, abstract_stand_in
 from cyclebench.truncation import MAX_PAPER_TOKENS, check_budget
 
 
@@ -93,6 +94,12 @@ def check_option_type(task: str, key: str, default: Any, value: Any) -> None:
 # Hub-layout datasets
 
 
+def accepted_from(decision: str | None) -> bool | None:
+    """The ground truth of a built dataset's ``decision`` (``hub.columns.DECISIONS``): True for Accept, False
+    for Reject, None for a null (a paper without an accept/reject outcome)."""
+    return True if decision == ACCEPT else False if decision == REJECT else None
+
+
 def _scores(reviews: list[dict[str, Any]], name: str) -> tuple[float, ...]:
     return tuple(float(r[name]) for r in reviews if r.get(name) is not None)
 
@@ -112,7 +119,7 @@ def review5k_examples(rows: Iterable[dict[str, Any]], abstract_fallback: bool = 
         ratings = _scores(reviews, R5K.RATING)
         text = row.get(R5K.PAPER_TEXT)
         if not text and abstract_fallback and row.get(R5K.ABSTRACT):
-            text = f"# {row.get(R5K.TITLE) or ''}\n\n## Abstract\n\n{row[R5K.ABSTRACT]}"
+            text = abstract_stand_in(row.get(R5K.TITLE), row[R5K.ABSTRACT])
             skipped["abstract_only"] = skipped.get("abstract_only", 0) + 1
         reason = None if text else "no_paper_text"
         reason = reason or (None if ratings else "no_ratings")
@@ -126,7 +133,7 @@ def review5k_examples(rows: Iterable[dict[str, Any]], abstract_fallback: bool = 
                 title=row.get(R5K.TITLE) or "",
                 paper_text=text,
                 ratings=ratings,
-                accepted=True if decision == R5K.ACCEPT else False if decision == R5K.REJECT else None,
+                accepted=accepted_from(decision),
                 soundness=_scores(reviews, R5K.SOUNDNESS),
                 presentation=_scores(reviews, R5K.PRESENTATION),
                 contribution=_scores(reviews, R5K.CONTRIBUTION),
@@ -138,9 +145,48 @@ def review5k_examples(rows: Iterable[dict[str, Any]], abstract_fallback: bool = 
     return examples, skipped
 
 
-def _load_review5k(data: str, split: str, revision: str | None, abstract_fallback: bool = False) -> LoadedSplit:
+def _human_reviews_only(rows: list[dict[str, Any]], review_rows: Iterable[dict[str, Any]], threshold: Any
+                       ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Paper rows whose nested reviews scored P(machine) > ``threshold`` (``ai_text_score`` of the ``reviews``
+    config, a build with ``--ai-text-scores``) are dropped from the ground truth; a review without a score
+    (too short to score) stays and is counted. Pure: the counts say what moved."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise ValueError(f"human_reviews_only must be a probability threshold in [0, 1], not {threshold!r}")
+    review_rows = list(review_rows)
+    if not any(R5K.AI_TEXT_SCORE in r for r in review_rows) and review_rows:
+        raise ValueError(f"human_reviews_only needs a build with AI-text scores (its reviews config has no "
+                         f"{R5K.AI_TEXT_SCORE} column): rebuild with --ai-text-scores MODEL_ARGS")
+    scores = {r.get("note_id"): r.get(R5K.AI_TEXT_SCORE) for r in review_rows}
+    if review_rows and all(s is None for s in scores.values()):
+        raise ValueError("human_reviews_only: no review of this split has an ai_text_score (the build's detector had "
+                         "no calibration; see ai_text_scores in its manifest.json), so no threshold can apply")
+    counts = {"threshold": threshold, "reviews": 0, "dropped": 0, "unscored_kept": 0, "papers_left_without_reviews": 0}
+    out = []
+    for row in rows:
+        kept = []
+        for review in row.get(R5K.REVIEWS) or []:
+            counts["reviews"] += 1
+            score = scores.get(review.get("note_id"))
+            if score is None:
+                counts["unscored_kept"] += 1
+            elif score > threshold:
+                counts["dropped"] += 1
+                continue
+            kept.append(review)
+        counts["papers_left_without_reviews"] += bool(row.get(R5K.REVIEWS)) and not kept
+        out.append({**row, R5K.REVIEWS: kept})
+    counts["kept"] = counts["reviews"] - counts["dropped"]
+    return out, counts
+
+
+def _load_review5k(data: str, split: str, revision: str | None, abstract_fallback: bool = False,
+                   human_reviews_only: Any = None) -> LoadedSplit:
     fingerprint, source = dataset_fingerprint(data, revision, split)
-    examples, skipped = review5k_examples(read_rows(data, "default", [split], revision), abstract_fallback)
+    rows = read_rows(data, "default", [split], revision)
+    if human_reviews_only is not None:
+        rows, moved = _human_reviews_only(rows, read_rows(data, "reviews", [split], revision), human_reviews_only)
+        source = {**source, "human_reviews_only": moved}
+    examples, skipped = review5k_examples(rows, abstract_fallback)
     source = {**source, "abstract_fallback": abstract_fallback}
     return LoadedSplit("review-5k", split, examples, fingerprint, source, skipped)
 
@@ -156,7 +202,7 @@ def _load_aiscientist(data: str, split: str, revision: str | None) -> LoadedSpli
         examples.append(
             ReviewExample(
                 paper_id=row[AIS.PAPER_ID], title=row.get(AIS.TITLE) or "", paper_text=row[AIS.PAPER_TEXT],
-                ratings=tuple(row[AIS.RATINGS]), accepted=row.get(AIS.ACCEPTED), year=row.get(AIS.YEAR),
+                ratings=tuple(row[AIS.RATINGS]), accepted=accepted_from(row.get(AIS.DECISION)), year=row.get(AIS.YEAR),
                 rating_scale=row.get(AIS.RATING_SCALE),
             )
         )
@@ -178,7 +224,7 @@ TASKS: dict[str, ReviewTask] = {
         ReviewTask(
             "review-5k", "Review-5K (ICLR, rebuilt by cyclebench): rating, aspects and decision per paper",
             splits=("train", "test"), eval_split="test", train_split="train", baseline_eval_split="test",
-            loader=_load_review5k, options={"abstract_fallback": False},
+            loader=_load_review5k, options={"abstract_fallback": False, "human_reviews_only": None},
         ),
         ReviewTask(
             "deepreview-13k", "DeepReview-13K test papers, ICLR 2024 and 2025 kept apart",

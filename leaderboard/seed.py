@@ -134,13 +134,16 @@ def build_corpus_datasets(corpus: str | Path, work: str | Path, tasks: tuple[See
 
 
 def seed(corpus: str | Path, work: str | Path, out: str | Path, backends: tuple[str, ...] = tuple(BASELINES),
-         progress: bool | None = False) -> list[Path]:
-    """Build, evaluate and submit; returns the submission folders written."""
+         progress: bool | None = False, datasets: dict[str, Path] | None = None) -> list[Path]:
+    """Build (unless ``datasets`` holds the builds already), evaluate and submit; returns the submission
+    folders written. Each run keeps its response and embedding caches in ``work/runs/<run>/cache``, so a
+    rerun over the same ``work`` folder embeds and generates nothing again."""
     from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
     from cyclebench.leaderboard.submit import submit
 
     work, out = Path(work), Path(out)
-    datasets = build_corpus_datasets(corpus, work)
+    if datasets is None:
+        datasets = build_corpus_datasets(corpus, work)
     written = []
     for spec in SEED_TASKS:
         for backend in backends:
@@ -173,14 +176,17 @@ RECORDED = {
 }
 
 
-def seed_imported(corpus: str | Path, work: str | Path, out: str | Path) -> list[Path]:
-    """Submit the AI Scientist's six recorded reviewer configurations on the corpus build, as imported
-    recorded outputs (scored with the aiscientist protocol, Overall >= 6; never re-run)."""
+def seed_imported(corpus: str | Path, work: str | Path, out: str | Path,
+                  datasets: dict[str, Path] | None = None) -> list[Path]:
+    """Submit the AI Scientist's six recorded reviewer configurations on the corpus build (``datasets``'s,
+    else built here), as imported recorded outputs (scored with the aiscientist protocol, Overall >= 6;
+    never re-run)."""
     from cyclebench.leaderboard.submit import submit
     from cyclebench.recorded import score_recorded_outputs
 
     corpus, work, out = Path(corpus).resolve(), Path(work), Path(out)
-    datasets = build_corpus_datasets(corpus, work, tuple(t for t in SEED_TASKS if t.task == "aiscientist-iclr2022"))
+    if datasets is None or "aiscientist-iclr2022" not in datasets:
+        datasets = build_corpus_datasets(corpus, work, tuple(t for t in SEED_TASKS if t.task == "aiscientist-iclr2022"))
     written = []
     for csv_path in sorted((corpus / "reviews" / "aiscientist_llm_reviews").glob("*.csv")):
         label = next((v for k, v in RECORDED.items() if csv_path.stem.startswith(k)), csv_path.stem)
@@ -214,10 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
         parser.error(f"no corpus at {args.corpus}")
+    # Each dataset is built once and shared by the baseline runs and the imported ones.
+    datasets = build_corpus_datasets(args.corpus, args.work, SEED_TASKS if not args.only_imported else tuple(
+        t for t in SEED_TASKS if t.task == "aiscientist-iclr2022"))
     if not args.only_imported:
         backends = tuple(b for b in BASELINES if not (args.without_minilm and b == "baseline-minilm"))
-        seed(args.corpus, args.work, args.out, backends, progress=None)
-    seed_imported(args.corpus, args.work, args.out)
+        seed(args.corpus, args.work, args.out, backends, progress=None, datasets=datasets)
+    seed_imported(args.corpus, args.work, args.out, datasets=datasets)
     return 0
 
 

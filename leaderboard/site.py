@@ -7,9 +7,18 @@ carry a Content-Security-Policy that allows only the site's own script and style
 are SVG files (labels escaped by ``cyclebench.plots``) embedded with ``<img>``. The output has no
 timestamps: the same submissions and dataset builds give the same bytes.
 
+Each task's rows measured on a dataset build and the published rows (numbers copied from papers, on
+other paper sets) are two tables under the task, labelled, never sorted together. A table with more
+figures than fit a 1,400 px screen gets a column picker (``columns.column_views``), its header and first
+column stay in view (CSS ``position: sticky``), and on a phone it scrolls inside its own box, never the
+page. More blocks under a task (plots, pairwise tables) come from ``SECTION_HOOKS``: one function each,
+returning typed ``Section`` records that the templates render escaped.
+
 Layout of ``--out``::
 
-    index.html                      one table per task (and split and dataset build), plots, exclusions
+    index.html                      per task: measured tables (per split, build, --limit), published table,
+                                    plots and sections; exclusions
+    submit.html                     how to submit: the commands (``submit_page.py``), parsed by the CLI in tests
     verification.json               the outcome of every submission's validation
     plots/<table>-<figure>.svg      per-model bars with 95% intervals
     submissions/<folder>/index.html one page per verified submission, with pred_vs_human.svg,
@@ -28,11 +37,27 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from cyclebench.outputs import FolderTransaction, OutputMarker, check_target
-from cyclebench.leaderboard.columns import CHART_FIGURES, COLUMNS, Column
+from cyclebench.leaderboard.columns import (
+    CHART_FIGURES,
+    COLUMNS,
+    Column,
+    View,
+    column_views,
+)
+from cyclebench.leaderboard.pairwise_site import pairwise_sections
 from cyclebench.leaderboard.reported import ReportedRow, load_reported
 from cyclebench.leaderboard.safe_read import FILE_LIMITS, read_bounded
-from cyclebench.leaderboard.validate import DatasetBuilds, Verification, list_submissions, model_block, validate_submissions
+from cyclebench.leaderboard.sections import Section, SectionHook, SiteContext
+from cyclebench.leaderboard.submit_page import submit_commands, submit_tasks
+from cyclebench.leaderboard.validate import (
+    DatasetBuilds,
+    Verification,
+    list_submissions,
+    model_block,
+    validate_submissions,
+)
+
+from cyclebench.outputs import FolderTransaction, OutputMarker, check_target
 
 STATIC_FILES = ("sortable.js", "style.css")
 MEASURED_LABELS = ("verified", "baseline", "imported (not re-run)")
@@ -78,6 +103,8 @@ class Row:
 
 @dataclass
 class Table:
+    """Measured rows on one build (``fingerprint`` set: runs, the human proxy row) or a task's published
+    rows (``fingerprint`` None): the two never share a table."""
     slug: str
     kind: str
     task: str
@@ -90,6 +117,29 @@ class Table:
     columns: list[Column] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # published sources, cited by number in the rows
     charts: list[tuple[str, str]] = field(default_factory=list)  # (title, path relative to the site root)
+    views: list[View] = field(default_factory=list)  # the column picker's views; empty: all columns fit
+    members: list[Verification] = field(default_factory=list, repr=False)  # the verified runs of a measured table
+
+    @property
+    def published(self) -> bool:
+        return self.fingerprint is None
+
+
+@dataclass
+class TaskGroup:
+    """What the index shows under one task: its measured tables, its published table, then sections."""
+    task: str
+    kind: str
+    description: str
+    measured: list[Table] = field(default_factory=list)
+    published: Table | None = None
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def slug(self) -> str:
+        return _slug("task", self.task)
+
+
 
 
 @dataclass
@@ -191,9 +241,10 @@ def _task_description(task: str) -> str:
 
 
 def assemble_tables(verifications: list[Verification], reported: list[ReportedRow]) -> list[Table]:
-    """One table per (kind, task, split, dataset build, --limit) with verified runs, the human row and the
-    published rows of that task; a task with published rows only gets a table of those. Runs scored on the
-    first N papers of a split (``--limit``) get their own table, titled so: they are on other papers."""
+    """One table per (kind, task, split, dataset build, --limit) with its verified runs and the human row,
+    then one table per task of its published rows (other paper sets: never sorted with measured rows).
+    Runs scored on the first N papers of a split (``--limit``) get their own table, titled so: they are on
+    other papers."""
     groups: dict[tuple[str, str, str, str, int], list[Verification]] = {}
     for v in verifications:
         if v.verified:  # 0 stands for the whole split, so the keys sort
@@ -207,22 +258,50 @@ def assemble_tables(verifications: list[Verification], reported: list[ReportedRo
         if kind == "review":
             human = human_row(members, columns)
             rows += [human] if human else []
-        rows += [reported_row(r) for r in reported if r.kind == kind and r.task == task]
         short = fingerprint.split(":", 1)[-1][:12]
         title = f"{task} · split {split} · build {short}" + (f" · first {limit} papers only (--limit)" if limit else "")
         tables.append(Table(slug=_slug(task, split, short, f"limit{limit}" if limit else ""), kind=kind, task=task,
                             split=split, fingerprint=fingerprint, title=title, description=_task_description(task),
-                            rows=rows, limit=limit or None))
-    covered = {(t.kind, t.task) for t in tables}
-    for kind, task in sorted({(r.kind, r.task) for r in reported} - covered, key=lambda kt: (kt[0] != "review", kt[1])):
+                            rows=rows, limit=limit or None, members=members))
+    measured = {(t.kind, t.task) for t in tables}
+    for kind, task in sorted({(r.kind, r.task) for r in reported}, key=lambda kt: (kt not in measured, kt[0] != "review", kt[1])):
         rows = [reported_row(r) for r in reported if r.kind == kind and r.task == task]
+        title = f"{task} · published numbers" + ("" if (kind, task) in measured else " only")
         tables.append(Table(slug=_slug(task, "published"), kind=kind, task=task, split="", fingerprint=None,
-                            title=f"{task} · published numbers only", description=_task_description(task), rows=rows))
+                            title=title, description=_task_description(task), rows=rows))
     for table in tables:
         present = {key for row in table.rows for key, cell in row.cells.items() if cell.value is not None}
         table.columns = [c for c in COLUMNS[table.kind] if c.key in present]
+        table.views = column_views(table.columns)
         table.sources = list(dict.fromkeys(row.source for row in table.rows if row.source))
     return tables
+
+
+def check_section(section: Section, site: Path) -> None:
+    """A hook's section: a slug of its own, rows as wide as the header, and figures that are files it
+    wrote under the site (a relative path: never a URL, an absolute path or one leaving the site)."""
+    section.slug = _slug(section.slug or f"{section.task}-{section.title}")
+    if any(len(row) != len(section.header) for row in section.rows):
+        raise ValueError(f"section {section.title!r}: every row needs {len(section.header)} cells, one per header")
+    for figure in section.figures:
+        path = Path(figure.path)
+        if path.is_absolute() or ".." in path.parts or ":" in figure.path or not (site / path).is_file():
+            raise ValueError(f"section {section.title!r}: figure {figure.path!r} is not a file under the site")
+
+
+def task_groups(tables: list[Table], sections: list[Section]) -> list[TaskGroup]:
+    """The index's order: tasks with measured tables first (in the tables' order), then the rest; each
+    with its measured tables, its published table and the sections hooks gave for it."""
+    groups: dict[str, TaskGroup] = {}
+    for table in tables:
+        group = groups.setdefault(table.task, TaskGroup(table.task, table.kind, table.description))
+        if table.published:
+            group.published = table
+        else:
+            group.measured.append(table)
+    for section in sections:
+        groups.setdefault(section.task, TaskGroup(section.task, "", _task_description(section.task))).sections.append(section)
+    return list(groups.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,15 +342,17 @@ def _charts(table: Table, plots_dir: Path) -> None:
                 and r.cells.get(key) is not None and r.cells[key].value is not None]
         if not rows:
             continue
-        svg = plots.bars([r.name for r in rows], [r.cells[key].value for r in rows],
-                         [r.cells[key].ci_low for r in rows], [r.cells[key].ci_high for r in rows],
-                         title=f"{column.label}: {table.task} {table.split}".strip(), ylabel=column.label)
+        chart = plots.leaderboard_chart(
+            figure=column.label, better=column.better, task=table.task,
+            split=table.split + (f", first {table.limit} papers" if table.limit else ""),
+            build=f"build {(table.fingerprint or '').split(':', 1)[-1][:12]}",
+            measured=[plots.Estimate(r.name, c.value, c.ci_low, c.ci_high, c.n) for r in rows for c in [r.cells[key]]])
         name = f"{table.slug}-{key}.svg"
-        (plots_dir / name).write_text(svg, encoding="utf-8")
+        chart.write(plots_dir / name)  # and the PNG beside it
         table.charts.append((f"{column.label} ({column.better} is better)", f"plots/{name}"))
 
 
-def _submission_page(env: Any, v: Verification, folder: Path, dest: Path) -> None:
+def _submission_page(env: Any, v: Verification, folder: Path, dest: Path, table_slug: str) -> None:
     from cyclebench import plots
 
     dest.mkdir(parents=True)
@@ -289,8 +370,27 @@ def _submission_page(env: Any, v: Verification, folder: Path, dest: Path) -> Non
     html = env.get_template("submission.html").render(
         root="../../", v=v, meta=v.metadata, results=v.results, model=model_block(v.results), scatter=scatter,
         figures=[(name, metrics[name]) for name in metrics], counts=v.recomputed["counts"], how=_how(v),
-        label_help=LABEL_HELP, coverage=coverage(v), limit=run_limit(v), failure_help=FAILURE_HELP)
+        label_help=LABEL_HELP, coverage=coverage(v), limit=run_limit(v), failure_help=FAILURE_HELP,
+        headline=headline_figures(v), provenance=code_version(v.results), table=table_slug)
     (dest / "index.html").write_text(html, encoding="utf-8")
+
+
+def headline_figures(v: Verification) -> list[tuple[Column, dict[str, Any]]]:
+    """The run's headline figures (the default view of its table), as re-scored, for the top of its page."""
+    metrics = v.recomputed["metrics"]
+    return [(c, metrics[c.source]) for c in COLUMNS[v.kind] if c.headline and c.source in metrics
+            and metrics[c.source].get("value") is not None]
+
+
+def code_version(results: dict[str, Any] | None) -> dict[str, str]:
+    """The code a run was made with, from its results.json provenance: cyclebench, Python and packages."""
+    provenance = (results or {}).get("provenance") or {}
+    packages = provenance.get("packages") or {}
+    out = {"cyclebench": str(provenance.get("cyclebench_version") or packages.get("cyclebench") or "not stated")}
+    if provenance.get("python"):
+        out["python"] = str(provenance["python"])
+    out.update({name: str(version) for name, version in sorted(packages.items()) if name != "cyclebench"})
+    return out
 
 
 def build_site(out: str | Path, submissions: str | Path, datasets: DatasetBuilds, *, overwrite: bool = False,
@@ -312,19 +412,37 @@ def build_site(out: str | Path, submissions: str | Path, datasets: DatasetBuilds
         for name in STATIC_FILES:
             (partial / "static" / name).write_bytes((files("cyclebench.leaderboard") / "static" / name).read_bytes())
         for table in tables:
-            _charts(table, partial / "plots")
+            if not table.published:
+                _charts(table, partial / "plots")
         env = environment()
         by_folder = {p.name: p for p in folders}
+        table_of = {v.folder: t.slug for t in tables for v in t.members}
         for v in verifications:
             if v.verified:
-                _submission_page(env, v, by_folder[v.folder], partial / "submissions" / v.folder)
+                _submission_page(env, v, by_folder[v.folder], partial / "submissions" / v.folder, table_of[v.folder])
+        context = SiteContext(tables, verifications, Path(submissions), datasets, partial)
+        sections = [section for hook in SECTION_HOOKS for section in hook(context)]
+        used = {t.slug for t in tables} | {_slug("task", t.task) for t in tables}
+        for number, section in enumerate(sections, 1):
+            check_section(section, partial)
+            section.slug = section.slug if section.slug not in used else f"{section.slug}-{number}"
+            used.add(section.slug)
         report = SiteReport(out, verifications, tables)
+        excluded = [v for v in verifications if not v.verified]
         (partial / "index.html").write_text(env.get_template("index.html").render(
-            root="", tables=tables, verifications=verifications, counts=report.counts, label_help=LABEL_HELP,
-            failure_help=FAILURE_HELP,
-            excluded=[v for v in verifications if not v.verified]), encoding="utf-8")
+            root="", groups=task_groups(tables, sections), verifications=verifications, counts=report.counts,
+            label_help=LABEL_HELP, failure_help=FAILURE_HELP, excluded=excluded), encoding="utf-8")
+        (partial / "submit.html").write_text(env.get_template("submit.html").render(
+            root="", commands=submit_commands(), tasks=submit_tasks()), encoding="utf-8")
         (partial / "verification.json").write_text(json.dumps({
             **report.counts, "submissions_checked": [v.to_dict() for v in verifications]}, indent=2) + "\n",
             encoding="utf-8")
         transaction.commit()
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# sections under each task: one function per kind of block (plots, pairwise tables), each returning
+# ``Section`` records for the tasks it has something for; appended here by the module that provides it.
+
+SECTION_HOOKS: list[SectionHook] = [pairwise_sections]

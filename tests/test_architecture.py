@@ -46,6 +46,8 @@ PARTS: dict[str, str] = {
     "cyclebench.metrics": "metrics",
     "cyclebench.backends": "backends",
     "cyclebench.builders": "builders",
+    "cyclebench.detection": "detection",
+    "cyclebench.retrieval": "retrieval",
     # the run layer: tasks, the judge, the three run kinds, recorded outputs, the run log and its reports
     "cyclebench.tasks": "run",
     "cyclebench.truncation": "run",
@@ -62,6 +64,10 @@ PARTS: dict[str, str] = {
     "cyclebench.review_report": "run",
     "cyclebench.set_report": "run",
     "cyclebench.plots": "run",
+    "cyclebench.detect_texts": "run",
+    "cyclebench.literature": "run",
+    "cyclebench.evaluate_pairwise": "run",
+    "cyclebench.pairwise_report": "run",
     "cyclebench.trainers": "trainers",
     "cyclebench.leaderboard": "leaderboard",
     "cyclebench.cli": "cli",
@@ -77,12 +83,14 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "protocols": frozenset({"base", "sources"}),
     "metrics": frozenset({"base"}),
     "backends": frozenset({"base"}),
-    "builders": frozenset({"base", "hub", "sources", "protocols", "backends"}),
-    "run": frozenset({"base", "hub", "sources", "protocols", "metrics", "backends"}),
+    "detection": frozenset({"base", "hub", "sources", "backends"}),
+    "builders": frozenset({"base", "hub", "sources", "protocols", "backends", "detection"}),
+    "retrieval": frozenset({"base", "sources"}),
+    "run": frozenset({"base", "hub", "sources", "protocols", "metrics", "backends", "detection", "retrieval"}),
     "leaderboard": frozenset({"base", "hub", "protocols", "metrics", "backends", "builders", "run"}),
     "trainers": frozenset({"base", "hub", "sources", "protocols", "metrics", "backends", "run", "leaderboard"}),
     "cli": frozenset({"base", "hub", "sources", "protocols", "metrics", "backends", "builders", "run", "leaderboard",
-                      "trainers"}),
+                      "trainers", "detection", "retrieval"}),
 }
 
 # Third-party names the light parts never import (directly or through another module).

@@ -51,6 +51,9 @@ class ScriptArguments(trl.ScriptArguments):
     eval_revision: str | None = field(default=None, metadata={"help": "Hub revision of eval_data"})
     eval_protocol: str | None = field(default=None, metadata={"help": "review protocol (cyclereviewer, deepreviewer)"})
     eval_protocol_args: str | None = field(default=None, metadata={"help": "protocol options, k=v,..."})
+    eval_task_args: str | None = field(
+        default=None, metadata={"help": "task options, k=v,... (e.g. abstract_fallback=true,max_paper_tokens=1536)"}
+    )
     eval_backend: str = field(default="hf", metadata={"help": "backend serving the trained model (hf, vllm)"})
     eval_model_args: str | None = field(default=None, metadata={"help": "extra backend args, k=v,..."})
     eval_limit: int | None = field(default=None, metadata={"help": "evaluate only the first N papers"})
@@ -84,6 +87,11 @@ class IterativeSimPOConfig(CPOConfig):
     sampling_temperature: float = field(default=0.4, metadata={"help": "policy sampling temperature"})
     sampling_top_p: float = field(default=0.95, metadata={"help": "policy sampling top_p"})
     sampling_max_tokens: int = field(default=19_000, metadata={"help": "max new tokens per sampled paper"})
+    max_prompt_tokens: int | None = field(
+        default=None, metadata={"help": "cut each prompt's last user turn (the references) so that its turns hold "
+                                        "at most this many tokens of the policy's tokenizer (cyclebench.truncation, "
+                                        "head kept); counted per round in metrics.json. Default: no cut"}
+    )
     sampling_stop: list[str] | None = field(default=None, metadata={"help": "stop strings (default: the protocol's)"})
     policy_backend: str = field(default="auto", metadata={"help": "auto (vllm on GPU when installed, else hf), vllm, hf"})
     policy_backend_args: str | None = field(default=None, metadata={"help": "extra backend args, k=v,..."})
@@ -123,6 +131,10 @@ class IterativeSimPOConfig(CPOConfig):
             raise ValueError("samples_per_prompt must be >= 2 to form a pair")
         if self.rounds < 1:
             raise ValueError("rounds must be >= 1")
+        if self.max_prompt_tokens is not None and (isinstance(self.max_prompt_tokens, bool)
+                                                   or not isinstance(self.max_prompt_tokens, int)
+                                                   or self.max_prompt_tokens < 1):
+            raise ValueError(f"max_prompt_tokens must be a whole number of tokens >= 1, not {self.max_prompt_tokens!r}")
         if self.train_launcher not in ("in-process", "accelerate"):
             raise ValueError(f"train_launcher must be in-process or accelerate, not {self.train_launcher!r}")
         super().__post_init__()
@@ -208,7 +220,7 @@ POSITIVE = frozenset({
     "gradient_accumulation_steps", "eval_accumulation_steps", "max_length", "max_completion_length",
     "max_train_samples", "lora_r", "lora_alpha", "logging_steps", "save_steps", "eval_steps", "adam_epsilon",
     "beta", "rounds", "samples_per_prompt", "sampling_max_tokens", "sampling_chunk_size", "round_num_processes",
-    "judge_max_tokens", "eval_limit", "eval_max_tokens", "eval_n_resamples", "dataset_num_proc",
+    "judge_max_tokens", "max_prompt_tokens", "eval_limit", "eval_max_tokens", "eval_n_resamples", "dataset_num_proc",
     "dataloader_prefetch_factor", "torch_empty_cache_steps", "ddp_timeout",
 })
 # Numbers with a bounded range.
@@ -370,6 +382,36 @@ def resolve_accelerate_config(name: str | None) -> Path | None:
         return shipped
     known = ", ".join(sorted(p.stem for p in ACCELERATE_DIR.glob("*.yaml")))
     raise FileNotFoundError(f"accelerate config {name!r} not found (shipped: {known})")
+
+
+def shipped_recipes() -> list[str]:
+    """The recipe names installed with the package (``cyclereviewer-8b-full``, ...), sorted."""
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
+
+
+def resolve_recipe(name: str | Path) -> Path:
+    """A recipe file as given when it is a file, else a shipped recipe by name (``cyclereviewer-8b-full`` or
+    ``cyclereviewer-8b-full.yaml``), so an installed package finds its recipes without a checkout. An unknown
+    name is a ``FileNotFoundError`` naming the close matches."""
+    import difflib
+
+    if not str(name).strip():
+        raise ValueError("give a recipe file or name (`cyclebench train --list` lists the shipped ones)")
+    path = Path(name)
+    if path.is_file():
+        return path
+    if len(path.parts) == 1:  # a bare name; a folder of that name (a run's output, often) does not hide it
+        stem = path.name.removesuffix(".yaml")
+        shipped = RECIPES_DIR / f"{stem}.yaml"
+        if stem and shipped.is_file():
+            return shipped
+    if path.exists():
+        return path  # a folder: read_recipe says so
+    if len(path.parts) == 1:
+        close = difflib.get_close_matches(stem, shipped_recipes(), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `cyclebench train --list` lists the shipped ones"
+        raise FileNotFoundError(f"recipe {str(name)!r} is neither a file nor a shipped recipe{hint}")
+    raise FileNotFoundError(f"recipe file {str(name)!r} not found")
 
 
 def smoke_overrides(kind: str, *, cuda: bool = False) -> dict[str, Any]:

@@ -41,6 +41,32 @@ def merged_model(run_dir: Path, model_args: Any) -> Path:
     return target
 
 
+def eval_task_options(script_args: Any) -> dict[str, Any]:
+    """The recipe's ``eval_task_args`` (``abstract_fallback=true,max_paper_tokens=1536``) as task options, checked
+    against the eval task's options (names, types, the token budget) so that a typo is one line, not a run
+    that reads the wrong papers."""
+    from cyclebench.backends import parse_model_args
+    from cyclebench.tasks import check_option_type, get_task
+    from cyclebench.truncation import MAX_PAPER_TOKENS, check_budget
+
+    options = parse_model_args(getattr(script_args, "eval_task_args", None))
+    if not options:
+        return {}
+    if not script_args.eval_task:
+        raise ValueError("eval_task_args is set but the recipe has no eval_task")
+    task = get_task(script_args.eval_task)
+    unknown = sorted(set(options) - set(task.options) - {MAX_PAPER_TOKENS})
+    if unknown:
+        raise ValueError(f"eval_task_args: task {task.name} takes options "
+                         f"{sorted([*task.options, MAX_PAPER_TOKENS])}, not {unknown}")
+    for key, value in options.items():
+        if key == MAX_PAPER_TOKENS:
+            check_budget(value)
+        else:
+            check_option_type(task.name, key, task.options[key], value)
+    return options
+
+
 def eval_config(script_args: Any, training_args: Any, model_path: Path):
     from cyclebench.backends import parse_model_args
     from cyclebench.evaluate_reviews import ReviewRunConfig
@@ -57,6 +83,7 @@ def eval_config(script_args: Any, training_args: Any, model_path: Path):
         task=script_args.eval_task, data=script_args.eval_data, protocol=script_args.eval_protocol,
         backend=script_args.eval_backend, model_args=model_args,
         protocol_options=parse_model_args(script_args.eval_protocol_args),
+        task_options=eval_task_options(script_args),
         sampling={"max_tokens": script_args.eval_max_tokens} if script_args.eval_max_tokens else {},
         split=script_args.eval_split, revision=script_args.eval_revision, limit=script_args.eval_limit,
         seed=training_args.seed, n_resamples=script_args.eval_n_resamples,

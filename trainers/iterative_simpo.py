@@ -150,6 +150,70 @@ def gap_summary(pairs: Sequence[Pair]) -> dict[str, Any]:
     return {"n": len(gaps), "mean": sum(gaps) / len(gaps), "min": min(gaps), "max": max(gaps)}
 
 
+@dataclass(frozen=True)
+class FittedPrompt:
+    """A prompt's chat messages after the ``max_prompt_tokens`` budget: its content tokens before and after."""
+
+    messages: list[dict[str, str]]
+    tokens: int
+    kept: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.kept < self.tokens
+
+
+def fit_prompt(messages: Sequence[Mapping[str, str]], budget: int, tokenizer: Any) -> FittedPrompt:
+    """The prompt with its last user turn (a Research-14K prompt: topic, BibTeX references, then the request)
+    cut so that all turns' contents hold at most ``budget`` tokens (the chat template adds a few per turn).
+
+    The turn's last paragraph (the request: "... provide the Title, Abstract ... in LaTeX format") is kept
+    whole when it takes under half the room, and the text before it is cut, head kept, by
+    :func:`cyclebench.truncation.truncate_head` (its marker says how much was kept); otherwise the whole turn is
+    cut head-only. The other turns are never cut: when they alone reach the budget it is too small for this
+    prompt (a ``ValueError`` naming both numbers)."""
+    from cyclebench.truncation import check_budget, truncate_head
+
+    budget = check_budget(budget)
+    users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+    if not users:
+        raise ValueError("max_prompt_tokens: the prompt has no user turn to cut")
+    last = users[-1]
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    others = sum(count(m.get("content") or "") for i, m in enumerate(messages) if i != last)
+    room = budget - others
+    if room < 1:
+        raise ValueError(f"max_prompt_tokens={budget} is too small: the prompt's other turns already hold {others} "
+                         "tokens (only the last user turn is cut)")
+    content = messages[last].get("content") or ""
+    total = count(content)
+    shown, kept = content, total
+    if total > room:
+        head, sep, tail = content.rpartition("\n\n")
+        tail_tokens = count(sep + tail) if head.strip() else room
+        if tail_tokens < room // 2:
+            cut = truncate_head(head, room - tail_tokens, tokenizer)
+            shown, kept = cut.text + sep + tail, cut.kept + tail_tokens
+        else:
+            cut = truncate_head(content, room, tokenizer)
+            shown, kept = cut.text, cut.kept
+    fitted = [dict(m) for m in messages]
+    fitted[last]["content"] = shown
+    return FittedPrompt(fitted, others + total, others + kept)
+
+
+def prompt_budget_summary(budget: int, fitted: Mapping[str, FittedPrompt]) -> dict[str, Any]:
+    """What ``metrics.json`` records for a round's prompts under the budget (cut + whole = prompts)."""
+    n_cut = sum(f.truncated for f in fitted.values())
+    return {"max_prompt_tokens": budget, "method": "head of the last user turn", "n_prompts": len(fitted),
+            "n_truncated": n_cut, "n_whole": len(fitted) - n_cut,
+            "max_prompt_tokens_seen": max((f.tokens for f in fitted.values()), default=0),
+            "truncated_ids": sorted(pid for pid, f in fitted.items() if f.truncated)}
+
+
 # ---------------------------------------------------------------------------------------------
 # Files
 
@@ -260,7 +324,7 @@ class IterativeSimPO:
 
     def __init__(self, script_args: Any, config: Any, model_args: Any, *, generator: Any = None,
                  reward_backend: Any = None, guard_backend: Any = None, on_stage: StageHook | None = None,
-                 launch_argv: Sequence[str] | None = None):
+                 launch_argv: Sequence[str] | None = None, prompt_tokenizer: Any = None):
         from cyclebench.trainers.judges import check_distinct, spec_from_config
 
         self.script_args = script_args
@@ -285,6 +349,41 @@ class IterativeSimPO:
                          "max_tokens": config.sampling_max_tokens}
         if config.sampling_stop:
             self.sampling["stop"] = list(config.sampling_stop)
+        self.max_prompt_tokens = getattr(config, "max_prompt_tokens", None)
+        self._prompt_tokenizer = prompt_tokenizer  # loaded from the starting policy when first needed
+        self._fitted: dict[tuple[int, str], FittedPrompt] = {}
+
+    def prompt_messages(self, prompts: PromptSet, pid: str) -> tuple[list[dict[str, str]], FittedPrompt | None]:
+        """The chat messages the policy sees (and trains on) for one prompt: the generator's prompt, cut to
+        ``max_prompt_tokens`` when the config sets one (then also how it was cut)."""
+        messages = self.generator.build_prompt(prompts.records[pid])
+        if self.max_prompt_tokens is None:
+            return messages, None
+        key = (id(prompts), pid)  # a train and a held-out prompt may share an id
+        if key not in self._fitted:
+            self._fitted[key] = fit_prompt(messages, self.max_prompt_tokens, self.prompt_tokenizer())
+        return self._fitted[key].messages, self._fitted[key]
+
+    def prompt_tokenizer(self) -> Any:
+        """The starting policy's tokenizer (every round's policy keeps it: the loop saves it with each one)."""
+        if self._prompt_tokenizer is None:
+            from transformers import AutoTokenizer
+
+            from cyclebench.backends.gguf import model_source
+
+            path, gguf = model_source(str(self.model_args.model_name_or_path),
+                                      getattr(self.model_args, "gguf_file", None), who="max_prompt_tokens")
+            self._prompt_tokenizer = AutoTokenizer.from_pretrained(
+                path, trust_remote_code=bool(getattr(self.model_args, "trust_remote_code", False)),
+                **({"gguf_file": gguf} if gguf else {}))
+        return self._prompt_tokenizer
+
+    def prompt_budget(self, prompts: PromptSet, pids: Sequence[str]) -> dict[str, Any] | None:
+        """The budget's summary over these prompts (None without a budget)."""
+        if self.max_prompt_tokens is None:
+            return None
+        return prompt_budget_summary(self.max_prompt_tokens,
+                                     {pid: self.prompt_messages(prompts, pid)[1] for pid in dict.fromkeys(pids)})
 
     def _build_generator(self):
         from cyclebench.backends import parse_model_args
@@ -309,6 +408,8 @@ class IterativeSimPO:
         gguf = getattr(self.model_args, "gguf_file", None)
         if gguf:  # only then, so that runs without one keep their fingerprint
             payload["initial_gguf_file"] = gguf
+        if self.max_prompt_tokens is not None:  # likewise
+            payload["max_prompt_tokens"] = self.max_prompt_tokens
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     def load_state(self) -> dict[str, Any]:
@@ -367,7 +468,8 @@ class IterativeSimPO:
             metrics = self.run_round(k, policy, train, held_out, eval_ids, state)
             policy = metrics["policy_out"]
             (round_dir / COMPLETE).write_text("ok\n", encoding="utf-8")
-            state["rounds"][str(k)] = {key: metrics[key] for key in ("policy_out", "pairs", "gaps", "margin", "eval")}
+            state["rounds"][str(k)] = {key: metrics[key] for key in ("policy_out", "pairs", "gaps", "margin", "eval",
+                                                                     "prompt_budget") if key in metrics}
             self.save_state(state)
         state["status"] = "complete"
         state["final_policy"] = policy
@@ -412,7 +514,7 @@ class IterativeSimPO:
         text_by_id = {s["request_id"]: s["output"] for s in samples}
         pair_rows = [{
             "prompt_id": p.prompt_id,
-            "prompt": self.generator.build_prompt(train.records[p.prompt_id]),
+            "prompt": self.prompt_messages(train, p.prompt_id)[0],
             "chosen": [{"role": "assistant", "content": text_by_id[p.chosen]}],
             "rejected": [{"role": "assistant", "content": text_by_id[p.rejected]}],
             "chosen_request": p.chosen, "rejected_request": p.rejected,
@@ -437,6 +539,7 @@ class IterativeSimPO:
             "gaps": gap_summary(outcome.pairs), "margin": margin,
             "train": {key: train_metrics.get(key) for key in ("train_loss", "global_steps", "skipped", "launcher")},
             "eval": eval_summary, "sample_cache": sample_cache,
+            **({"prompt_budget": budget} if (budget := self.prompt_budget(train, ids)) is not None else {}),
             "definitions": {
                 "gap": "reward judge score of the chosen minus that of the rejected sample",
                 "margin": "SimPO implicit reward margin beta * (mean log p(chosen) - mean log p(rejected)) "
@@ -454,7 +557,7 @@ class IterativeSimPO:
         from cyclebench.backends import GenerationRequest, open_backend
 
         requests = [
-            GenerationRequest(f"r{round_no}:{pid}:s{j}", tuple(self.generator.build_prompt(prompts.records[pid])),
+            GenerationRequest(f"r{round_no}:{pid}:s{j}", tuple(self.prompt_messages(prompts, pid)[0]),
                               {**self.sampling, "seed": sample_seed(self.config.seed, round_no, pid, j)})
             for pid, j in jobs
         ]
@@ -479,9 +582,13 @@ class IterativeSimPO:
                 paper = self.generator.to_paper_text(response.text)
                 if paper is None:
                     reason = "paper_unparseable"
-            rows.append({"request_id": request.request_id, "prompt_id": pid, "sample_index": j,
-                         "seed": request.sampling["seed"], "output": response.text, "error": response.error,
-                         "finish_reason": response.finish_reason, "paper_text": paper, "drop_reason": reason})
+            row = {"request_id": request.request_id, "prompt_id": pid, "sample_index": j,
+                   "seed": request.sampling["seed"], "output": response.text, "error": response.error,
+                   "finish_reason": response.finish_reason, "paper_text": paper, "drop_reason": reason}
+            fitted = self.prompt_messages(prompts, pid)[1]
+            if fitted is not None:  # only with a budget, so rows without one are as they were
+                row["prompt_truncated"] = fitted.truncated
+            rows.append(row)
         return rows, {"hits": cached.hits, "misses": cached.misses}
 
     def _judge(self, role: str, papers: list[tuple[str, str]], cache_dir: Path):
@@ -533,6 +640,9 @@ class IterativeSimPO:
         unreadable = Counter(s["drop_reason"] for s in samples if s["drop_reason"] is not None)
         summary = {"n_prompts": len(eval_ids), "papers_unreadable": dict(sorted(unreadable.items())),
                    "reward": summarize(reward), "guard": summarize(guard)}
+        budget = self.prompt_budget(prompts, eval_ids)
+        if budget is not None:
+            summary["prompt_budget"] = budget
         write_json(out_dir / "summary.json", summary)
         return summary
 
@@ -582,6 +692,7 @@ def summary_table(state: Mapping[str, Any]) -> dict[str, Any]:
             "margin_after": (r.get("margin") or {}).get("margin_after"),
             "reward_mean": (ev.get("reward") or {}).get("mean_score"),
             "guard_mean": (ev.get("guard") or {}).get("mean_score"),
+            **({"prompts_truncated": r["prompt_budget"]["n_truncated"]} if r.get("prompt_budget") else {}),
         })
     return {"rounds": rows, "final_policy": state.get("final_policy"),
             "guard_note": "a reward mean that rises while the guard mean does not is a sign of reward hacking"}

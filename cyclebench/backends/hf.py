@@ -160,7 +160,7 @@ class HFBackend(Backend):
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("the hf backend needs torch and transformers: pip install 'cyclebench[train]'") from exc
+            raise ImportError("the hf backend needs torch and transformers: pip install torch==2.13.0 transformers (or, in a cyclebench clone, pip install -e '.[train]')") from exc
 
         self._torch = torch
         self.batch_size = batch_size

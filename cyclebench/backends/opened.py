@@ -73,6 +73,8 @@ def open_backend(name: str, model_args: str | dict[str, Any] | None, cache_dir: 
     model = backend if backend is not None else build_backend(name, model_args)
     try:
         info, examples = None, ()
+        if cache_dir is not None and callable(getattr(model, "use_embedding_cache", None)):
+            model.use_embedding_cache(Path(cache_dir) / "embeddings")  # an embedding baseline's vectors
         if training is not None and getattr(model, "needs_training", False):
             data = training()
             examples = data.examples

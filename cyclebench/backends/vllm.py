@@ -94,7 +94,7 @@ class VLLMBackend(Backend):
         try:
             import vllm
         except ImportError as exc:
-            raise ImportError("the vllm backend needs vLLM: pip install 'cyclebench[vllm]'; vllm needs a GPU") from exc
+            raise ImportError("the vllm backend needs vLLM: pip install vllm (or, in a cyclebench clone, pip install -e '.[vllm]'); vllm needs a GPU") from exc
         self._vllm = vllm
 
         engine: dict[str, Any] = {

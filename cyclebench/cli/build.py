@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r5k.add_argument("--out", type=Path, required=True, help="output folder (appears atomically)")
     r5k.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     r5k.add_argument("--allow-missing-text", action="store_true", help="keep papers without a text (= --no-require-text)")
+    r5k.add_argument("--ai-text-scores", default=None, metavar="MODEL_ARGS",
+                     help="score every review for AI writing (Fast-DetectGPT, hf-backend model args): adds "
+                          "ai_text_score / ai_text_criterion to the reviews config; the detector goes in the manifest")
     add_dataclass_arguments(r5k, Review5KConfig)
 
     ais = sub.add_parser("aiscientist-iclr2022", help="AI Scientist ICLR 2022 ratings table + paper texts")
@@ -86,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         args.require_text = False
     config = dataclass_from_arguments(review5k.Review5KConfig, args)
     check_build_target(args.out, args.overwrite, [*args.openreview, args.papers, args.config])
-    report = review5k.build(args.openreview, args.papers, args.out, config, overwrite=args.overwrite)
+    report = review5k.build(args.openreview, args.papers, args.out, config, overwrite=args.overwrite,
+                            ai_text_scores=args.ai_text_scores)
     counts = report.manifest["counts"]
     print(json.dumps({"out": str(report.out), "papers_in": counts["papers_in"], "papers_kept": counts["papers_kept"],
                       "papers_rejected": counts["papers_rejected"], "splits": counts["splits"]["default"]}, indent=2))

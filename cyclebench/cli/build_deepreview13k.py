@@ -28,6 +28,9 @@ def add_deepreview13k_arguments(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--papers", type=Path, help="folder of paper texts keyed by OpenReview id")
     parser.add_argument("--out", type=Path, required=True, help="output folder (appears atomically)")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    parser.add_argument("--ai-text-scores", default=None, metavar="MODEL_ARGS",
+                        help="score every review for AI writing (Fast-DetectGPT, hf-backend model args): adds an "
+                             "ai_text_scores column (per review of reviewer_comments); the detector goes in the manifest")
     parser.add_argument("--allow-missing-text", action="store_true",
                         help="title + abstract stand in for a missing text (= --no-require-text; counted)")
     parser.add_argument("--workers", type=positive_int, default=None, help="processes for the per-paper stage (default: all cores)")
@@ -73,7 +76,8 @@ def run_deepreview13k(args: argparse.Namespace) -> int:
 
     def build(out: Path, overwrite: bool) -> Any:
         return deepreview13k.build(args.openreview, args.papers, out, config, chain=chain, workers=args.workers,
-                                   model_batch_size=args.chain_batch_size, overwrite=overwrite)
+                                   model_batch_size=args.chain_batch_size, overwrite=overwrite,
+                                   ai_text_scores=args.ai_text_scores)
 
     removed = None
     if against:

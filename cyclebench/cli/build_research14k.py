@@ -35,7 +35,7 @@ def add_research14k_arguments(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     parser.add_argument("--workers", type=positive_int, default=None, help="processes for the per-paper stage (default: all cores)")
     parser.add_argument("--engine", choices=("local", "datatrove"), default="local",
-                        help="local process pool (default) or datatrove tasks (pip install \"cyclebench[scale]\")")
+                        help="local process pool (default) or datatrove tasks (pip install datatrove)")
     parser.add_argument("--datatrove-tasks", type=positive_int, default=None, help="datatrove tasks (default: --workers)")
     parser.add_argument("--datatrove-executor", choices=("local", "slurm", "ray"), default="local",
                         help="where datatrove runs the tasks (slurm/ray: see builders/SCALE_OUT.md)")

@@ -72,6 +72,14 @@ def _check_report(report: Path, inputs: list[Path]) -> None:
                       what="--report", kind="an earlier validate report")
 
 
+def _where_submissions_are(folder: Path) -> str:
+    """The default folder is a checkout's: outside one, say where the submissions are and what to pass."""
+    if folder != DEFAULT_SUBMISSIONS or folder.is_dir():
+        return ""
+    return ("; the leaderboard's submissions are the folder leaderboard/submissions/ of a cyclebench checkout: "
+            "run from the checkout's root or pass --submissions-dir PATH")
+
+
 def _print_outcome(v) -> None:
     if v.verified:
         print(f"VERIFIED {v.folder}: {v.summary.get('figures_compared')} figures agree "
@@ -103,8 +111,8 @@ def run(args: argparse.Namespace) -> int:
         against = list_submissions(args.submissions_dir) if args.submissions_dir.is_dir() else []
         targets = args.submissions or against
         if not targets:
-            print(f"cyclebench leaderboard validate: no submissions given and none under {args.submissions_dir}",
-                  file=sys.stderr)
+            print(f"cyclebench leaderboard validate: no submissions given and none under {args.submissions_dir}"
+                  f"{_where_submissions_are(args.submissions_dir)}", file=sys.stderr)
             return 2
         if args.report:
             _check_report(args.report, [args.submissions_dir, *targets,
@@ -124,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
 
     from cyclebench.leaderboard.site import build_site
 
+    if args.submissions_dir == DEFAULT_SUBMISSIONS and not args.submissions_dir.is_dir():
+        print(f"cyclebench leaderboard build: no submissions folder {args.submissions_dir}"
+              f"{_where_submissions_are(args.submissions_dir)}", file=sys.stderr)
+        return 2
     try:
         report = build_site(args.out, args.submissions_dir, _datasets(args.data), overwrite=args.overwrite)
     except (FileExistsError, FileNotFoundError) as error:

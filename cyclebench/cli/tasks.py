@@ -24,15 +24,17 @@ def catalogue() -> dict[str, list[dict[str, Any]]]:
     from cyclebench.backends.base import BACKENDS
     from cyclebench.generation import GENERATION_TASKS
     from cyclebench.protocols import available_protocols
-    from cyclebench.protocols.base import _PROTOCOLS
+    from cyclebench.protocols.base import available_pairwise_protocols, protocol_spec
     from cyclebench.tasks import TASKS
 
     return {
         "tasks": [{"name": t.name, "kind": "review", "splits": list(t.splits), "eval_split": t.eval_split,
                    "about": t.description} for t in TASKS.values()]
-                 + [{"name": name, "kind": "generation", "about": "paper generation prompts (evaluate generator)"}
+                 + [{"name": name, "kind": "generation", "about": "paper generation prompts"}
                     for name in GENERATION_TASKS],
-        "protocols": [{"name": name, "about": _summary(_PROTOCOLS[name])} for name in available_protocols()],
+        "protocols": [{"name": name, "about": _summary(protocol_spec(name))} for name in available_protocols()]
+                     + [{"name": name, "kind": "pairwise", "about": _summary(protocol_spec(name))}
+                        for name in available_pairwise_protocols()],
         "backends": [{"name": name, "about": _summary(spec)} for name, spec in BACKENDS.items()],
     }
 
@@ -50,6 +52,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{section}:")
         width = max(len(e["name"]) for e in entries)
         for entry in entries:
-            kind = f" [{entry['kind']}]" if entry.get("kind") == "generation" else ""
+            kind = {"generation": " [evaluate generator]", "pairwise": " [evaluate pairwise]"}.get(entry.get("kind", ""), "")
             print(f"  {entry['name']:<{width}}  {entry['about']}{kind}")
     return 0

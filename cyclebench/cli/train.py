@@ -21,7 +21,9 @@ from cyclebench.cli.arg_types import non_negative_int, port, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recipe", type=Path, help="a recipe YAML (trainers/recipes/*.yaml)")
+    parser.add_argument("recipe", nargs="?", default=None,  # text: Path("") would read as the folder "."
+                        help="a recipe YAML file, or a shipped recipe by name (e.g. cyclereviewer-8b-full; --list)")
+    parser.add_argument("--list", action="store_true", help="list the shipped recipes and exit")
     parser.add_argument("--print-launch", action="store_true", help="print the commands (the default without --run)")
     parser.add_argument("--run", action="store_true", help="run the commands, one after the other")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -86,11 +88,13 @@ def build_commands(args: argparse.Namespace) -> list[list[str]]:
         check_values,
         override_argv,
         resolve_accelerate_config,
+        resolve_recipe,
         smoke_overrides,
         text_fields,
     )
 
-    recipe = check_recipe(args.recipe)
+    recipe_path = resolve_recipe(args.recipe)
+    recipe = check_recipe(recipe_path)
     kind = recipe.get("trainer", "sft")
     cuda = _cuda()
     given = parse_overrides(args.overrides, text_fields(kind))
@@ -105,7 +109,7 @@ def build_commands(args: argparse.Namespace) -> list[list[str]]:
         raise ValueError(f"--set: unknown keys {sorted(unknown)} for a {kind} recipe")
     check_values(kind, given, "--set")  # the same number, switch and name checks as the recipe file
     flags = override_argv(overrides)
-    recipe_args = ["--config", str(args.recipe), *flags]
+    recipe_args = ["--config", str(recipe_path), *flags]
     python = sys.executable
 
     if kind == "iterative-simpo":
@@ -115,6 +119,7 @@ def build_commands(args: argparse.Namespace) -> list[list[str]]:
     if accelerate_name is None:
         accelerate_name = "none" if args.smoke else recipe.get("accelerate_config")
     config_file = resolve_accelerate_config(accelerate_name)
+    _check_multi_node(args, config_file)
     launch = ["accelerate", "launch"]
     if config_file is not None:
         launch += ["--config_file", _shown_path(config_file)]
@@ -136,6 +141,29 @@ def build_commands(args: argparse.Namespace) -> list[list[str]]:
     if eval_task and not args.no_eval and (args.machine_rank in (None, 0)):
         commands.append([python, "-m", "cyclebench.trainers.evaluate_run", *recipe_args])
     return commands
+
+
+def _check_multi_node(args: argparse.Namespace, config_file: Path | None) -> None:
+    """Over several machines every node needs its own rank and the head's address: a printed command that
+    silently used the config's rank 0 and placeholder address would start N head nodes."""
+    machines = args.num_machines
+    if machines is None and config_file is not None:
+        import yaml
+
+        try:
+            value = (yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}).get("num_machines")
+        except (OSError, yaml.YAMLError, AttributeError):
+            value = None
+        machines = value if isinstance(value, int) else None
+    if machines is None or machines <= 1:
+        return
+    missing = [flag for flag, value in (("--machine-rank", args.machine_rank), ("--main-process-ip", args.main_process_ip))
+               if value is None]
+    if missing:
+        raise ValueError(f"a {machines}-machine launch needs {' and '.join(missing)} (this node's rank, 0.."
+                         f"{machines - 1}, and the head node's address); run the command on every node with its own rank")
+    if args.machine_rank >= machines:  # accelerate would wait forever for a node that never joins
+        raise ValueError(f"--machine-rank must be 0..{machines - 1} for a {machines}-machine launch, not {args.machine_rank}")
 
 
 def _shown_path(path: Path) -> str:
@@ -162,6 +190,17 @@ def _runnable(command: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.list:
+        from cyclebench.trainers.configs import RECIPES_DIR, read_recipe, shipped_recipes
+
+        for name in shipped_recipes():
+            recipe = read_recipe(RECIPES_DIR / f"{name}.yaml")
+            print(f"{name:<28} {recipe.get('trainer', 'sft'):<16} {recipe.get('model_name_or_path', '')}")
+        return 0
+    if args.recipe is None or not args.recipe.strip():
+        print("cyclebench train: give a recipe file or name (`cyclebench train --list` lists the shipped ones)",
+              file=sys.stderr)
+        return 2
     try:
         commands = build_commands(args)
     except (ValueError, FileNotFoundError) as exc:

@@ -14,7 +14,18 @@ from typing import Final
 
 import pyarrow as pa
 
-__all__ = ["AIScientistICLR2022", "DATES", "DeepReview13K", "MESSAGE", "Research14K", "Review5K"]
+__all__ = [
+    "ACCEPT",
+    "ACCEPTANCE_TYPE",
+    "DATES",
+    "DECISIONS",
+    "MESSAGE",
+    "REJECT",
+    "AIScientistICLR2022",
+    "DeepReview13K",
+    "Research14K",
+    "Review5K",
+]
 
 # OpenReview dates in every dataset built from notes: int64 milliseconds since the epoch (UTC), as the notes
 # store them; null when the note has none (odate/pdate are absent on many notes). ``DATES`` names them in the
@@ -24,6 +35,17 @@ ODATE: Final = "odate"
 PDATE: Final = "pdate"
 DATES: Final = (ODATE, CDATE, PDATE)
 DATE_FIELDS: Final = [pa.field(CDATE, pa.int64()), pa.field(ODATE, pa.int64()), pa.field(PDATE, pa.int64())]
+
+# One decision vocabulary in every dataset cyclebench builds: ``decision`` is "Accept" or "Reject" (the words of
+# the published DeepReview-13K, of the AI Scientist's ratings table and of the reviewer models' outputs), or null
+# when a paper has no accept/reject outcome (kept undecided; Review-5K: kept withdrawn or desk-rejected, which
+# its ``withdrawn`` / ``desk_rejected`` columns say). How an accepted paper was presented (oral, spotlight,
+# poster, notable-top-5% ...) is its own column, ``acceptance_type``: never ``presentation``, which names a
+# review aspect. The form's own words stay in ``decision_raw``.
+ACCEPT: Final = "Accept"
+REJECT: Final = "Reject"
+DECISIONS: Final = (ACCEPT, REJECT)
+ACCEPTANCE_TYPE: Final = "acceptance_type"
 
 # A chat message as the builders store it (role + content).
 MESSAGE: Final = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
@@ -44,6 +66,9 @@ class Review5K:
     NUM_REVIEWS: Final = "num_reviews"
     MESSAGES: Final = "messages"  # the sft config
     PAPER_ID: Final = "paper_id"  # the reviews config
+    # Opt-in columns of the reviews config (``--ai-text-scores``, builders/ai_text.py): P(machine), the criterion.
+    AI_TEXT_SCORE: Final = "ai_text_score"
+    AI_TEXT_CRITERION: Final = "ai_text_criterion"
     # Score fields of a nested review (each also has ``<name>_raw`` and ``<name>_scale``).
     RATING: Final = "rating"
     CONFIDENCE: Final = "confidence"
@@ -51,9 +76,12 @@ class Review5K:
     PRESENTATION: Final = "presentation"
     CONTRIBUTION: Final = "contribution"
     SCORE_FIELDS: Final = (RATING, CONFIDENCE, SOUNDNESS, PRESENTATION, CONTRIBUTION)
-    # Values of ``decision``; null for a paper kept undecided (``--undecided keep``: a venue still in review).
-    ACCEPT: Final = "accept"
-    REJECT: Final = "reject"
+    # Values of ``decision`` (``DECISIONS``); null for a paper kept undecided (``--undecided keep``), withdrawn
+    # or desk-rejected (``--withdrawn keep``, ``--desk-rejected keep``).
+    ACCEPT: Final = ACCEPT
+    REJECT: Final = REJECT
+    DECISION_RAW: Final = "decision_raw"
+    ACCEPTANCE_TYPE: Final = ACCEPTANCE_TYPE  # oral / spotlight / poster ... of an accepted paper, else null
     # The submission note's dates (``DATES``), in ``default``.
     CDATE: Final = CDATE
     ODATE: Final = ODATE
@@ -93,9 +121,9 @@ class Review5K:
         pa.field("tldr", pa.string()),
         pa.field("license", pa.string()),
         pa.field(DECISION, pa.string()),
-        pa.field("decision_raw", pa.string()),
+        pa.field(DECISION_RAW, pa.string()),
         pa.field("decision_source", pa.string()),
-        pa.field("presentation", pa.string()),
+        pa.field(ACCEPTANCE_TYPE, pa.string()),
         pa.field("withdrawn", pa.bool_()),
         pa.field("desk_rejected", pa.bool_()),
     ]
@@ -141,7 +169,9 @@ class DeepReview13K:
 
     ID: Final = "id"
     TITLE: Final = "title"
-    DECISION: Final = "decision"  # "Accept" / "Reject"; null for a paper kept undecided (``--undecided keep``)
+    DECISION: Final = "decision"  # ``DECISIONS``; null for a paper kept undecided (``--undecided keep``)
+    ACCEPT: Final = ACCEPT
+    REJECT: Final = REJECT
     RATING: Final = "rating"  # JSON list of the human rating strings as the form wrote them
     REVIEWER_COMMENTS: Final = "reviewer_comments"
     INPUTS: Final = "inputs"  # system prompt + paper, chat messages
@@ -251,7 +281,13 @@ class AIScientistICLR2022:
     TITLE: Final = "title"
     PAPER_TEXT: Final = "paper_text"
     RATINGS: Final = "ratings"
-    ACCEPTED: Final = "accepted"
+    # ``DECISIONS`` (null when the table's cell is neither); the table's words ("Accept (Poster)") in
+    # ``decision_raw``, the presentation of an accepted paper in ``acceptance_type``.
+    DECISION: Final = "decision"
+    ACCEPT: Final = ACCEPT
+    REJECT: Final = REJECT
+    DECISION_RAW: Final = "decision_raw"
+    ACCEPTANCE_TYPE: Final = ACCEPTANCE_TYPE
     YEAR: Final = "year"
     RATING_SCALE: Final = "rating_scale"
 
@@ -262,7 +298,9 @@ class AIScientistICLR2022:
             pa.field(PAPER_TEXT, pa.string()),
             pa.field(RATINGS, pa.list_(pa.float64())),
             pa.field("rating_mean", pa.float64()),
-            pa.field(ACCEPTED, pa.bool_()),
+            pa.field(DECISION, pa.string()),
+            pa.field(ACCEPTANCE_TYPE, pa.string()),
+            pa.field(DECISION_RAW, pa.string()),
             pa.field(YEAR, pa.int64()),
             pa.field(RATING_SCALE, pa.string()),
         ]),

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from cyclebench.fileio import sha256_file  # noqa: F401  (re-exported for builders)
+from cyclebench.hub.card import CardMetadata
 from cyclebench.outputs import FolderTransaction, OutputMarker
 
 ROW_GROUP_SIZE = 256
@@ -205,12 +206,20 @@ def card_front_matter(
     schemas: dict[str, pa.Schema],
     split_rows: dict[str, dict[str, int]],
     shards: dict[str, dict[str, Any]],
+    metadata: CardMetadata | None = None,
     *,
-    license_id: str,
-    pretty_name: str,
-    tags: list[str],
+    license_id: str | None = None,
+    pretty_name: str | None = None,
+    tags: list[str] | None = None,
 ) -> str:
-    """YAML front matter listing every config's data files and features, in a stable order."""
+    """YAML front matter listing every config's data files and features, in a stable order.
+
+    A config is listed only when it has rows (``datasets`` cannot load a config without data files). A
+    builder's card passes ``metadata`` (the Hub fields: language, tasks, license name and link; the size
+    category is counted here from the ``default`` config's rows); ``license_id`` / ``pretty_name`` / ``tags``
+    alone write the bare front matter of a throwaway folder (tests, fixtures)."""
+    if metadata is None and (license_id is None or pretty_name is None):
+        raise ValueError("card_front_matter needs metadata, or license_id and pretty_name")
     configs = []
     infos = []
     for config, schema in schemas.items():
@@ -242,14 +251,18 @@ def card_front_matter(
                 ],
             }
         )
-    front = {
-        "license": license_id,
-        "pretty_name": pretty_name,
-        "tags": tags,
-        "configs": configs,
-        "dataset_info": infos,
-    }
+    if metadata is None:
+        front: dict[str, Any] = {"license": license_id, "pretty_name": pretty_name, "tags": tags or []}
+    else:
+        counted = "default" if "default" in split_rows else next(iter(split_rows), None)
+        front = metadata.front(sum(split_rows.get(counted, {}).values()) if counted else 0)
+    front.update(configs=configs, dataset_info=infos)
     return front_matter_text(front)
+
+
+def listed_configs(split_rows: dict[str, dict[str, int]]) -> list[str]:
+    """The configs a card lists: those with at least one row (what ``card_front_matter`` writes)."""
+    return [config for config, rows in split_rows.items() if any(rows.values())]
 
 
 def front_matter_text(front: dict[str, Any]) -> str:

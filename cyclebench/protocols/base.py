@@ -21,7 +21,7 @@ import inspect
 import math
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, ClassVar, Iterable, Literal, Mapping, NamedTuple, Sequence
 
@@ -41,6 +41,27 @@ _PROTOCOLS: dict[str, str] = {
 }
 
 
+# Pairwise judging protocols (two reviews of one paper -> a verdict per aspect): not review protocols, so
+# `evaluate model` never takes one; `evaluate pairwise` builds them with :func:`get_pairwise_protocol`.
+_PAIRWISE_PROTOCOLS: dict[str, str] = {
+    "pairwise": "cyclebench.protocols.pairwise_judge:PairwiseJudgeProtocol",
+}
+
+
+def get_pairwise_protocol(name: str, **options: Any) -> Any:
+    """Build a pairwise judging protocol by name (``"pairwise"``); unknown names and options raise."""
+    target = _PAIRWISE_PROTOCOLS.get(_normalise_name(name)) if isinstance(name, str) else None
+    if target is None:
+        raise KeyError(f"unknown pairwise protocol {name!r}; choices: {', '.join(_PAIRWISE_PROTOCOLS)}")
+    module_name, class_name = target.split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    unknown = sorted(set(options) - set(protocol_options(cls)))
+    if unknown:
+        raise ValueError(f"pairwise protocol {name}: unknown option(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(protocol_options(cls))}")
+    return cls(**options)
+
+
 def _normalise_name(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name.strip().lower())
 
@@ -48,6 +69,21 @@ def _normalise_name(name: str) -> str:
 def available_protocols() -> tuple[str, ...]:
     """Names :func:`get_protocol` accepts."""
     return tuple(_PROTOCOLS)
+
+
+def available_pairwise_protocols() -> tuple[str, ...]:
+    """Names :func:`get_pairwise_protocol` accepts."""
+    return tuple(_PAIRWISE_PROTOCOLS)
+
+
+def protocol_spec(name: str) -> str:
+    """Where a registered review or pairwise protocol lives (``"module:Class"``), without importing it: what
+    a catalogue reads to describe it."""
+    key = _normalise_name(name)
+    target = _PROTOCOLS.get(key) or _PAIRWISE_PROTOCOLS.get(key)
+    if target is None:
+        raise KeyError(f"unknown protocol {name!r}; choices: {', '.join([*_PROTOCOLS, *_PAIRWISE_PROTOCOLS])}")
+    return target
 
 
 def get_protocol(name: str, **options: Any) -> "ReviewProtocol":
@@ -77,6 +113,15 @@ def protocol_options(cls: type) -> tuple[str, ...]:
     parameters = inspect.signature(cls.__init__).parameters.values()
     return tuple(sorted(p.name for p in parameters
                         if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)))
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The next request of a multi-turn review (``messages``; None: the review is done) and ``notes``, a
+    JSON-able mapping of what happened deciding it (``{"literature": {...}}``), merged into the paper's notes."""
+
+    messages: list[Message] | None
+    notes: Mapping[str, Any] = field(default_factory=dict)
 
 
 class ReviewProtocol(ABC):
@@ -119,6 +164,11 @@ class ReviewProtocol(ABC):
         so far and its last answer; None when the review is done. One-turn protocols are done at once; the
         judge (:mod:`cyclebench.judge`) drives the rounds."""
         return None
+
+    def next_turn(self, messages: Sequence[Message], answer: str, next_round: int) -> "FollowUp":
+        """:meth:`follow_up` with what the protocol noted deciding it (the judge records the notes in the
+        paper's prediction). The default notes nothing; DeepReviewer Best mode notes its literature turn."""
+        return FollowUp(self.follow_up(messages, answer, next_round))
 
     @abstractmethod
     def render(self, review: ParsedReview) -> str:

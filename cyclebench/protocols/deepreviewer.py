@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -28,6 +29,7 @@ from cyclebench.protocols.base import (
     ASPECT_RANGE,
     CONFIDENCE_RANGE,
     RATING_RANGE,
+    FollowUp,
     REVIEW_SECTION_KEYS,
     REVIEW_SECTION_NAMES,
     Message,
@@ -44,6 +46,7 @@ from cyclebench.protocols.base import (
     read_simulated_review,
     render_form_score,
     section_texts,
+    snippet,
     split_reviewers,
     status_for,
 )
@@ -339,6 +342,138 @@ def parse_deepreviewer_output(
 
 
 # ---------------------------------------------------------------------------------------------
+# Best mode's literature turn: the questions of the first answer, the answers turn
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuestions:
+    """The literature-search questions of a Best-mode answer and what was wrong reading them (problem
+    strings as the parser writes them: ``boxed_questions_missing``, ``boxed_questions_unclosed: ...``)."""
+
+    questions: tuple[str, ...]
+    problems: tuple[str, ...] = ()
+
+
+# An item marker: "1.", "1)", "(1)", "1:", "Q1:", "Question 1:", "-", "*", "+", a bullet; then the question.
+_ITEM_MARK = re.compile(
+    r"^(?:(?:question|q)\s*\d{1,3}\s*[:.)\-]|\(?\d{1,3}[.):]|\(\d{1,3}\)|[-*+\u2022\u25cf\u25aa])\s+", re.I)
+# A question longer than this (a small model's repetition loop) is cut at a word: it goes to every search
+# and back into the answers turn.
+MAX_QUESTION_CHARS = 1000
+_HEADING_MARKS = re.compile(r"^#{1,6}\s*")
+_EMPHASIS = re.compile(r"\*\*|__")
+
+
+def _clean_question(text: str) -> str:
+    text = _EMPHASIS.sub("", text)
+    return " ".join(text.split()).strip(" \t*_`")
+
+
+def _cut_question(text: str) -> str:
+    cut = text[:MAX_QUESTION_CHARS]
+    return cut.rsplit(" ", 1)[0] if " " in cut[MAX_QUESTION_CHARS // 2:] else cut
+
+
+def extract_search_questions(text: object, *, max_questions: int = 5) -> SearchQuestions:
+    """Read the questions of ``\\boxed_questions{...}``; never raises.
+
+    The block is cut out by :func:`find_boxed_blocks` (braces inside a question, ``$O(n^{2})$``, do not end
+    it). Inside it, questions are numbered (``1.``, ``1)``, ``(1)``, ``Q1:``, ``Question 1:``, also as a
+    markdown heading) or bulleted items, an item running on over the lines that follow it; with no marker at
+    all, each line is a question (the released model writes one a line). Lines before the first item and
+    lines ending in ``:`` without a ``?`` (an introduction) are not questions; ``**`` is dropped; repeats
+    (case ignored) are kept once; at most ``max_questions`` are kept (``questions_capped``); a question over
+    ``MAX_QUESTION_CHARS`` is cut at a word (``question_long``). An output that
+    ends inside the block (truncated) is read, and its last item is kept only if it ends in ``?`` or ``.``
+    (``question_cut`` otherwise).
+    """
+    if not isinstance(text, str) or not text.strip():
+        return SearchQuestions((), (problem("empty_output"),))
+    blocks = [b for b in find_boxed_blocks(text) if b.name == "questions"]
+    if not blocks:
+        return SearchQuestions((), (problem("boxed_questions_missing"),))
+    problems: list[str] = []
+    block = blocks[0]
+    if len(blocks) > 1:
+        problems.append(problem("boxed_questions_repeated", f"{len(blocks)} blocks; the first is read"))
+    truncated = not block.closed and block.end == len(text)
+    if not block.closed:
+        problems.append(problem("boxed_questions_unclosed", "output ends inside the block (truncated)" if truncated
+                                else "next block starts before it closes"))
+    lines = [_HEADING_MARKS.sub("", _EMPHASIS.sub("", line).strip()).strip() for line in block.body.split("\n")]
+    lines = [line for line in lines if line and line != "}"]
+    marked = [bool(_ITEM_MARK.match(line)) for line in lines]
+    items: list[str] = []
+    if any(marked):
+        current: list[str] | None = None
+        for line, is_item in zip(lines, marked):
+            if is_item:
+                if current is not None:
+                    items.append(" ".join(current))
+                current = [_ITEM_MARK.sub("", line, count=1)]
+            elif current is not None:
+                current.append(line)
+        if current is not None:
+            items.append(" ".join(current))
+    else:
+        items = list(lines)
+    questions = [_clean_question(q) for q in items]
+    questions = [q for q in questions if q and not (q.endswith(":") and "?" not in q)]
+    if truncated and questions and not questions[-1].endswith(("?", ".", "?)")):
+        problems.append(problem("question_cut", f"last question {snippet(questions[-1])} is incomplete"))
+        questions.pop()
+    long = [i for i, q in enumerate(questions, 1) if len(q) > MAX_QUESTION_CHARS]
+    if long:
+        problems.append(problem("question_long", f"question(s) {', '.join(map(str, long[:5]))} over "
+                                f"{MAX_QUESTION_CHARS} characters, cut"))
+        questions = [_cut_question(q) if len(q) > MAX_QUESTION_CHARS else q for q in questions]
+    unique: dict[str, str] = {}
+    for q in questions:
+        unique.setdefault(q.lower(), q)
+    kept = list(unique.values())
+    if len(kept) > max_questions:
+        problems.append(problem("questions_capped", f"{len(kept)} questions, the first {max_questions} kept"))
+        kept = kept[:max_questions]
+    if not kept:
+        problems.append(problem("questions_empty", "no question in \\boxed_questions"))
+    return SearchQuestions(tuple(kept), tuple(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchAnswer:
+    """What the literature search found for one question: passages as the prompt shows them (title (year),
+    abstract), a summariser's answer when one is used, and the retrieval error when the search failed."""
+
+    question: str
+    passages: tuple[str, ...] = ()
+    answer: str | None = None
+    error: str | None = None
+
+
+# The literature search the run layer attaches: questions -> one SearchAnswer per question, in order.
+SearchFn = Callable[[Sequence[str]], Sequence[SearchAnswer]]
+
+
+def compose_answers_turn(answers: Sequence[SearchAnswer], *, with_answers: bool) -> str:
+    """The user turn the original sends after the first answer: per question ``## Question i:``, the
+    retrieved passages and (with a summariser) the answer, closed by ``**********``. The original's answer
+    heading named its OpenScholar service; this one is ``### Answer:``, since the answer comes from whatever
+    summariser model was configured."""
+    parts: list[str] = []
+    for i, a in enumerate(answers, 1):
+        parts.append(f"## Question {i}:\n{a.question}")
+        if a.passages:
+            shown = "\n\n".join(f"[{j}] {p.strip()}" for j, p in enumerate(a.passages, 1))
+            parts.append(f"### Retrieved Passages:\n{shown}")
+        else:
+            parts.append("### Retrieved Passages:\nNo information retrieved.")
+        if with_answers:
+            parts.append(f"### Answer:\n{a.answer.strip() if a.answer and a.answer.strip() else 'No answer retrieved.'}")
+        parts.append("**********")
+    return "\n\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
 # Writer
 
 _REVIEWER_SECTIONS = (
@@ -496,13 +631,39 @@ def format_deepreviewer_output(
     return "\n\n".join(parts) + "\n"
 
 
+RETRIEVERS = ("bm25", "semantic_scholar")
+_RETRIEVER_ALIASES = {"bm25": "bm25", "s2": "semantic_scholar", "semanticscholar": "semantic_scholar",
+                      "semantic_scholar": "semantic_scholar"}
+
+
+def _positive_int(name: str, value: Any, most: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise ValueError(f"{name} must be an integer in [1, {most}], not {value!r}")
+    return value
+
+
+def _text_option(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty text, not {value!r}")
+    return value.strip()
+
+
 class DeepReviewerProtocol(ReviewProtocol):
     """DeepReviewer in one of its modes (fast / standard / best).
 
     Sampling as in the original: temperature 0.4, top_p 0.95, served with max_model_len 90000. The
     ``max_tokens`` defaults (fast 8192, standard 16384, best 24576) are ours: about twice the published
     typical output length of each mode (~3,000 / ~8,000 / ~14,500 tokens), so long reviews are not cut.
-    Best mode's second turn (answers of the literature search) is not built here.
+
+    Best mode's literature turn (``retriever=bm25,index=PATH`` or ``retriever=s2``; ``top_k`` passages a
+    question, optionally answered by a ``summarizer`` backend): as in the original, the first answer's
+    ``\\boxed_questions`` go to a search, and the conversation continues with that answer and a user turn of
+    the retrieved passages (:func:`compose_answers_turn`); the second answer is the review. No question, or
+    nothing retrieved, keeps the first answer as the review (the reason is noted). The run layer attaches the
+    search as ``search`` (:mod:`cyclebench.literature`); this class only names it. Without a retriever, Best
+    mode is its first turn alone, as before.
     """
 
     name = "deepreviewer"
@@ -517,6 +678,14 @@ class DeepReviewerProtocol(ReviewProtocol):
         reviewers: int = 4,
         fallback_threshold: float | None = 6.0,
         sampling: Mapping[str, Any] | None = None,
+        retriever: str | None = None,
+        index: str | None = None,
+        top_k: int = 3,
+        max_questions: int = 5,
+        summarizer: str | None = None,
+        summarizer_args: str | None = None,
+        s2_url: str | None = None,
+        s2_key_env: str | None = None,
     ):
         self.mode = normalise_mode(mode)
         if not isinstance(reviewers, int) or isinstance(reviewers, bool) or reviewers < 1:
@@ -524,17 +693,93 @@ class DeepReviewerProtocol(ReviewProtocol):
         self.reviewers = reviewers
         self.fallback_threshold = fallback_threshold
         super().__init__(sampling={"max_tokens": self._MAX_TOKENS[self.mode], **(sampling or {})})
+        self.retriever = self._check_literature(retriever, index, summarizer, summarizer_args, s2_url, s2_key_env)
+        self.index = None if index is None else str(index)
+        self.top_k = _positive_int("top_k", top_k, 50)
+        self.max_questions = _positive_int("max_questions", max_questions, 20)
+        self.summarizer = _text_option("summarizer", summarizer)
+        self.summarizer_args = _text_option("summarizer_args", summarizer_args)
+        self.s2_url = _text_option("s2_url", s2_url)
+        self.s2_key_env = _text_option("s2_key_env", s2_key_env)
+        self.search: SearchFn | None = None  # attached by the run layer when a run opens the protocol
+
+    def _check_literature(self, retriever: Any, index: Any, summarizer: Any, summarizer_args: Any, s2_url: Any,
+                          s2_key_env: Any) -> str | None:
+        if retriever is None:
+            given = [n for n, v in (("index", index), ("summarizer", summarizer), ("summarizer_args", summarizer_args),
+                                    ("s2_url", s2_url), ("s2_key_env", s2_key_env)) if v is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} need a retriever (retriever=bm25 or retriever=s2, with mode=best)")
+            return None
+        name = _RETRIEVER_ALIASES.get(str(retriever).strip().lower().replace("-", "_"))
+        if name is None:
+            raise ValueError(f"unknown retriever {retriever!r}; choices: bm25, s2 (Semantic Scholar)")
+        if self.mode != "best":
+            raise ValueError(f"retriever={retriever} is Best mode's literature turn; use mode=best (not {self.mode})")
+        if name == "bm25" and (index is None or not str(index).strip()):
+            raise ValueError("retriever=bm25 needs index=PATH (an index folder or a JSONL of abstracts)")
+        if name == "bm25" and (s2_url is not None or s2_key_env is not None):
+            raise ValueError("s2_url and s2_key_env are options of retriever=s2, not bm25")
+        if name == "semantic_scholar" and index is not None:
+            raise ValueError("index is an option of retriever=bm25, not s2")
+        if summarizer_args is not None and summarizer is None:
+            raise ValueError("summarizer_args need a summarizer=BACKEND")
+        return name
+
+    def literature(self) -> dict[str, Any] | None:
+        """The literature turn's settings (None without a retriever): what the run layer opens."""
+        if self.retriever is None:
+            return None
+        out: dict[str, Any] = {"retriever": self.retriever, "top_k": self.top_k, "max_questions": self.max_questions}
+        if self.index is not None:
+            out["index"] = self.index
+        for key in ("summarizer", "summarizer_args", "s2_url", "s2_key_env"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
 
     def options(self) -> dict[str, Any]:
-        return {"mode": self.mode, "reviewers": self.reviewers, "fallback_threshold": self.fallback_threshold}
+        out: dict[str, Any] = {"mode": self.mode, "reviewers": self.reviewers, "fallback_threshold": self.fallback_threshold}
+        literature = self.literature()
+        if literature is not None:
+            out["literature"] = literature
+        return out
 
     def build_messages(self, paper_text: str, title: str | None = None) -> list[Message]:
         return build_deepreviewer_messages(paper_text, title, mode=self.mode, reviewers=self.reviewers)
 
+    def next_turn(self, messages: Sequence[Message], answer: str, next_round: int) -> FollowUp:
+        """Round 2 of Best mode with a retriever: the answers turn, or None with the reason in the notes."""
+        if self.retriever is None or next_round != 2:
+            return FollowUp(None)
+        if self.search is None:
+            raise RuntimeError("DeepReviewer Best mode has a retriever but no literature search was attached "
+                               "(cyclebench.literature.attach_literature)")
+        found = extract_search_questions(answer, max_questions=self.max_questions)
+        note: dict[str, Any] = {"questions": list(found.questions), "question_problems": list(found.problems)}
+        if not found.questions:
+            return FollowUp(None, {"literature": {**note, "status": "fell_back", "reason": "no_questions"}})
+        answers = list(self.search(found.questions))
+        if len(answers) != len(found.questions):
+            raise RuntimeError(f"literature search answered {len(answers)} of {len(found.questions)} questions")
+        note.update(retrieved=[len(a.passages) for a in answers], errors=[a.error for a in answers],
+                    summarized=sum(a.answer is not None for a in answers))
+        if not any(a.passages for a in answers):
+            reason = "retrieval_failed" if any(a.error for a in answers) else "nothing_retrieved"
+            return FollowUp(None, {"literature": {**note, "status": "fell_back", "reason": reason}})
+        turn = compose_answers_turn(answers, with_answers=self.summarizer is not None)
+        return FollowUp([*messages, {"role": "assistant", "content": answer}, {"role": "user", "content": turn}],
+                        {"literature": {**note, "status": "answered", "reason": None}})
+
+    def follow_up(self, messages: Sequence[Message], answer: str, next_round: int) -> list[Message] | None:
+        return self.next_turn(messages, answer, next_round).messages
+
     def parse(self, output_text: str) -> ParsedReview:
+        # With the literature turn, the questions are read (and their problems noted) from the first answer;
+        # the review after the answers turn need not repeat them.
         return parse_deepreviewer_output(
             output_text,
-            mode=self.mode,
+            mode="standard" if self.retriever is not None else self.mode,
             expected_reviewers=self.reviewers if self.mode != "fast" else None,
             fallback_threshold=self.fallback_threshold,
         )

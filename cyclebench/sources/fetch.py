@@ -97,7 +97,7 @@ def open_client(api_version: int, *, baseurl: str | None = None, username: str |
     try:
         import openreview
     except ImportError as exc:
-        raise ImportError("fetching needs openreview-py: pip install 'cyclebench[fetch]'") from exc
+        raise ImportError("fetching needs openreview-py: pip install openreview-py (or, in a cyclebench clone, pip install -e '.[fetch]')") from exc
     username = username or os.environ.get("OPENREVIEW_USERNAME")
     password = password or os.environ.get("OPENREVIEW_PASSWORD")
     url = baseurl or (API_V1_URL if api_version == 1 else API_V2_URL)

@@ -97,9 +97,16 @@ def _refused(exc: BaseException) -> bool:
     return isinstance(reason, ConnectionRefusedError) or isinstance(exc, ConnectionRefusedError)
 
 
+def _origin(url: urllib.parse.SplitResult) -> tuple[str, str | None, int | None]:
+    """Scheme, host and port (the default port made explicit): what must stay the same for a key to follow."""
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.hostname, port
+
+
 class _SameHostHeaders(urllib.request.HTTPRedirectHandler):
-    """Redirects only to http(s) (urllib also follows ``ftp://``), and a redirect to another host carries
-    no header but the User-Agent: an API key (``x-api-key``) is never sent to a host it was not meant for."""
+    """Redirects only to http(s) (urllib also follows ``ftp://``), and a redirect to another origin (host,
+    port or scheme: https -> http would send the key in clear) carries no header but the User-Agent: an API
+    key (``x-api-key``) is never sent where it was not meant to go."""
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
         target = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl))
@@ -107,7 +114,7 @@ class _SameHostHeaders(urllib.request.HTTPRedirectHandler):
             raise urllib.error.HTTPError(req.full_url, code, f"redirect to a {target.scheme or 'relative'}: URL "
                                          "refused", headers, fp)
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and target.hostname != urllib.parse.urlsplit(req.full_url).hostname:
+        if new is not None and _origin(target) != _origin(urllib.parse.urlsplit(req.full_url)):
             new.headers = {k: v for k, v in new.headers.items() if k.lower() == "user-agent"}
             new.unredirected_hdrs = {}
         return new

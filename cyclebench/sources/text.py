@@ -173,10 +173,193 @@ _BIB_EVIDENCE_RE = re.compile(
 _BIB_WINDOW = 8
 
 
-def _references_cut(lines: Sequence[str], start: int) -> int | None:
-    """Index of the references heading to cut at, or None.
+# Cleaning runs on the whole text, not on a list of lines: splitting a paper into its ~1,700 lines and asking
+# each a regex cost 20-40x reading the file. One table look-up per code point (``_scan``) gives a byte per
+# character, ASCII letters lower-cased and all other whitespace but "\n" a space; ``bytes.find`` on those
+# bytes without their spaces (C speed) finds the few lines a step may touch, a proven superset of them, and
+# each is then checked with the same per-line test as before. Lines are cut out only where one is looked at,
+# so they are handled by offsets. The output is byte-identical to the per-line code (kept in
+# tests/sources/cleaning_oracle.py and compared with it there).
 
-    The first references heading after ``start`` that is followed by what looks like a reference list:
+_SPACE_CODES = tuple(c for c in range(0x3001) if chr(c).isspace())  # str.isspace: the same set as re's \s
+# The only code points other than ASCII letters that re.IGNORECASE lets match one ("i", "i", "s", "k").
+_IGNORECASE_LOOKALIKES = ("\u0130", "\u0131", "\u017f", "\u212a")
+_CLASS_TABLE = None  # built on first use by _class_table()
+
+
+def _class_table():
+    """uint8 per BMP code point: 1 if ``_CONTROL_RE`` matches it, 2 if ``_PRIVATE_RE`` does, "\\n" itself, a
+    space for other whitespace, printable ASCII as itself with letters lower-cased, 0x81 for the
+    ``_IGNORECASE_LOOKALIKES``, else 0x80."""
+    global _CLASS_TABLE
+    if _CLASS_TABLE is None:
+        import numpy as np
+
+        table = np.full(0x10000, 0x80, dtype=np.uint8)
+        table[0x20:0x7F] = np.frombuffer(bytes(range(0x20, 0x7F)).lower(), dtype=np.uint8)
+        for c in _SPACE_CODES:
+            table[c] = 0x20
+        table[0x0A] = 0x0A
+        for lo, hi in ((0x00, 0x08), (0x0B, 0x1F), (0x7F, 0x9F), (0xFEFF, 0xFEFF), (0xD800, 0xDFFF)):
+            table[lo : hi + 1] = 1
+        table[0xE000 : 0xF8FF + 1] = 2
+        for c in _IGNORECASE_LOOKALIKES:
+            table[ord(c)] = 0x81
+        _CLASS_TABLE = table
+    return _CLASS_TABLE
+
+
+def _scan(t: str):
+    """``(code points, classes)`` of ``t`` as numpy arrays, one entry per character (see ``_class_table``)."""
+    import numpy as np
+
+    b = t.encode("utf-16-le", "surrogatepass")
+    if len(b) == 2 * len(t):  # no astral code point: the UTF-16 units are the code points
+        units = np.frombuffer(b, dtype="<u2")
+        return units, _class_table().take(units)
+    units = np.frombuffer(t.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    classes = _class_table().take(np.minimum(units, 0xFFFF))  # U+FFFF: not ASCII, like the astral ones
+    classes[units >= 0xF0000] = 2
+    return units, classes
+
+
+def _decode(units) -> str:
+    return units.tobytes().decode("utf-16-le" if units.itemsize == 2 else "utf-32-le", "surrogatepass")
+
+
+def _drop_code_points_scanned(t: str):
+    """``(t2, t3, classes of t3)``: ``t`` without ``_CONTROL_RE``'s code points, then also without
+    ``_PRIVATE_RE``'s, as the two ``sub`` calls give them."""
+    units, classes = _scan(t)
+    if not (classes <= 2).any():
+        return t, t, classes
+    control = classes == 1
+    has_control, has_private = bool(control.any()), bool((classes == 2).any())
+    keep = classes > 2
+    t3 = _decode(units[keep])
+    t2 = _decode(units[~control]) if has_control and has_private else (t3 if has_control else t)
+    return t2, t3, classes[keep]
+
+
+def _drop_code_points(t: str) -> tuple[str, str]:
+    """``(t without _CONTROL_RE's code points, and also without _PRIVATE_RE's)``, as the two ``sub`` calls
+    give them."""
+    t2, t3, _classes = _drop_code_points_scanned(t)
+    return t2, t3
+
+
+class _Text:
+    """A text whose lines are found from its class bytes (``_scan``): ``flat`` has one per character,
+    ``squeezed`` the same without spaces (every "\\n" kept, so line numbers hold), ``nl`` the offsets of the
+    text's "\\n"."""
+
+    __slots__ = ("flat", "nl", "squeezed", "text")
+
+    def __init__(self, text: str, classes=None):
+        import numpy as np
+
+        if classes is None:
+            classes = _scan(text)[1]
+        self.text = text
+        self.flat = classes.tobytes()
+        self.squeezed = self.flat.translate(None, b" ")
+        self.nl: list[int] = np.flatnonzero(classes == 0x0A).tolist()
+
+    def bounds(self, i: int) -> tuple[int, int]:
+        """``(start, end)`` of line ``i`` (``end`` at its "\\n" or the text's end)."""
+        nl = self.nl
+        return (nl[i - 1] + 1 if i else 0), (nl[i] if i < len(nl) else len(self.text))
+
+    def candidates(self, needles: Sequence[bytes], after: int = -1, accept=None, end_too: bytes | None = None):
+        """``(line number, start, end, squeezed line)`` of each line that holds a needle in the squeezed bytes
+        (or, with ``end_too``, is the last line and ends with it), in order, each once, lazily; only lines after
+        line ``after`` and, with ``accept``, whose squeezed bytes it accepts."""
+        sq, n = self.squeezed, len(self.squeezed)
+        nxt = {needle: sq.find(needle) for needle in needles}
+        done = -1  # squeezed offset of the end of the last line looked at
+        line, counted = 0, 0  # the line number of squeezed offset ``counted``
+        while True:
+            live = [p for p in nxt.values() if p >= 0]
+            if live:
+                k = min(live)
+                for needle, p in nxt.items():
+                    if p == k:
+                        nxt[needle] = sq.find(needle, k + 1)
+                if k <= done:
+                    continue
+            elif end_too is not None and done < n and sq.endswith(end_too):
+                k = n - 1
+            else:
+                return
+            line += sq.count(b"\n", counted, k)
+            counted = k
+            k0 = sq.rfind(b"\n", 0, k) + 1
+            k1 = sq.find(b"\n", k)
+            done = n if k1 < 0 else k1
+            if line <= after:
+                continue
+            seg = sq[k0:done]
+            if accept is not None and not accept(seg):
+                continue
+            yield (line, *self.bounds(line), seg)
+
+    def without(self, spans: Sequence[tuple[int, int]]) -> str:
+        """The text without the lines ``spans`` (ascending ``(start, end)``, each with its "\\n")."""
+        t, parts, pos = self.text, [], 0
+        for start, end in spans:
+            parts.append(t[pos:start])
+            pos = end + 1
+        parts.append(t[pos:])
+        out = "".join(parts)
+        # a dropped last line also drops the "\n" before it, as "\n".join over the kept lines does
+        return out[:-1] if spans and spans[-1][1] >= len(t) and out.endswith("\n") else out
+
+
+# Every running header holds "paper", "submission" or "publication" (first form) or "workshop" (second) in
+# ASCII letters of any case, unless the text holds one of the only code points other than ASCII letters that
+# re.IGNORECASE lets match one ("i": U+0130, U+0131; "s": U+017F; "k": U+212A); then the needles avoid
+# those letters.
+_HEADER_NEEDLES = (b"paper", b"submission", b"publication", b"workshop")
+_HEADER_NEEDLES_LOOKALIKES = (b"paper", b"ubm", b"publ", b"hop")
+# Every line ``_is_abstract_heading`` accepts holds "abstract" in ASCII letters of any case, apart by
+# whitespace at most, or with U+017F for the "s" (re.IGNORECASE, class byte 0x81); str.lower() maps no other
+# code point onto them (U+0130 lowers to two code points, U+212A to "k"). The same holds for
+# ``_is_references_heading``.
+_ABSTRACT_NEEDLES = (b"abstract",)
+_ABSTRACT_NEEDLES_LOOKALIKES = (b"abstract", b"ab\x81tract")
+_REFERENCE_NEEDLES = (b"reference", b"bibliography", b"literaturecited")
+# Letters (case-folded) that neither heading decoration nor numbering can hold: every one on a line is part of
+# the core ``_heading_word`` measures, so more than 40 of them make it "" without running its regexes (which
+# take time in proportion to the line: a prose line mentioning "abstract" is long).
+_PLAIN_LETTERS = b"acdefghjklmnopqrstwyz"
+
+
+def _short_core(squeezed_line: bytes) -> bool:
+    """False when ``_heading_word`` of the line is surely "" (see ``_PLAIN_LETTERS``)."""
+    return len(squeezed_line) - len(squeezed_line.translate(None, _PLAIN_LETTERS)) <= 40
+
+
+def _has_year_digits(squeezed_line: bytes) -> bool:
+    """Every running header holds ``(?:19|20)\\d\\d``."""
+    return b"19" in squeezed_line or b"20" in squeezed_line
+
+
+def _rstrip_lines(t: str, flat: bytes, start: int, end: int) -> str:
+    """``t[start:end]`` with every line rstripped, from the spaces before each "\\n" in the class bytes."""
+    parts, pos = [], start
+    p = flat.find(b" \n", start, end)
+    while p >= 0:
+        parts.append(t[pos : pos + len(flat[pos : p + 1].rstrip(b" "))])
+        pos = p + 1
+        p = flat.find(b" \n", pos, end)
+    parts.append(t[pos : pos + len(flat[pos:end].rstrip(b" "))])
+    return "".join(parts)
+
+
+def _references_cut(text: _Text, after: int) -> int | None:
+    """Line number of the references heading to cut at, or None.
+
+    The first references heading after line ``after`` that is followed by what looks like a reference list:
     a year, ``[n]``, "et al", "arXiv", "Proceedings", a URL, a list of names ... in one of the next 8
     content lines (blank lines and ``-----`` page separators do not count; references headings right
     after it are skipped, and the next one after some content ends the look-ahead), or by nothing at
@@ -188,12 +371,15 @@ def _references_cut(lines: Sequence[str], start: int) -> int | None:
     The rule is idempotent: a heading that did not qualify saw content without evidence, all of it
     before the heading that was cut at, so it sees the same lines again on a second pass.
     """
-    for i in range(start + 1, len(lines)):
-        if not _is_references_heading(lines[i]):
+    t, count = text.text, len(text.nl) + 1
+    for i, start, end, _seg in text.candidates(_REFERENCE_NEEDLES, after, accept=_short_core):
+        if not _is_references_heading(t[start:end].rstrip()):
             continue
         window: list[str] = []
-        for line in lines[i + 1 :]:
-            if not line.strip() or _RULE_RE.match(line):
+        for j in range(i + 1, count):
+            a, b = text.bounds(j)
+            line = t[a:b].rstrip()
+            if not line or _RULE_RE.match(line):
                 continue
             if _is_references_heading(line):
                 if window:
@@ -207,82 +393,105 @@ def _references_cut(lines: Sequence[str], start: int) -> int | None:
     return None
 
 
+_NEWLINES_RE = re.compile("\n+")
+
+
+def _collapse_blank_runs(body: str) -> str:
+    """Runs of 4+ "\\n" cut to 3 (3+ empty lines to 2), from ``str.find`` (a regex scan is ~20x slower)."""
+    parts, pos = [], 0
+    p = body.find("\n\n\n\n")
+    while p >= 0:
+        parts.append(body[pos:p])
+        parts.append("\n\n\n")
+        pos = _NEWLINES_RE.match(body, p).end()  # type: ignore[union-attr]
+        p = body.find("\n\n\n\n", pos)
+    parts.append(body[pos:])
+    return "".join(parts)
+
+
 def clean_paper_text(text: str) -> tuple[str, tuple[str, ...]]:
     """Clean an extracted paper text; return it and the names of the operations that fired.
 
-    Pure and idempotent; the steps and their names are listed in the module docstring.
+    Pure and idempotent; the steps and their names are listed in the module docstring. Every step sees the
+    lines rstripped, as the module docstring's last step leaves them.
     """
     ops: list[str] = []
 
-    t = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
-    if t != text:
+    t = text
+    if "\r" in t or "\u2028" in t or "\u2029" in t:
+        t = t.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
         ops.append("newlines_normalized")
-    t2 = _CONTROL_RE.sub("", t)
-    if t2 != t:
+    t2, t3, classes = _drop_code_points_scanned(t)
+    if len(t2) != len(t):
         ops.append("control_chars_removed")
-    t3 = _PRIVATE_RE.sub("", t2)
-    if t3 != t2:
+    if len(t3) != len(t2):
         ops.append("private_use_removed")
+    doc = _Text(t3, classes)
 
-    lines = [line.rstrip() for line in t3.split("\n")]
-
-    kept = [line for line in lines if not _HEADER_RE.match(line)]
-    if len(kept) != len(lines):
+    lookalikes = b"\x81" in doc.flat
+    needles = _HEADER_NEEDLES_LOOKALIKES if lookalikes else _HEADER_NEEDLES
+    headers = [(s, e) for _i, s, e, _seg in doc.candidates(needles, accept=_has_year_digits)
+               if _HEADER_RE.match(t3[s:e].rstrip())]
+    if headers:
         ops.append("header_stripped")
-    lines = kept
+        doc = _Text(doc.without(headers))
 
-    numbered = sum(1 for line in lines if _LINE_NUMBER_RE.match(line))
-    if numbered >= _MIN_LINE_NUMBER_LINES:
-        lines = [line for line in lines if not _LINE_NUMBER_RE.match(line)]
-        ops.append("line_numbers_removed")
+    # A gutter line ends in "**": with fewer such lines than needed, there is nothing to count.
+    if doc.squeezed.count(b"**\n") + doc.squeezed.endswith(b"**") >= _MIN_LINE_NUMBER_LINES:
+        t = doc.text
+        numbered = [(s, e) for _i, s, e, _seg in doc.candidates((b"**\n",), end_too=b"**")
+                    if _LINE_NUMBER_RE.match(t[s:e].rstrip())]
+        if len(numbered) >= _MIN_LINE_NUMBER_LINES:
+            doc = _Text(doc.without(numbered))
+            ops.append("line_numbers_removed")
+    t = doc.text
 
-    abstract_at = next((i for i, line in enumerate(lines) if _is_abstract_heading(line)), None)
-    if abstract_at is None:
+    # _is_abstract_heading, its cheap half first
+    abstract = next(((i, s) for i, s, e, seg in doc.candidates(
+        _ABSTRACT_NEEDLES_LOOKALIKES if lookalikes else _ABSTRACT_NEEDLES)
+        if _ABSTRACT_PARAGRAPH_RE.match(t[s:e].strip()) or (_short_core(seg) and _heading_word(t[s:e]) == "abstract")),
+        None)
+    if abstract is None:
         ops.append("no_abstract_heading")
-        start = 0
+        start_line, start = 0, 0
     else:
-        start = abstract_at
+        start_line, start = abstract
 
-    ref_at = _references_cut(lines, start)
-    if ref_at is None:
+    cut = _references_cut(doc, start_line)
+    if cut is None:
         ops.append("no_references_heading")
-        end = len(lines)
+        end = len(t)
     else:
         ops.append("cut_at_references")
-        end = ref_at
+        end = doc.bounds(cut)[0] - 1  # the "\n" before the heading line: "\n".join(lines[start:cut])
 
-    body = lines[start:end]
-    if abstract_at is not None:
-        pre = lines[:abstract_at]
+    body = t[start:end] if end > start else ""
+    if doc.flat.find(b" \n", start, end) >= 0 or doc.flat[end - 1 : end] == b" ":
+        body = _rstrip_lines(t, doc.flat, start, end)
+    if abstract is not None:
+        pre = [line.rstrip() for line in t[: start - 1].split("\n")] if start else []
         title = _title_text(_title_lines(pre))
+        head = [f"# {title}", ""] if title else []
         if title:
-            head = [f"# {title}", ""]
             ops.append("title_kept")
-        else:
-            head = []
-        if head + body != lines[:end]:
+        if head != pre:  # head + body != lines[:end]
             ops.append("kept_from_abstract")
-        body = head + body
+        body = "".join(line + "\n" for line in head) + body
 
-    out_lines: list[str] = []
-    blanks = 0
-    collapsed = False
-    for line in body:
-        if line.strip():
-            blanks = 0
-            out_lines.append(line)
-        else:
-            blanks += 1
-            if blanks <= 2:
-                out_lines.append("")
-            else:
-                collapsed = True
-    if collapsed:
+    # Lines are rstripped, so blank lines are empty: 3+ in a row are 4+ "\n" in a row, counting the line
+    # ends before and after the body. Runs at either end are dropped below anyway.
+    if "\n\n\n\n" in body or body.startswith("\n\n\n") or body.endswith("\n\n\n") or body == "\n\n":
         ops.append("blank_lines_collapsed")
-    # A page separator ("-----") left at the very end separates nothing.
-    while out_lines and (not out_lines[-1].strip() or _RULE_RE.match(out_lines[-1])):
-        out_lines.pop()
-    out = "\n".join(out_lines).strip()
+        body = _collapse_blank_runs(body)
+    # A page separator ("-----") left at the very end separates nothing; neither does a blank line.
+    stop = len(body)
+    while stop > 0:
+        cut_at = body.rfind("\n", 0, stop) + 1
+        last = body[cut_at:stop]
+        if last.strip() and not _RULE_RE.match(last):
+            break
+        stop = max(cut_at - 1, 0)
+    out = body[:stop].strip()
     return (out + "\n" if out else ""), tuple(ops)
 
 
@@ -337,11 +546,34 @@ def _pypdf_text(path: str) -> str:
     return "\n\n".join((page.extract_text() or "") for page in reader.pages)
 
 
-_PDF_EXTRACTORS = (
-    ("pdf:pymupdf4llm", _pymupdf4llm_text),
-    ("pdf:pymupdf", _pymupdf_text),
-    ("pdf:pypdf", _pypdf_text),
-)
+def _pymupdf_layout_text(path: str) -> str:
+    from cyclebench.sources.pdf_layout import pdf_layout_markdown
+
+    return pdf_layout_markdown(path)
+
+
+# name -> extractor. The default, ``pdf:pymupdf-layout`` (``sources/pdf_layout.py``), is ~2x PyMuPDF's plain
+# ``get_text()`` and finds every heading, caption and references cut that ``pdf:pymupdf4llm`` (~30x) finds on
+# the corpus PDFs (benchmarks/RESULTS_speed.md); pymupdf4llm stays available by name (``PDF_FULL``).
+PDF_EXTRACTORS = {
+    "pdf:pymupdf-layout": _pymupdf_layout_text,
+    "pdf:pymupdf4llm": _pymupdf4llm_text,
+    "pdf:pymupdf": _pymupdf_text,
+    "pdf:pypdf": _pypdf_text,
+}
+PDF_DEFAULT = "pdf:pymupdf-layout"
+PDF_FULL = "pdf:pymupdf4llm"
+# Tried after the chosen extractor when it fails or gives blank text.
+_PDF_FALLBACKS = ("pdf:pymupdf", "pdf:pypdf")
+
+
+def pdf_extractor_chain(extractor: str = PDF_DEFAULT) -> tuple[tuple[str, object], ...]:
+    """``(name, function)`` in the order ``extract_pdf_text`` tries them: ``extractor``, then the plain
+    fallbacks. An unknown name is a ``ValueError`` naming the known ones."""
+    if extractor not in PDF_EXTRACTORS:
+        raise ValueError(f"unknown PDF extractor {extractor!r}; known: {', '.join(PDF_EXTRACTORS)}")
+    names = (extractor,) + tuple(n for n in _PDF_FALLBACKS if n != extractor)
+    return tuple((n, PDF_EXTRACTORS[n]) for n in names)
 
 
 # A PDF ends with "%%EOF" (ISO 32000-1, 7.5.5); readers look for it in the last 1024 bytes.
@@ -392,18 +624,20 @@ def check_pdf(path: str | os.PathLike[str], roots: Sequence[str | os.PathLike[st
     return pages
 
 
-def extract_pdf_text(path: str | os.PathLike[str]) -> tuple[str, TextSource]:
-    """Text of a PDF from the first extractor that gives any, and which one it was.
+def extract_pdf_text(path: str | os.PathLike[str], extractor: str = PDF_DEFAULT) -> tuple[str, TextSource]:
+    """Text of a PDF from the first extractor that gives any, and which one it was (recorded as the
+    text's ``source``).
 
-    Tries pymupdf4llm (markdown), then PyMuPDF plain text, then pypdf; each is imported only when
-    tried, so a missing package just moves on. Raises ``RecordError("pdf_unreadable", ...)`` naming
-    what every extractor said when none gives non-blank text.
+    Tries ``extractor`` (default ``pdf:pymupdf-layout``, markdown from PyMuPDF's text layer; ``PDF_FULL``
+    = ``pdf:pymupdf4llm`` for pymupdf4llm's markdown), then PyMuPDF plain text, then pypdf; each is
+    imported only when tried, so a missing package just moves on. Raises ``RecordError("pdf_unreadable",
+    ...)`` naming what every extractor said when none gives non-blank text.
     """
     p = os.fspath(path)
     problems: list[str] = []
-    for source, fn in _PDF_EXTRACTORS:
+    for source, fn in pdf_extractor_chain(extractor):
         try:
-            text = fn(p)
+            text = fn(p)  # type: ignore[operator]
         except Exception as exc:  # noqa: BLE001 - any extractor failure means "try the next one"
             problems.append(f"{source}: {type(exc).__name__}: {exc}".strip())
             continue
@@ -477,14 +711,19 @@ class PapersDirectory:
 
     Files are found by name whatever they are (a FIFO, a link), and read only through
     ``cyclebench.sources.confined``: a link out of the folder, a FIFO, a link cycle, an unreadable or
-    oversized file is a ``RecordError`` for that paper. ``limits`` bound each paper's source.
+    oversized file is a ``RecordError`` for that paper. ``limits`` bound each paper's source;
+    ``pdf_extractor`` names the PDF extractor tried first (``PDF_EXTRACTORS``; each text records the one
+    that gave it as its ``source``).
     """
 
-    def __init__(self, root: str | os.PathLike[str], limits: SourceLimits = DEFAULT_LIMITS):
+    def __init__(self, root: str | os.PathLike[str], limits: SourceLimits = DEFAULT_LIMITS,
+                 pdf_extractor: str = PDF_DEFAULT):
         self.root = Path(root)
         if not self.root.is_dir():
             raise NotADirectoryError(f"not a folder: {self.root}")
+        pdf_extractor_chain(pdf_extractor)  # an unknown name fails here, not at the first PDF
         self.limits = limits
+        self.pdf_extractor = pdf_extractor
         self._index: dict[str, list[PaperFile]] = {}
         self._scan()
 
@@ -553,7 +792,7 @@ class PapersDirectory:
             real, _size = confined.regular_file(path, roots, limits.max_file_bytes)
             digest = confined.sha256_file(real, roots, limits.max_file_bytes)
             check_pdf(real, roots, limits)
-            raw, source = extract_pdf_text(real)
+            raw, source = extract_pdf_text(real, self.pdf_extractor)
         elif f.kind == "latex":
             from cyclebench.sources import latex
 
@@ -619,10 +858,14 @@ def decode_text_file(data: bytes) -> str:
 __all__ = [
     "CLEANING_VERSION",
     "KINDS",
+    "PDF_DEFAULT",
+    "PDF_EXTRACTORS",
+    "PDF_FULL",
     "PaperFile",
     "PapersDirectory",
     "check_pdf",
     "clean_paper_text",
     "decode_text_file",
     "extract_pdf_text",
+    "pdf_extractor_chain",
 ]

@@ -1,6 +1,9 @@
 /* Sortable tables for the cyclebench leaderboard: click a column header to sort the rows by it,
    click again to reverse. Cells sort by their data-value attribute (numbers for data-type="number"
-   columns), blanks last in both directions; equal keys keep their order. No dependencies. */
+   columns), blanks last in both directions; equal keys keep their order. The column picker (.views,
+   hidden until this script runs) shows the figure columns of one view: a header cell with data-key is
+   shown when the pressed button's data-keys names it, its column hidden (class "off") otherwise; the
+   first button is the default. No dependencies. */
 (function () {
   "use strict";
 
@@ -36,7 +39,41 @@
     header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
   }
 
+  function showView(table, button) {
+    var keys = button.getAttribute("data-keys").split(" ");
+    var heads = table.tHead.rows[0].cells;
+    var hidden = [];
+    Array.prototype.forEach.call(heads, function (header, index) {
+      var key = header.getAttribute("data-key");
+      var off = key !== null && keys.indexOf(key) < 0;
+      header.classList.toggle("off", off);
+      if (off) { hidden.push(index); }
+    });
+    Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+      Array.prototype.forEach.call(row.cells, function (cell, index) {
+        cell.classList.toggle("off", hidden.indexOf(index) >= 0);
+      });
+    });
+    Array.prototype.forEach.call(button.parentNode.querySelectorAll("button"), function (other) {
+      other.setAttribute("aria-pressed", other === button ? "true" : "false");
+    });
+  }
+
+  function initViews() {
+    Array.prototype.forEach.call(document.querySelectorAll(".views[data-table]"), function (views) {
+      var table = document.getElementById(views.getAttribute("data-table"));
+      var buttons = views.querySelectorAll("button[data-keys]");
+      if (!table || !table.tHead || !table.tBodies.length || !buttons.length) { return; }
+      Array.prototype.forEach.call(buttons, function (button) {
+        button.addEventListener("click", function () { showView(table, button); });
+      });
+      showView(table, buttons[0]);
+      views.hidden = false;
+    });
+  }
+
   function init() {
+    initViews();
     Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
       if (!table.tHead || !table.tBodies.length) { return; }
       Array.prototype.forEach.call(table.tHead.rows[0].cells, function (header, index) {

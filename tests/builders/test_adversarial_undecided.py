@@ -118,7 +118,7 @@ def test_unknown_decision_label_under_keep_is_undecided_and_counted(tmp_path):
         counts = report.manifest["counts"]
         _reconciles(counts)
         rows = _default_rows(tmp_path / policy)
-        assert rows["x_accepted"][Review5K.DECISION] == "accept"
+        assert rows["x_accepted"][Review5K.DECISION] == Review5K.ACCEPT == "Accept"
         if policy == "keep":
             assert counts["papers_undecided_kept"] == 1 and rows["x_pending"][Review5K.DECISION] is None
         else:

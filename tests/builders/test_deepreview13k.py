@@ -38,8 +38,9 @@ def _rows(out: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def built(corpus, tmp_path_factory):
-    return _build(_inputs(corpus), tmp_path_factory.mktemp("dr") / "out", workers=1, max_rows_per_shard=100)
+def built(deepreview13k_corpus_build):
+    """``_build(_inputs(corpus), out, workers=1, max_rows_per_shard=100)``, made once per session (conftest)."""
+    return deepreview13k_corpus_build
 
 
 def test_counts_reconcile_and_splits_are_named_by_year(built):

@@ -11,9 +11,15 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from cyclebench.builders import research14k
-from cyclebench.builders.research14k import Research14KConfig, build, latex_safe, parse_metadata_row
+from cyclebench.builders.research14k import (
+    Research14KConfig,
+    build,
+    latex_safe,
+    parse_metadata_row,
+)
+
+from cyclebench.hub.load import read_front_matter
 from cyclebench.protocols.cycleresearcher import parse_training_messages
 from cyclebench.records import RecordError
 
@@ -155,7 +161,9 @@ def test_manifest_card_and_rebuild_refusal(built):
     assert set(manifest["inputs"]["paper_sources"]) == KEPT
     assert all(s["rows"] >= 0 and len(s["sha256"]) == 64 for s in manifest["shards"].values())
     card = (report.out / "README.md").read_text()
-    assert card.startswith("---\nlicense: other") and "| latex_unbalanced_braces | 1 |" in card
+    front = read_front_matter(report.out)  # Hub metadata first (builder 1.3.0), then configs
+    assert (front["license"], front["license_name"]) == ("other", "arxiv-per-paper-licenses")
+    assert "| latex_unbalanced_braces | 1 |" in card
     with pytest.raises(FileExistsError):
         build(FX / "metadata.jsonl", FX / "papers", report.out, workers=1, progress=False)
 
@@ -220,7 +228,10 @@ def test_latex_safe_keeps_the_format_parseable():
 
 
 def test_cli_wiring_builds(tmp_path, capsys):
-    from cyclebench.cli.build_research14k import add_research14k_arguments, run_research14k
+    from cyclebench.cli.build_research14k import (
+        add_research14k_arguments,
+        run_research14k,
+    )
 
     papers = prepare_papers(tmp_path)
     parser = argparse.ArgumentParser()

@@ -8,14 +8,15 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from cyclebench.builders.research14k import Research14KConfig, build
+
 from cyclebench.protocols.cycleresearcher import parse_training_messages
 
+from .conftest import RESEARCH14K_MARKDOWN as MARKDOWN
+from .conftest import (
+    RESEARCH14K_PDFS as PDFS,  # the two quickest of the five to extract
+)
 from .test_research14k import read_rows
-
-MARKDOWN = ("-29uFS4FiDZ", "2sDQwC_hmnM", "30SXt3-vvnM")
-PDFS = ("STpxO1Siaq", "n7RqgqbxP7")  # the two quickest of the five to extract
 
 
 def _meta(path: Path, rows: list[dict]) -> Path:
@@ -24,16 +25,9 @@ def _meta(path: Path, rows: list[dict]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def corpus_build(corpus, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("r14-corpus")
-    rows = [{"paperId": "iclr2021_calibration", "venue": "ICLR", "year": 2021, "arxiv": "2010.10994",
-             "cited_abstracts": {"Guo2017": "Confidence calibration is important for classification models."}}]
-    rows += [{"paperId": pid, "venue": "ICLR", "year": 2022} for pid in MARKDOWN]
-    rows += [{"paperId": pid, "venue": "ICLR", "year": 2025} for pid in PDFS]
-    papers = corpus / "papers"
-    report = build(_meta(tmp / "meta.jsonl", rows), [papers / "latex", papers / "markdown", papers / "pdf"], tmp / "out",
-                   Research14KConfig(outline_scores=(7, 7, 7)), workers=2, progress=False)
-    return report, read_rows(report.out)
+def corpus_build(research14k_corpus_build):
+    """The LaTeX paper, ``MARKDOWN`` and ``PDFS`` built once per session (``tests/builders/conftest.py``)."""
+    return research14k_corpus_build, read_rows(research14k_corpus_build.out)
 
 
 def test_latex_paper_becomes_sections_and_messages(corpus_build):
@@ -61,7 +55,7 @@ def test_latex_paper_becomes_sections_and_messages(corpus_build):
 
 def test_markdown_and_pdf_fallbacks(corpus_build):
     report, rows = corpus_build
-    assert report.manifest["counts"]["text_sources"] == {"latex": 1, "pdf:pymupdf4llm": 2, "text": 3}
+    assert report.manifest["counts"]["text_sources"] == {"latex": 1, "pdf:pymupdf-layout": 2, "text": 3}  # issue 16: fast PDF default
     for pid in MARKDOWN + PDFS:
         row = rows[pid]
         headings = [s["heading"].lower() for s in row["sections"] if s["level"] == 1]

@@ -53,7 +53,7 @@ def test_load_dataset_offline(corpus, tmp_path):
     assert papers["train"].num_rows == manifest["counts"]["splits"]["default"]["train"]
     assert reviews["test"].num_rows == manifest["counts"]["splits"]["reviews"]["test"]
     row = papers["train"][0]
-    assert row["decision"] in ("accept", "reject")
+    assert row["decision"] in ("Accept", "Reject")  # hub.columns.DECISIONS (builder 1.4.0)
     first = row["reviews"][0]
     assert isinstance(first["rating"], int) and first["rating_scale"] == "0/2/4/6/8/10"
     assert first["rating_raw"] == str(first["rating"])
@@ -80,11 +80,11 @@ def test_interrupted_build_leaves_nothing(corpus, tmp_path, monkeypatch):
     calls = {"n": 0}
     real = review5k.paper_rows
 
-    def failing(submission, text):
+    def failing(submission, text, *args):
         calls["n"] += 1
         if calls["n"] == 100:
             raise KeyboardInterrupt
-        return real(submission, text)
+        return real(submission, text, *args)
 
     monkeypatch.setattr(review5k, "paper_rows", failing)
     with pytest.raises(KeyboardInterrupt):

@@ -48,7 +48,8 @@ def test_sft_targets_round_trip(review5k_sample_build):
         paper = papers[row["id"]]
         human = [r["rating"] for r in paper["reviews"]]
         assert parsed.rating == pytest.approx(sum(human) / len(human))
-        assert parsed.decision == ("accept" if paper["decision"] == "accept" else "reject")
+        assert parsed.decision == ("accept" if paper["decision"] == "Accept" else "reject")
+        assert row["decision"] == paper["decision"]
         assert len(parsed.reviewers) == len(human)
 
 

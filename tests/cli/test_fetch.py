@@ -56,7 +56,7 @@ def test_fetch_without_openreview_py_says_how_to_install(tmp_path, monkeypatch, 
     monkeypatch.setitem(sys.modules, "openreview", None)
     assert main(["fetch", "openreview", "--venue", "ICLR.cc/2024/Conference", "--out", str(tmp_path / "x.jsonl")]) == 2
     err = capsys.readouterr().err
-    assert "cyclebench[fetch]" in err and len(err.strip().splitlines()) == 1
+    assert "pip install openreview-py" in err and ".[fetch]" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("command", sorted(SUBCOMMANDS))

@@ -8,7 +8,8 @@ import sys
 
 from cyclebench.backends.base import BACKENDS
 from cyclebench.cli import main
-from cyclebench.protocols.base import _PROTOCOLS
+from cyclebench.protocols import available_protocols
+from cyclebench.protocols.base import available_pairwise_protocols
 from cyclebench.tasks import TASKS
 
 
@@ -17,7 +18,7 @@ def test_every_registered_name_has_one_line(capsys):
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert [line for line in lines if not line.startswith("  ")] == ["tasks:", "protocols:", "backends:"]
-    for name in [*TASKS, "research-14k", *_PROTOCOLS, *BACKENDS]:
+    for name in [*TASKS, "research-14k", *available_protocols(), *BACKENDS]:
         (line,) = [line for line in lines if line.split()[:1] == [name]]
         assert len(line.split(None, 1)) == 2, f"{name} has no description"
 
@@ -26,7 +27,7 @@ def test_json_names_match_the_registries(capsys):
     assert main(["tasks", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert [t["name"] for t in found["tasks"] if t["kind"] == "review"] == list(TASKS)
-    assert {p["name"] for p in found["protocols"]} == set(_PROTOCOLS)
+    assert {p["name"] for p in found["protocols"]} == {*available_protocols(), *available_pairwise_protocols()}
     assert [b["name"] for b in found["backends"]] == list(BACKENDS)
     assert all(entry["about"] for section in found.values() for entry in section)
 

@@ -514,14 +514,15 @@ def test_generator_run_is_verified_and_tampering_is_caught(research14k, tmp_path
 def test_generator_table_names_the_judge_beside_published_rows(research14k, tmp_path):  # noqa: F811
     submit(_generator_run(research14k, tmp_path), "generator", out=tmp_path / "subs", date=DATE, model_name="Fake generator")
     report = build_site(tmp_path / "site", tmp_path / "subs", DatasetBuilds({"research-14k": [research14k]}))
-    [table] = [t for t in report.tables if t.kind == "generator"]
-    assert table.fingerprint and [r.label for r in table.rows][:1] == ["verified"] and len(table.rows) == 10
+    [table] = [t for t in report.tables if t.kind == "generator" and t.fingerprint]
+    [published] = [t for t in report.tables if t.kind == "generator" and t.published]  # never sorted together
+    assert [r.label for r in table.rows] == ["verified"] and [r.label for r in published.rows] == ["reported"] * 9
     measured = table.rows[0]
     assert measured.name == "Fake generator" and measured.how == "judge: cyclereviewer via vllm" and measured.n == 4
     assert measured.cells["accept_rate_by_decision"].value == 0.5 and measured.cells["share_failed_to_generate"].value == 0.25
     keys = [c.key for c in table.columns]
     assert keys[:5] == ["average_score", "avg_min_rating", "avg_max_rating", "accept_rate_by_decision", "accept_rate_by_rating"]
-    assert "accept_rate_unstated" in keys and len(table.charts) == 2
+    assert "accept_rate_unstated" in [c.key for c in published.columns] and len(table.charts) == 2
     index = (tmp_path / "site" / "index.html").read_text()
     assert "judge: cyclereviewer via vllm" in index and "judge: CycleReviewer (as published)" in index
     page = (tmp_path / "site" / "submissions" / f"{DATE}_generator" / "index.html").read_text()
@@ -621,7 +622,9 @@ def test_site_has_tables_labels_pages_plots_and_reconciles(lb_sample, site_submi
     site = tmp_path / "site"
     index = (site / "index.html").read_text()
     [table] = [t for t in report.tables if t.task == "review-5k" and t.fingerprint]
-    assert [r.label for r in table.rows] == ["baseline", "baseline", "human", "reported", "reported", "reported", "reported"]
+    assert [r.label for r in table.rows] == ["baseline", "baseline", "human"]  # published rows: their own table
+    [published] = [t for t in report.tables if t.task == "review-5k" and t.published]
+    assert [r.label for r in published.rows] == ["reported"] * 4 and published.title == "review-5k · published numbers"
     human = next(r for r in table.rows if r.label == "human")
     assert human.cells["proxy_mae"].value is not None and "rating_mae" not in human.cells
     assert {c.key for c in table.columns} >= {"rating_mae", "proxy_mse", "decision_accuracy", "decision_macro_f1",

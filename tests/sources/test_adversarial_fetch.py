@@ -75,6 +75,10 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", f"http://localhost:{port}/echo")
             self.end_headers()
+        elif self.path.startswith("/to-port/"):  # the same host name on another port (another service)
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{self.path.rsplit('/', 1)[1]}/echo")
+            self.end_headers()
         elif self.path == "/echo":
             body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
             self.send_response(200)
@@ -128,6 +132,18 @@ def test_redirect_to_another_scheme_is_a_failure(hostile, path):
 def test_redirect_to_another_host_does_not_carry_the_api_key(hostile):
     echoed = json.loads(_get(f"{hostile}/to-other-host", headers={"x-api-key": "SECRET"}))
     assert "x-api-key" not in echoed and echoed["user-agent"].startswith("cyclebench-fetch")
+
+
+def test_redirect_to_the_same_host_on_another_port_does_not_carry_the_api_key(hostile):
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    other.daemon_threads = True
+    threading.Thread(target=other.serve_forever, args=(0.02,), daemon=True).start()
+    try:
+        echoed = json.loads(_get(f"{hostile}/to-port/{other.server_address[1]}", headers={"x-api-key": "SECRET"}))
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert "x-api-key" not in echoed
 
 
 def test_same_host_redirect_keeps_headers(hostile):

@@ -400,12 +400,12 @@ def corpus_pdfs() -> dict[str, tuple[PaperText, float]]:
     return out  # type: ignore[return-value]
 
 
-@pytest.mark.slow  # ~10 s: pymupdf4llm extracts the corpus's real PDFs (the corpus_pdfs fixture)
-def test_corpus_pdfs_extract_with_pymupdf4llm(corpus_pdfs: dict[str, tuple[PaperText, float]]) -> None:
+@pytest.mark.slow  # the corpus's real PDFs (the corpus_pdfs fixture), with the default (fast) extractor
+def test_corpus_pdfs_extract_with_the_default_extractor(corpus_pdfs: dict[str, tuple[PaperText, float]]) -> None:
     assert sorted(corpus_pdfs) == sorted(PDF_IDS)
     for pid, (pt, seconds) in corpus_pdfs.items():
         print(f"{pid}: {seconds:.2f} s, {len(pt.text)} chars, {pt.cleaning_applied}")
-        assert pt.source == "pdf:pymupdf4llm"
+        assert pt.source == "pdf:pymupdf-layout"  # issue 16: the fast path is the default
         assert pt.source_path == f"{pid}.pdf"
         assert len(pt.text) > 20000
         assert pt.text.startswith("# ")
@@ -431,6 +431,10 @@ def test_garbage_pdf_is_unreadable_with_every_extractor_named(tmp_path: Path) ->
     with pytest.raises(RecordError) as e:
         extract_pdf_text(p)
     assert e.value.reason == "pdf_unreadable"
+    for name in ("pdf:pymupdf-layout", "pdf:pymupdf", "pdf:pypdf"):
+        assert name in e.value.detail
+    with pytest.raises(RecordError) as e:
+        extract_pdf_text(p, "pdf:pymupdf4llm")
     for name in ("pdf:pymupdf4llm", "pdf:pymupdf", "pdf:pypdf"):
         assert name in e.value.detail
     (tmp_path / "empty.pdf").write_bytes(b"")
@@ -459,6 +463,8 @@ def test_fallback_chain_when_extractors_fail(tmp_path: Path, monkeypatch: pytest
     p = tmp_path / "tiny.pdf"
     _tiny_pdf(p)
     text, source = extract_pdf_text(p)
+    assert source == "pdf:pymupdf-layout" and "Hello fallback world" in text
+    text, source = extract_pdf_text(p, "pdf:pymupdf4llm")  # the full-fidelity path, by name
     assert source == "pdf:pymupdf4llm" and "Hello fallback world" in text
 
     def broken(*_a: object, **_k: object) -> str:
@@ -466,18 +472,20 @@ def test_fallback_chain_when_extractors_fail(tmp_path: Path, monkeypatch: pytest
 
     monkeypatch.setattr(pymupdf_rag, "to_markdown", broken)
     monkeypatch.setattr(pymupdf4llm, "to_markdown", broken)
-    text, source = extract_pdf_text(p)
+    text, source = extract_pdf_text(p, "pdf:pymupdf4llm")
     assert source == "pdf:pymupdf" and "Hello fallback world" in text
 
     monkeypatch.setattr(pymupdf, "open", broken)
-    text, source = extract_pdf_text(p)
+    text, source = extract_pdf_text(p, "pdf:pymupdf4llm")
+    assert source == "pdf:pypdf" and "Hello fallback world" in text
+    text, source = extract_pdf_text(p)  # the default's fallbacks are the same plain extractors
     assert source == "pdf:pypdf" and "Hello fallback world" in text
 
     import pypdf
 
     monkeypatch.setattr(pypdf, "PdfReader", broken)
     with pytest.raises(RecordError) as e:
-        extract_pdf_text(p)
+        extract_pdf_text(p, "pdf:pymupdf4llm")
     assert e.value.reason == "pdf_unreadable"
     assert e.value.detail.count("simulated pymupdf4llm failure") == 3
 
@@ -497,4 +505,9 @@ def test_blank_pdf_pages_are_unreadable(tmp_path: Path) -> None:
 
 
 def test_extractor_registry_order() -> None:
-    assert [name for name, _fn in text_mod._PDF_EXTRACTORS] == ["pdf:pymupdf4llm", "pdf:pymupdf", "pdf:pypdf"]
+    # issue 16: the fast layout extractor first by default; pymupdf4llm's chain by name
+    assert [name for name, _fn in text_mod.pdf_extractor_chain()] == ["pdf:pymupdf-layout", "pdf:pymupdf", "pdf:pypdf"]
+    assert [name for name, _fn in text_mod.pdf_extractor_chain(text_mod.PDF_FULL)] == [
+        "pdf:pymupdf4llm", "pdf:pymupdf", "pdf:pypdf"]
+    with pytest.raises(ValueError, match="unknown PDF extractor"):
+        text_mod.PapersDirectory(Path(__file__).parent, pdf_extractor="pdf:nope")
