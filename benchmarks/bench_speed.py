@@ -10,8 +10,9 @@
   pymupdf4llm's headings, after clean-v1 and ``split_text_sections``, found among the default's), captions
   (``text_figures``) and papers whose references were cut. Goal: default <= 3x ``get_text()``, recall 1.
 * Cleaning: ``papers/markdown/iclr2022`` (150 texts). Baseline = reading the files (``read_bytes`` +
-  ``decode_text_file``); timed: reading + ``clean_paper_text``. The cleaned bytes are checked against the
-  clean-v1 digests in ``tests/fixtures/cleaning``. Goal: <= 3x.
+  ``decode_text_file``); timed: reading + ``clean_paper_text``, and reading + the per-line clean-v1 code it
+  replaced (``tests/sources/cleaning_oracle.py``, when present) for a before/after ratio from the same run. The
+  cleaned bytes are checked against the clean-v1 digests in ``tests/fixtures/cleaning``. Goal: <= 3x.
 * Seed (``--seed``): ``python -m cyclebench.leaderboard.seed`` into a fresh work folder (cold), then again over
   the same folder (warm: builds redone, caches read). Goal: < 2 minutes.
 

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 STAGES = ("zero-shot", "sft", "sft-eval", "simpo")
-PARALLEL_EVALS = False  # --parallel-evals: the two test splits at once (two threads; more CPU on a shared machine)
+PARALLEL_EVALS = False  # --parallel-evals: the two test splits at once (two processes; more CPU on a shared machine)
 EVAL_TASKS = (  # (task, build folder under WORK/data, task options besides truncation)
     ("review-5k", "review-5k", {"abstract_fallback": True}),
     ("aiscientist-iclr2022", "aiscientist-iclr2022", {}),
@@ -150,31 +150,36 @@ def review_figures(results: dict[str, Any]) -> dict[str, Any]:
             "truncation": counts.get("truncation"), "metrics": metrics}
 
 
-def evaluate(model_args: dict[str, Any] | None, backend: str, datasets: dict[str, Path], out: Path,
-             budget: Budget) -> dict[str, Any]:
-    """One reviewer on both test splits, as ``cyclebench evaluate model`` runs it."""
+def evaluate_one(task: str, folder: str, options: dict[str, Any], model_args: dict[str, Any] | None, backend: str,
+                 datasets: dict[str, Path], out: Path, budget: Budget) -> dict[str, Any]:
+    """One reviewer on one test split, as ``cyclebench evaluate model`` runs it."""
     from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 
-    def one(task: str, folder: str, options: dict[str, Any]) -> dict[str, Any]:
-        task_options = dict(options)
-        sampling: dict[str, Any] = {}
-        if backend == "hf":
-            task_options["max_paper_tokens"] = budget.max_paper_tokens
-            sampling = {"max_tokens": budget.max_tokens, "temperature": 0.0}
-        config = ReviewRunConfig(task=task, data=str(datasets[folder]), protocol="cyclereviewer", backend=backend,
-                                 model_args=dict(model_args or {}), task_options=task_options, sampling=sampling,
-                                 split="test", limit=budget.papers, n_resamples=1000)
-        started = time.perf_counter()
-        results = run_review_evaluation(config, out / task, progress=False)
-        return {**review_figures(results), "wall_s": round(time.perf_counter() - started, 1), "run": str(out / task)}
+    task_options = dict(options)
+    sampling: dict[str, Any] = {}
+    if backend == "hf":
+        task_options["max_paper_tokens"] = budget.max_paper_tokens
+        sampling = {"max_tokens": budget.max_tokens, "temperature": 0.0}
+    config = ReviewRunConfig(task=task, data=str(datasets[folder]), protocol="cyclereviewer", backend=backend,
+                             model_args=dict(model_args or {}), task_options=task_options, sampling=sampling,
+                             split="test", limit=budget.papers, n_resamples=1000)
+    started = time.perf_counter()
+    results = run_review_evaluation(config, out / task, progress=False)
+    return {**review_figures(results), "wall_s": round(time.perf_counter() - started, 1), "run": str(out / task)}
 
+
+def evaluate(model_args: dict[str, Any] | None, backend: str, datasets: dict[str, Path], out: Path,
+             budget: Budget) -> dict[str, Any]:
+    """One reviewer on both test splits; with ``--parallel-evals`` a model's two splits run in two processes
+    (threads cannot: transformers' model loading is not thread-safe)."""
+    jobs = [(task, folder, options, model_args, backend, datasets, out, budget) for task, folder, options in EVAL_TASKS]
     if not PARALLEL_EVALS or backend != "hf":
-        return {task: one(task, folder, options) for task, folder, options in EVAL_TASKS}
-    # --parallel-evals: one thread per task (torch runs outside the GIL), each with its own backend and folder
-    from concurrent.futures import ThreadPoolExecutor
+        return {job[0]: evaluate_one(*job) for job in jobs}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=len(EVAL_TASKS)) as pool:
-        futures = {task: pool.submit(one, task, folder, options) for task, folder, options in EVAL_TASKS}
+    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {job[0]: pool.submit(evaluate_one, *job) for job in jobs}
         return {task: future.result() for task, future in futures.items()}
 
 
@@ -603,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--redo", action="append", default=[], choices=STAGES)
     parser.add_argument("--write", type=Path, default=None)
-    parser.add_argument("--parallel-evals", action="store_true", help="evaluate the two test splits at once (threads)")
+    parser.add_argument("--parallel-evals", action="store_true", help="evaluate the two test splits at once (two processes)")
     args = parser.parse_args(argv)
     global PARALLEL_EVALS
     PARALLEL_EVALS = args.parallel_evals

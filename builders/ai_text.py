@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from cyclebench.hub.columns import Review5K
+from cyclebench.hub.columns import DeepReview13K, Review5K
 
 AI_TEXT_SCORE = Review5K.AI_TEXT_SCORE
 AI_TEXT_CRITERION = Review5K.AI_TEXT_CRITERION
@@ -82,7 +82,7 @@ class ReviewScorer:
 
 # DeepReview-13K has no reviews config: its reviews live in the ``reviewer_comments`` JSON of every row (one row
 # per mode, the same reviews). The opt-in column holds one entry per review there, in that order.
-DEEPREVIEW_COLUMN = "ai_text_scores"
+DEEPREVIEW_COLUMN = DeepReview13K.AI_TEXT_SCORES
 DEEPREVIEW_FIELD = pa.field(DEEPREVIEW_COLUMN, pa.list_(pa.struct([
     pa.field("note_id", pa.string()), pa.field(AI_TEXT_SCORE, pa.float64()), pa.field(AI_TEXT_CRITERION, pa.float64()),
 ])))

@@ -32,7 +32,7 @@ from cyclebench.hub.card import CardMetadata
 from cyclebench.hub.columns import AIScientistICLR2022
 from cyclebench.hub.writer import card_front_matter
 from cyclebench.records import RecordError, Reject, ReviewExample
-from cyclebench.sources.openreview import decision_from_text
+from cyclebench.sources.openreview import accepted_from_text, decision_from_text
 from cyclebench.sources.text import PapersDirectory
 
 NAME = "aiscientist-iclr2022"
@@ -172,8 +172,7 @@ def iter_papers(
         if text is None:
             log.reject(Reject(paper_id, "paper", "no_paper_text"))
             continue
-        lowered = decision.lower()
-        accepted = True if lowered.startswith("accept") else False if lowered.startswith("reject") else None
+        accepted = accepted_from_text(decision)  # the words as Review-5K reads them ("Invite to Workshop Track")
         yield ReviewExample(
             paper_id=paper_id,
             title=guess_title(text.text),

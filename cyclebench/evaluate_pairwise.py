@@ -58,7 +58,8 @@ DEFINITIONS = {
                      "comparison graph is not connected",
     "confidence_interval": "95% percentile paper-level bootstrap (cyclebench.metrics.bootstrap), the seed's "
                            "resamples; Bradley-Terry refitted on each resample",
-    "human_review": "with --human-reviews, one human review per paper, chosen by random.Random(f'{seed}:{paper_id}')",
+    "human_review": "with --human-reviews, one human review per paper, chosen by random.Random(f'{seed}:{paper_id}'); "
+                    "with the task option human_reviews_only, among the reviews it keeps",
     "review_text": "a run's raw output; for DeepReviewer outputs the body of the final \\boxed_review block",
 }
 
@@ -123,8 +124,12 @@ def read_run(folder: str | Path) -> tuple[dict[str, Any], System]:
         raise ValueError(f"{results_path}: a pairwise run compares review runs, not kind {header.get('kind')!r}")
     reviews: dict[str, str | None] = {}
     unusable: dict[str, str] = {}
-    with predictions_path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
+    with predictions_path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise ValueError(f"{predictions_path}:{line_no}: not UTF-8 (byte {error.start})") from None
             try:
                 row = json.loads(line)
                 paper = row["paper_id"]
@@ -211,13 +216,17 @@ def pairwise_marker(config: PairwiseRunConfig, runs: Sequence[System]) -> Output
 
 def _same(headers: list[dict[str, Any]], runs: Sequence[str]) -> dict[str, Any]:
     """The task all runs share (name, split, dataset fingerprint, options); an error naming the odd one out."""
+    def options(task: dict[str, Any]) -> dict[str, Any]:  # the paper-token budget is each model's own
+        return {k: v for k, v in (task.get("options") or {}).items() if k != MAX_PAPER_TOKENS}
+
     first = headers[0].get("task") or {}
     for run, header in zip(runs[1:], headers[1:]):
         task = header.get("task") or {}
-        for key in ("name", "split", "dataset_fingerprint"):
-            if task.get(key) != first.get(key):
-                raise ValueError(f"runs differ in task {key}: {runs[0]} has {first.get(key)!r}, {run} has "
-                                 f"{task.get(key)!r}; a pairwise run compares reviews of the same papers")
+        for key, ours, theirs in [*((k, first.get(k), task.get(k)) for k in ("name", "split", "dataset_fingerprint")),
+                                  ("options", options(first), options(task))]:
+            if ours != theirs:
+                raise ValueError(f"runs differ in task {key}: {runs[0]} has {ours!r}, {run} has "
+                                 f"{theirs!r}; a pairwise run compares reviews of the same papers")
     return first
 
 
@@ -229,6 +238,11 @@ def run_pairwise_evaluation(config: PairwiseRunConfig, output: str | Path, *, ca
         raise ValueError("a pairwise run needs two systems: two or more --runs, or one run and --human-reviews")
     if config.max_pairs is not None and (isinstance(config.max_pairs, bool) or config.max_pairs < 1):
         raise ValueError(f"max_pairs must be a positive integer, not {config.max_pairs!r}")
+    resolved = [Path(r).resolve() for r in config.runs]
+    for i, path in enumerate(resolved):
+        if path in resolved[:i]:
+            raise ValueError(f"{config.runs[resolved.index(path)]} and {config.runs[i]} are the same run folder "
+                             f"({path}); a pairwise run compares different systems")
     loaded = [read_run(r) for r in config.runs]
     headers, runs = [h for h, _ in loaded], [s for _, s in loaded]
     names = [s.name for s in runs] + ([HUMAN] if config.human_reviews else [])
@@ -264,6 +278,11 @@ def _run(config: PairwiseRunConfig, output: Path, task_info: dict[str, Any], sys
         rows = read_rows(config.data, "default", [task_info["split"]], config.revision)
         if not any(R5K.REVIEWS in row for row in rows):
             raise ValueError(f"{config.data} has no review texts ({R5K.REVIEWS} column) for --human-reviews")
+        if options.get("human_reviews_only") is not None:  # the runs' ground truth left these out as machine-written
+            from cyclebench.tasks import _human_reviews_only
+
+            rows, _ = _human_reviews_only(rows, read_rows(config.data, "reviews", [task_info["split"]],
+                                                          config.revision), options["human_reviews_only"])
         systems = [*systems, human_system(rows, config.seed)]
     items, skipped = candidates(systems, set(papers))
     chosen = select(items, config.max_pairs, config.seed)

@@ -34,6 +34,10 @@ from typing import Any
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 PNG_DPI = 200
 MAX_PNG_PIXELS = 30_000  # per side; Agg refuses images over 2**16 pixels
+# Rows of a leaderboard chart's measured panel: the best ones (the table lists every run). A chart of
+# 1,000 rows took ~16 s a format and 1.5 MB; the site draws several per table.
+MAX_CHART_ROWS = 50
+_FLOAT_MAX = 1e307  # axis limits stay below the float maximum, so matplotlib's tick arithmetic stays finite
 LABEL_WIDTH = 48  # characters per line of a wrapped row label
 _RC = {
     "svg.hashsalt": "cyclebench",
@@ -365,10 +369,10 @@ def interval_chart(panels: Sequence[tuple[str, Sequence[Estimate]]], *, title: s
         if alone:
             ys, xs = zip(*alone)
             ax.plot(xs, ys, "o", color=color, markersize=5)
-        span = (max(finite) - min(finite)) if finite else 1.0
         left, right = (min(finite), max(finite)) if finite else (0.0, 1.0)
-        pad = span * 0.08 or abs(right) * 0.1 or 0.1
-        ax.set_xlim(left - pad, right + pad * 3)
+        # Halves, so the span of values near the float limit (1e308 and -1e308) stays finite.
+        pad = (right / 2 - left / 2) * 0.16 or abs(right) * 0.1 or 0.1
+        ax.set_xlim(max(left - pad, -_FLOAT_MAX), min(right + pad * 3, _FLOAT_MAX))
         for i, row in enumerate(rows):
             value, high = _finite(row.value), _finite(row.ci_high)
             text = "no value" if value is None else f"{value:.3g}"
@@ -390,12 +394,25 @@ def leaderboard_chart(*, figure: str, better: str, task: str, split: str, build:
                       measured: Sequence[Estimate], published: Sequence[Estimate] = ()) -> Chart:
     """One headline figure of one leaderboard table: the runs measured on ``build`` in one panel, the
     published numbers (other papers, other builds, usually no interval) in a separate panel below."""
-    panels = [(f"measured on {build}" if build else "measured", measured)]
+    heading = f"measured on {build}" if build else "measured"
+    if len(measured) > MAX_CHART_ROWS:
+        heading += f": the best {MAX_CHART_ROWS} of {len(measured):,} runs (the table lists all)"
+        measured = best_rows(measured, better, MAX_CHART_ROWS)
+    panels = [(heading, measured)]
     if published:
         panels.append(("published numbers (their own papers and builds; not comparable with the panel above)",
                        published))
     return interval_chart(panels, title=f"{figure} ({better} is better)", xlabel=figure,
                           about=About(dataset=f"{task}" + (f" ({build})" if build else ""), split=split))
+
+
+def best_rows(rows: Sequence[Estimate], better: str, keep: int) -> list[Estimate]:
+    """The ``keep`` rows with the best finite values (``better``: "lower" or "higher"), in their given order;
+    rows without a value come last."""
+    sign = 1.0 if better == "lower" else -1.0
+    ranked = sorted(range(len(rows)), key=lambda i: (0, sign * v) if (v := _finite(rows[i].value)) is not None
+                    else (1, 0.0))
+    return [rows[i] for i in sorted(ranked[:keep])]
 
 
 # Text-returning forms of the charts above (the SVG alone), kept for callers that write one file.

@@ -145,13 +145,19 @@ def review5k_examples(rows: Iterable[dict[str, Any]], abstract_fallback: bool = 
     return examples, skipped
 
 
+def check_threshold(threshold: Any) -> float:
+    """``human_reviews_only``'s value: a probability in [0, 1] (NaN, booleans and text refused)."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise ValueError(f"human_reviews_only must be a probability threshold in [0, 1], not {threshold!r}")
+    return float(threshold)
+
+
 def _human_reviews_only(rows: list[dict[str, Any]], review_rows: Iterable[dict[str, Any]], threshold: Any
                        ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Paper rows whose nested reviews scored P(machine) > ``threshold`` (``ai_text_score`` of the ``reviews``
     config, a build with ``--ai-text-scores``) are dropped from the ground truth; a review without a score
     (too short to score) stays and is counted. Pure: the counts say what moved."""
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-        raise ValueError(f"human_reviews_only must be a probability threshold in [0, 1], not {threshold!r}")
+    check_threshold(threshold)
     review_rows = list(review_rows)
     if not any(R5K.AI_TEXT_SCORE in r for r in review_rows) and review_rows:
         raise ValueError(f"human_reviews_only needs a build with AI-text scores (its reviews config has no "
@@ -210,10 +216,11 @@ def _load_aiscientist(data: str, split: str, revision: str | None) -> LoadedSpli
     return LoadedSplit("aiscientist-iclr2022", split, examples, fingerprint, source, skipped)
 
 
-def _load_deepreview(data: str, split: str, revision: str | None) -> LoadedSplit:
+def _load_deepreview(data: str, split: str, revision: str | None, human_reviews_only: Any = None) -> LoadedSplit:
     from cyclebench.sources.westlake import read_deepreview_split
 
-    examples, skipped, source = read_deepreview_split(data, split, revision)
+    threshold = None if human_reviews_only is None else check_threshold(human_reviews_only)
+    examples, skipped, source = read_deepreview_split(data, split, revision, human_reviews_only=threshold)
     fingerprint = source.pop("fingerprint")
     return LoadedSplit("deepreview-13k", split, examples, fingerprint, source, skipped)
 
@@ -230,6 +237,7 @@ TASKS: dict[str, ReviewTask] = {
             "deepreview-13k", "DeepReview-13K test papers, ICLR 2024 and 2025 kept apart",
             splits=("train", "test_2024", "test_2025"), eval_split="test_2024", train_split="train",
             baseline_eval_split="test_2024", loader=_load_deepreview, split_pattern=r"test_\d{4}",
+            options={"human_reviews_only": None},
         ),
         ReviewTask(
             "aiscientist-iclr2022", "AI Scientist reviewer benchmark (ICLR 2022 papers, human ratings + decision)",

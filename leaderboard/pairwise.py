@@ -5,7 +5,8 @@ A pairwise submission is a folder holding exactly ``results.json`` and ``judgmen
 within the leaderboard's size limits (:mod:`cyclebench.leaderboard.safe_read`), checks them against
 ``schemas/pairwise-results.v1`` and ``schemas/judgment-pairwise.v1``, re-parses every judge output with the
 protocol the results name (a recorded verdict that its output does not say is ``reparse_mismatch``), checks that
-every (paper, pair) was judged in both orders, and re-computes every figure and count with
+every (paper, pair) was judged in both orders, checks (given the leaderboard's dataset builds) that the task is
+cyclebench's, the build is one it holds and every judged paper is in its split, and re-computes every figure and count with
 :func:`cyclebench.metrics.win_rates.win_rate_metrics` (a forged win rate or rating is ``rescore_mismatch``).
 :func:`pairwise_tables` turns verified submissions into one table per task: Bradley-Terry ratings and win rates.
 """
@@ -101,6 +102,9 @@ def _differences(expected: Any, found: Any, where: str = "") -> list[str]:
 
 
 def _read(folder: Path, out: PairwiseVerification) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    if folder.is_symlink():
+        out.fail("files", f"{folder.name} is a symbolic link; a submission is a plain folder")
+        return None
     try:
         present = sorted(p.name for p in folder.iterdir())
     except OSError as error:
@@ -170,8 +174,34 @@ def _check_orders(rows: list[dict[str, Any]], names: list[str], out: PairwiseVer
         out.fail("both_orders", f"{len(single)} (paper, pair) not judged exactly once in each order, e.g. {single[0]}")
 
 
-def verify_pairwise(folder: str | Path, *, allow_test_backends: bool = False) -> PairwiseVerification:
-    """Verify one pairwise submission folder (see the module docstring); never raises on its contents."""
+def _check_dataset(results: dict[str, Any], rows: list[dict[str, Any]], datasets: Any,
+                   out: PairwiseVerification) -> None:
+    """The build the results name is one the leaderboard holds (``datasets``, validate's ``DatasetBuilds``), and
+    every judged paper is in its split (what a review submission's re-scoring checks too)."""
+    from cyclebench.tasks import get_task
+
+    task = results["task"]
+    path, problem = datasets.find(task["name"], task["dataset_fingerprint"], task["split"])
+    if problem is not None:
+        out.fail(problem.code, problem.message)
+        return
+    try:
+        split = datasets.load(get_task(task["name"]), path, task["split"], task["options"], None)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        out.fail("dataset", f"{task['name']} {task['split']} of {path} with options {task['options']}: {error}")
+        return
+    unknown = sorted({row["paper_id"] for row in rows} - {e.paper_id for e in split.examples})
+    if unknown:
+        out.fail("unknown_paper", f"{len(unknown)} judged paper(s) are not in {task['name']} {task['split']} of "
+                                  f"that build, e.g. {unknown[0]!r}")
+
+
+def verify_pairwise(folder: str | Path, *, datasets: Any = None,
+                    allow_test_backends: bool = False) -> PairwiseVerification:
+    """Verify one pairwise submission folder (see the module docstring); never raises on its contents.
+    ``datasets`` (validate's ``DatasetBuilds``): also check the dataset build and the papers, as the site does."""
+    from cyclebench.tasks import TASKS
+
     out = PairwiseVerification(Path(folder))
     read = _read(out.folder, out)
     if read is None:
@@ -179,6 +209,9 @@ def verify_pairwise(folder: str | Path, *, allow_test_backends: bool = False) ->
     results, rows = read
     if results["judge"]["backend"] in TEST_BACKENDS and not allow_test_backends:
         out.fail("provenance", f"judge backend {results['judge']['backend']!r} is for tests, not a leaderboard run")
+    if results["task"]["name"] not in TASKS:
+        out.fail("unknown_task", f"task {results['task']['name']!r} is not a cyclebench task ({sorted(TASKS)})")
+        return out
     names = [s["name"] for s in results["systems"]]
     if len(set(names)) != len(names):
         out.fail("consistency", f"system names repeat: {names}")
@@ -187,6 +220,10 @@ def verify_pairwise(folder: str | Path, *, allow_test_backends: bool = False) ->
     judgments = _reparse(results, rows, out)
     if out.errors:
         return out
+    if datasets is not None:
+        _check_dataset(results, rows, datasets, out)
+        if out.errors:
+            return out
     try:
         metrics = finite_json(win_rate_metrics(judgments, names, results["config"]["aspects"],
                                                n_resamples=results["n_resamples"], seed=results["seed"]))
@@ -253,10 +290,10 @@ def pairwise_table(v: PairwiseVerification) -> PairwiseTable:
     return PairwiseTable(results["task"]["name"], v.folder.name, label, aspect, metrics["position_bias"], rows)
 
 
-def pairwise_tables(folders: list[str | Path], *, allow_test_backends: bool = False) -> tuple[list[PairwiseTable],
-                                                                                             list[PairwiseVerification]]:
+def pairwise_tables(folders: list[str | Path], *, datasets: Any = None, allow_test_backends: bool = False
+                    ) -> tuple[list[PairwiseTable], list[PairwiseVerification]]:
     """Tables of the folders that verify (sorted by task, then submission) and every verification."""
-    checked = [verify_pairwise(f, allow_test_backends=allow_test_backends) for f in folders]
+    checked = [verify_pairwise(f, datasets=datasets, allow_test_backends=allow_test_backends) for f in folders]
     tables = sorted((pairwise_table(v) for v in checked if v.ok), key=lambda t: (t.task, t.submission))
     return tables, checked
 

@@ -12,6 +12,7 @@ not verify is left out and named in the section's text.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cyclebench.leaderboard.pairwise import PairwiseTable, pairwise_tables
 from cyclebench.leaderboard.sections import Section, SiteContext
@@ -25,7 +26,7 @@ def pairwise_folders(submissions: Path) -> list[Path]:
     root = Path(submissions).parent / PAIRWISE_SUBMISSIONS
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p for p in root.iterdir() if (p.is_dir() or p.is_symlink()) and not p.name.startswith("."))
 
 
 def _row(table: PairwiseTable, row: dict) -> list[str]:
@@ -36,9 +37,10 @@ def _row(table: PairwiseTable, row: dict) -> list[str]:
             table.submission, table.judge]
 
 
-def sections_from(folders: list[Path]) -> list[Section]:
-    """One section per task over the given pairwise submission folders."""
-    tables, checked = pairwise_tables(folders)
+def sections_from(folders: list[Path], datasets: Any = None) -> list[Section]:
+    """One section per task over the given pairwise submission folders (checked against ``datasets``, the site's
+    dataset builds, when given)."""
+    tables, checked = pairwise_tables(folders, datasets=datasets)
     refused = [v for v in checked if not v.ok]
     out: dict[str, Section] = {}
     for table in tables:
@@ -58,4 +60,4 @@ def sections_from(folders: list[Path]) -> list[Section]:
 
 def pairwise_sections(context: SiteContext) -> list[Section]:
     """The ``SectionHook``: sections for the pairwise submissions beside ``context.submissions``."""
-    return sections_from(pairwise_folders(context.submissions))
+    return sections_from(pairwise_folders(context.submissions), context.datasets)

@@ -173,9 +173,31 @@ def test_bad_inputs_are_one_line_errors(runs, tmp_path, review5k_sample_build):
     (odd / "results.json").write_text(json.dumps(header))
     with pytest.raises(ValueError, match="runs differ in task dataset_fingerprint"):
         run_pairwise_evaluation(PairwiseRunConfig(runs=(str(runs["strong"]), str(odd)), backend="fake"), tmp_path / "d")
+    header["task"]["dataset_fingerprint"] = json.loads((runs["strong"] / "results.json").read_text())["task"][
+        "dataset_fingerprint"]
+    header["task"]["options"] = {**header["task"]["options"], "human_reviews_only": 0.5}
+    (odd / "results.json").write_text(json.dumps(header))
+    with pytest.raises(ValueError, match="runs differ in task options"):  # another ground truth, other human reviews
+        run_pairwise_evaluation(PairwiseRunConfig(runs=(str(runs["strong"]), str(odd)), backend="fake"), tmp_path / "o")
     (odd / "predictions.jsonl").write_text("{not json\n")
     with pytest.raises(ValueError, match="not a prediction row"):
         run_pairwise_evaluation(PairwiseRunConfig(runs=(str(runs["strong"]), str(odd)), backend="fake"), tmp_path / "e")
+
+
+def test_one_run_under_two_names_and_undecodable_predictions_are_refused(runs, tmp_path):
+    """A link (or any second path) to the same run folder is not a second system; a predictions file that is not
+    UTF-8 is one line naming the file."""
+    alias = tmp_path / "alias"
+    alias.symlink_to(runs["strong"], target_is_directory=True)
+    with pytest.raises(ValueError, match="the same run folder"):
+        run_pairwise_evaluation(PairwiseRunConfig(runs=(str(runs["strong"]), str(alias)), backend="fake"),
+                                tmp_path / "a")
+    assert not (tmp_path / "a").exists()
+    odd = tmp_path / "odd"
+    shutil.copytree(runs["weak"], odd)
+    (odd / "predictions.jsonl").write_bytes((runs["weak"] / "predictions.jsonl").read_bytes()[:40] + b"\xff\xfe\n")
+    with pytest.raises(ValueError, match=r"predictions.jsonl:1: not UTF-8"):
+        run_pairwise_evaluation(PairwiseRunConfig(runs=(str(runs["strong"]), str(odd)), backend="fake"), tmp_path / "b")
 
 
 def test_review_text_takes_the_boxed_review_of_deepreviewer_outputs():

@@ -259,3 +259,29 @@ def test_many_rows_and_bad_shapes(monkeypatch):
     assert "no interval" in texts(chart.svg())
     with pytest.raises(ValueError, match="2 x 3 labels"):
         plots.matrix_chart(["a", "b"], ["x", "y", "z"], [[1, 2, 3], [4, 5]], title="t", xlabel="x", ylabel="y")
+
+
+# Red-team round (issue 16): values at the edge of the float range, and a leaderboard of thousands of runs.
+
+
+def test_values_near_the_float_limit_draw_instead_of_failing_on_axis_limits():
+    rows = [plots.Estimate("huge", 1e300, -1e300, 1e308), plots.Estimate("negative", -1e308)]
+    chart = plots.interval_chart([("runs", rows)], title="t", xlabel="x")
+    assert chart.png().startswith(PNG_SIGNATURE)
+    assert {"huge", "negative"} <= set(texts(chart.svg()))
+
+
+def test_a_leaderboard_chart_of_thousands_of_runs_draws_the_best_and_says_how_many():
+    measured = [plots.Estimate(f"run {i}", (i * 7919 % 3000) / 1000, None, None, 36) for i in range(3000)]
+    chart = plots.leaderboard_chart(figure="Rating MAE", better="lower", task="review-5k", split="test",
+                                    build="build abc", measured=measured)
+    lines = texts(chart.svg())
+    shown = [line for line in lines if line.startswith("run ")]
+    assert len(shown) == plots.MAX_CHART_ROWS
+    best = sorted(measured, key=lambda e: e.value)[: plots.MAX_CHART_ROWS]
+    assert set(shown) == {e.label for e in best}
+    assert any(f"best {plots.MAX_CHART_ROWS} of 3,000" in line for line in lines)
+    higher = plots.leaderboard_chart(figure="Accuracy", better="higher", task="t", split="s", build="b",
+                                     measured=measured + [plots.Estimate("no value", None)])
+    shown = {line for line in texts(higher.svg()) if line.startswith("run ")}
+    assert shown == {e.label for e in sorted(measured, key=lambda e: -e.value)[: plots.MAX_CHART_ROWS]}

@@ -13,7 +13,9 @@ which vector a text gets.) A ``.vec`` file is ``MAGIC``, the dimension (uint32, 
 values and a sha256 over the key and the values; a file that is short, long, of another dimension, non-finite
 or whose digest does not match (truncated, bit-flipped, copied from another key) is counted in ``corrupt``
 and its text embedded again (and the file rewritten). Files are written to a temporary name and renamed, so a
-killed run leaves whole files or none.
+killed run (or a second process writing the same vector) leaves whole files or none. A vector that cannot be
+written (disk full, read-only folder) is counted in ``unwritten`` with one warning: the run keeps the vectors
+it computed, only the next run computes them again.
 """
 
 from __future__ import annotations
@@ -43,10 +45,18 @@ class EmbeddingCache:
     def __init__(self, folder: str | os.PathLike[str], model_key: Mapping[str, Any]):
         self.model_key = json.dumps(dict(model_key), sort_keys=True, default=str)
         self.dir = Path(folder) / hashlib.sha256(self.model_key.encode()).hexdigest()[:16]
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise ValueError(f"embedding cache folder {folder} is not a folder (a file is in the way); "
+                             "move it or pass another cache_dir") from None
         meta = self.dir / "model.json"
+        self.unwritten = 0
         if not meta.exists():
-            _atomic_write(meta, (json.dumps({"model_key": json.loads(self.model_key)}, indent=1) + "\n").encode())
+            try:
+                _atomic_write(meta, (json.dumps({"model_key": json.loads(self.model_key)}, indent=1) + "\n").encode())
+            except OSError as exc:  # for people only; the vectors say the same when they can be written
+                log.warning("embedding cache %s: could not write model.json (%s)", self.dir, exc.strerror or exc)
         self.hits = 0
         self.misses = 0
         self.corrupt = 0
@@ -74,12 +84,21 @@ class EmbeddingCache:
         return vec
 
     def put(self, text: str, vector: np.ndarray) -> None:
+        """Store ``vector``; a write the disk refuses is counted in ``unwritten`` (warned once), not raised:
+        the caller has the vector, only a later run misses it."""
         key = self.key(text)
         path = self._path(key)
-        path.parent.mkdir(exist_ok=True)
-        if path.is_dir():  # something else took the name: leave it, the text is embedded again next run
-            return
-        _atomic_write(path, _encode(key, vector))
+        data = _encode(key, vector)
+        try:
+            path.parent.mkdir(exist_ok=True)
+            if path.is_dir():  # something else took the name: leave it, the text is embedded again next run
+                return
+            _atomic_write(path, data)
+        except OSError as exc:
+            if not self.unwritten:
+                log.warning("embedding cache %s: could not store vectors (%s); this run goes on without storing "
+                            "them", self.dir, exc.strerror or exc)
+            self.unwritten += 1
 
     def embed(self, texts: Sequence[str], compute: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """Vectors of ``texts``: stored ones read, the rest computed by ``compute(missing texts)`` in one call
@@ -104,7 +123,9 @@ class EmbeddingCache:
         return np.stack(found) if found else np.zeros((0, 0))  # type: ignore[arg-type]
 
     def stats(self) -> dict[str, int]:
-        return {"hits": self.hits, "misses": self.misses, "corrupt": self.corrupt}
+        """Hits, misses and corrupt files; ``unwritten`` too when a vector could not be stored."""
+        counts = {"hits": self.hits, "misses": self.misses, "corrupt": self.corrupt}
+        return counts | ({"unwritten": self.unwritten} if self.unwritten else {})
 
 
 def _encode(key: str, vector: np.ndarray) -> bytes:

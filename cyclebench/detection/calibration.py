@@ -88,13 +88,21 @@ def read_calibrations(path: str | Path = CALIBRATION_FILE) -> list[Calibration]:
     entries = data.get("calibrations") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise ValueError(f"calibration file {path}: expected an object with a 'calibrations' list")
-    out = []
+    out: list[Calibration] = []
     for i, e in enumerate(entries):
         where = f"{path.name} calibrations[{i}]"
         if not isinstance(e, dict) or not isinstance(e.get("scoring"), str) or not isinstance(e.get("reference"), str):
             raise ValueError(f"{where}: needs 'scoring' and 'reference' model identities")
-        out.append(Calibration(e["scoring"], e["reference"], _normal(e.get("human"), f"{where}.human"),
-                               _normal(e.get("machine"), f"{where}.machine"), dict(e.get("provenance") or {})))
+        cal = Calibration(e["scoring"], e["reference"], _normal(e.get("human"), f"{where}.human"),
+                          _normal(e.get("machine"), f"{where}.machine"), dict(e.get("provenance") or {}))
+        # machine text is likelier than the reference model's samples, human text is not: the other way round,
+        # every probability read from the entry would be inverted
+        if not cal.machine.mean > cal.human.mean:
+            raise ValueError(f"{where}: machine mean {cal.machine.mean} is not above human mean {cal.human.mean}; "
+                             f"are the labels swapped?")
+        if any((c.scoring, c.reference) == (cal.scoring, cal.reference) for c in out):
+            raise ValueError(f"{where}: the model pair {cal.scoring} / {cal.reference} is calibrated twice")
+        out.append(cal)
     return out
 
 

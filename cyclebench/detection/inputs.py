@@ -104,14 +104,26 @@ def read_jsonl(path: str | Path, *, limit: int | None = None) -> Texts:
                 rid = str(rid)
             if not isinstance(rid, str) or not rid.strip():
                 unread.append(Unread(where, "no_id", "needs a string 'id'"))
+            elif not _encodable(rid):
+                unread.append(Unread(where, "not_utf8", "the 'id' holds a lone surrogate escape"))
             elif not isinstance(text, str):
                 unread.append(Unread(rid, "no_text", f"{where}: 'text' must be a string"))
+            elif not _encodable(text):  # JSON can escape one ("\\ud800"); no tokenizer can encode it
+                unread.append(Unread(rid, "not_utf8", f"{where}: 'text' holds a lone surrogate escape"))
             elif rid in seen:
                 unread.append(Unread(rid, "duplicate_id", where))
             else:
                 seen.add(rid)
                 items.append(TextItem(rid, text))
     return Texts("jsonl", str(path), items, unread)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def review_items(rows: Iterable[dict[str, Any]]) -> tuple[list[TextItem], list[Unread]]:

@@ -177,6 +177,8 @@ class DeepReview13K:
     INPUTS: Final = "inputs"  # system prompt + paper, chat messages
     OUTPUTS: Final = "outputs"  # the assistant turn
     PUBLISHED: Final = (ID, TITLE, DECISION, RATING, REVIEWER_COMMENTS, INPUTS, OUTPUTS)
+    # opt-in (``--ai-text-scores``): one {note_id, ai_text_score, ai_text_criterion} per review, in RATING's order
+    AI_TEXT_SCORES: Final = "ai_text_scores"
     YEAR: Final = "year"
     RATING_SCALE: Final = "rating_scale"
     NUM_REVIEWS: Final = "num_reviews"

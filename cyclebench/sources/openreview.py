@@ -464,14 +464,19 @@ def _presentation(word: str) -> str:
     return "oral" if word == "talk" else word
 
 
+_NOT_ACCEPTED = re.compile(r"\bnot\s+(?:be\s+)?accept", re.IGNORECASE)
+
+
 def decision_from_text(raw: str, source: str) -> Decision:
+    """A decision's words (any venue, year or case) to its label: withdrawn, desk_rejected, reject (also
+    "Invite to Workshop Track" and "Not accepted"), accept (with oral / spotlight / poster ...), undecided."""
     text = raw.strip()
     lowered = text.lower()
     if "withdraw" in lowered:
         label = "withdrawn"
     elif "desk" in lowered and "reject" in lowered:
         label = "desk_rejected"
-    elif "reject" in lowered or "workshop" in lowered:
+    elif "reject" in lowered or "workshop" in lowered or _NOT_ACCEPTED.search(text):
         label = "reject"
     elif "accept" in lowered:
         label = "accept"
@@ -482,6 +487,13 @@ def decision_from_text(raw: str, source: str) -> Decision:
         match = _PRESENTATION.search(text)
         presentation = _presentation(match.group(1)) if match else None
     return Decision(label=label, raw=text, source=source, presentation=presentation)  # type: ignore[arg-type]
+
+
+def accepted_from_text(raw: str) -> bool | None:
+    """True / False for a paper the words accept / reject, None for any other outcome (withdrawn,
+    desk-rejected, undecided): how every reader of a decision cell says accepted, so a cell means the same
+    in every dataset (``hub.columns.DECISIONS``)."""
+    return {"accept": True, "reject": False}.get(decision_from_text(raw, "text").label)
 
 
 def decision_from_venueid(venueid: str, venue: str | None, venue_prefix: str) -> Decision | None:

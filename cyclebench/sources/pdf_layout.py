@@ -139,6 +139,41 @@ def pages_to_markdown(pages: list[list[dict[str, Any]]]) -> str:
     return "\n\n".join(parts) + ("\n" if parts else "")
 
 
+# A page with fewer non-space characters than this and an image on it is a page image without a text layer
+# (a scan): a page of a paper holds thousands; a scanner's or arXiv's stamp a few dozen.
+MIN_PAGE_CHARS = 200
+
+
+def scanned_pages(path: str, text: str) -> tuple[int, int] | None:
+    """``(pages that are images without a text layer, pages)`` of the PDF at ``path`` whose extracted text is
+    ``text``; None when ``text`` is long enough for every page to hold a text layer (then no page is read
+    again, so a paper costs one open) or PyMuPDF cannot read the file."""
+    try:
+        import pymupdf
+    except ImportError:
+        return None
+    try:
+        with pymupdf.open(path, filetype="pdf") as doc:
+            pages = doc.page_count
+            if not pages or len("".join(text.split())) >= MIN_PAGE_CHARS * pages:
+                return None
+            images = sum(1 for page in doc if page.get_images()
+                         and len("".join(page.get_text().split())) < MIN_PAGE_CHARS)
+            return images, pages
+    except Exception:  # noqa: BLE001 - a file PyMuPDF refuses was read by another extractor; nothing to say
+        return None
+
+
+def no_text_layer(path: str, text: str) -> str | None:
+    """Why the PDF at ``path`` is a scan whose ``text`` is only stamps and page numbers (more than half of
+    its pages are images without a text layer), or None."""
+    counted = scanned_pages(path, text)
+    if counted is None or counted[0] * 2 <= counted[1]:
+        return None
+    return (f"{counted[0]} of {counted[1]} pages are images without a text layer (a scan; "
+            f"{len(text.strip())} characters of text in all): OCR it first, e.g. ocrmypdf")
+
+
 def pdf_layout_markdown(path: str) -> str:
     """Markdown of the PDF at ``path`` (see the module docstring); PyMuPDF is imported when called."""
     import pymupdf
@@ -151,4 +186,4 @@ def pdf_layout_markdown(path: str) -> str:
     return pages_to_markdown(pages)
 
 
-__all__ = ["pages_to_markdown", "pdf_layout_markdown"]
+__all__ = ["MIN_PAGE_CHARS", "no_text_layer", "pages_to_markdown", "pdf_layout_markdown", "scanned_pages"]

@@ -43,6 +43,7 @@ records the version that produced it.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import re
@@ -188,9 +189,9 @@ _CLASS_TABLE = None  # built on first use by _class_table()
 
 
 def _class_table():
-    """uint8 per BMP code point: 1 if ``_CONTROL_RE`` matches it, 2 if ``_PRIVATE_RE`` does, "\\n" itself, a
-    space for other whitespace, printable ASCII as itself with letters lower-cased, 0x81 for the
-    ``_IGNORECASE_LOOKALIKES``, else 0x80."""
+    """uint8 per BMP code point: 1 if ``_CONTROL_RE`` matches it (2 for "\\r"), 3 if ``_PRIVATE_RE`` does, 4
+    for U+2028 and U+2029, "\\n" itself, a space for other whitespace, printable ASCII as itself with letters
+    lower-cased, 0x81 for the ``_IGNORECASE_LOOKALIKES``, else 0x80."""
     global _CLASS_TABLE
     if _CLASS_TABLE is None:
         import numpy as np
@@ -202,7 +203,9 @@ def _class_table():
         table[0x0A] = 0x0A
         for lo, hi in ((0x00, 0x08), (0x0B, 0x1F), (0x7F, 0x9F), (0xFEFF, 0xFEFF), (0xD800, 0xDFFF)):
             table[lo : hi + 1] = 1
-        table[0xE000 : 0xF8FF + 1] = 2
+        table[0x0D] = 2
+        table[0xE000 : 0xF8FF + 1] = 3
+        table[0x2028:0x202A] = 4
         for c in _IGNORECASE_LOOKALIKES:
             table[ord(c)] = 0x81
         _CLASS_TABLE = table
@@ -219,7 +222,7 @@ def _scan(t: str):
         return units, _class_table().take(units)
     units = np.frombuffer(t.encode("utf-32-le", "surrogatepass"), dtype="<u4")
     classes = _class_table().take(np.minimum(units, 0xFFFF))  # U+FFFF: not ASCII, like the astral ones
-    classes[units >= 0xF0000] = 2
+    classes[units >= 0xF0000] = 3
     return units, classes
 
 
@@ -227,25 +230,25 @@ def _decode(units) -> str:
     return units.tobytes().decode("utf-16-le" if units.itemsize == 2 else "utf-32-le", "surrogatepass")
 
 
-def _drop_code_points_scanned(t: str):
-    """``(t2, t3, classes of t3)``: ``t`` without ``_CONTROL_RE``'s code points, then also without
-    ``_PRIVATE_RE``'s, as the two ``sub`` calls give them."""
-    units, classes = _scan(t)
-    if not (classes <= 2).any():
-        return t, t, classes
-    control = classes == 1
-    has_control, has_private = bool(control.any()), bool((classes == 2).any())
-    keep = classes > 2
-    t3 = _decode(units[keep])
-    t2 = _decode(units[~control]) if has_control and has_private else (t3 if has_control else t)
-    return t2, t3, classes[keep]
+def _without_code_points(t: str, scanned):
+    """``(control removed, private use removed, t without both, its classes)`` from ``scanned = _scan(t)``."""
+    units, classes = scanned
+    flat = classes.tobytes()
+    has_control, has_private = b"\x01" in flat or b"\x02" in flat, b"\x03" in flat
+    if not has_control and not has_private:
+        return False, False, t, classes
+    keep = classes > 3
+    return has_control, has_private, _decode(units[keep]), classes[keep]
 
 
 def _drop_code_points(t: str) -> tuple[str, str]:
     """``(t without _CONTROL_RE's code points, and also without _PRIVATE_RE's)``, as the two ``sub`` calls
     give them."""
-    t2, t3, _classes = _drop_code_points_scanned(t)
-    return t2, t3
+    units, classes = scanned = _scan(t)
+    has_control, has_private, t3, _classes = _without_code_points(t, scanned)
+    if has_control and has_private:
+        return _decode(units[classes > 2]), t3
+    return (t3 if has_control else t), t3
 
 
 class _Text:
@@ -253,7 +256,7 @@ class _Text:
     ``squeezed`` the same without spaces (every "\\n" kept, so line numbers hold), ``nl`` the offsets of the
     text's "\\n"."""
 
-    __slots__ = ("flat", "nl", "squeezed", "text")
+    __slots__ = ("flat", "marks", "nl", "squeezed", "text")
 
     def __init__(self, text: str, classes=None):
         import numpy as np
@@ -264,6 +267,18 @@ class _Text:
         self.flat = classes.tobytes()
         self.squeezed = self.flat.translate(None, b" ")
         self.nl: list[int] = np.flatnonzero(classes == 0x0A).tolist()
+        self.marks: list[tuple[int, int]] = [(0, 0)]  # (squeezed offset, its line number), ascending
+
+    def line_of(self, k: int) -> int:
+        """Line number of squeezed offset ``k``, counted from the nearest offset already known."""
+        marks = self.marks
+        at = bisect.bisect_right(marks, (k, len(self.squeezed))) - 1  # the last mark at or before k: (0, 0) first
+        base, line = marks[at]
+        if base == k:
+            return line
+        line += self.squeezed.count(b"\n", base, k)
+        marks.insert(at + 1, (k, line))
+        return line
 
     def bounds(self, i: int) -> tuple[int, int]:
         """``(start, end)`` of line ``i`` (``end`` at its "\\n" or the text's end)."""
@@ -277,7 +292,6 @@ class _Text:
         sq, n = self.squeezed, len(self.squeezed)
         nxt = {needle: sq.find(needle) for needle in needles}
         done = -1  # squeezed offset of the end of the last line looked at
-        line, counted = 0, 0  # the line number of squeezed offset ``counted``
         while True:
             live = [p for p in nxt.values() if p >= 0]
             if live:
@@ -291,17 +305,15 @@ class _Text:
                 k = n - 1
             else:
                 return
-            line += sq.count(b"\n", counted, k)
-            counted = k
             k0 = sq.rfind(b"\n", 0, k) + 1
             k1 = sq.find(b"\n", k)
             done = n if k1 < 0 else k1
-            if line <= after:
-                continue
             seg = sq[k0:done]
             if accept is not None and not accept(seg):
                 continue
-            yield (line, *self.bounds(line), seg)
+            line = self.line_of(k0)
+            if line > after:
+                yield (line, *self.bounds(line), seg)
 
     def without(self, spans: Sequence[tuple[int, int]]) -> str:
         """The text without the lines ``spans`` (ascending ``(start, end)``, each with its "\\n")."""
@@ -342,6 +354,15 @@ def _short_core(squeezed_line: bytes) -> bool:
 def _has_year_digits(squeezed_line: bytes) -> bool:
     """Every running header holds ``(?:19|20)\\d\\d``."""
     return b"19" in squeezed_line or b"20" in squeezed_line
+
+
+def _gutter_like(squeezed_line: bytes) -> bool:
+    """Every gutter line (``_LINE_NUMBER_RE``), its spaces gone, starts with "**" and a digit (ASCII, or
+    another ``\\d``: class byte 0x80) and ends with "**"."""
+    return squeezed_line[:2] == b"**" and squeezed_line[2:3] in _DIGIT_CLASSES and squeezed_line.endswith(b"**")
+
+
+_DIGIT_CLASSES = tuple(bytes([c]) for c in b"0123456789\x80")
 
 
 def _rstrip_lines(t: str, flat: bytes, start: int, end: int) -> str:
@@ -418,13 +439,16 @@ def clean_paper_text(text: str) -> tuple[str, tuple[str, ...]]:
     ops: list[str] = []
 
     t = text
-    if "\r" in t or "\u2028" in t or "\u2029" in t:
+    scanned = _scan(t)
+    flat = scanned[1].tobytes()
+    if b"\x02" in flat or b"\x04" in flat:  # "\r", U+2028, U+2029
         t = t.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
         ops.append("newlines_normalized")
-    t2, t3, classes = _drop_code_points_scanned(t)
-    if len(t2) != len(t):
+        scanned = _scan(t)
+    has_control, has_private, t3, classes = _without_code_points(t, scanned)
+    if has_control:
         ops.append("control_chars_removed")
-    if len(t3) != len(t2):
+    if has_private:
         ops.append("private_use_removed")
     doc = _Text(t3, classes)
 
@@ -436,15 +460,15 @@ def clean_paper_text(text: str) -> tuple[str, tuple[str, ...]]:
         ops.append("header_stripped")
         doc = _Text(doc.without(headers))
 
-    # A gutter line ends in "**": with fewer such lines than needed, there is nothing to count.
-    if doc.squeezed.count(b"**\n") + doc.squeezed.endswith(b"**") >= _MIN_LINE_NUMBER_LINES:
-        t = doc.text
-        numbered = [(s, e) for _i, s, e, _seg in doc.candidates((b"**\n",), end_too=b"**")
-                    if _LINE_NUMBER_RE.match(t[s:e].rstrip())]
-        if len(numbered) >= _MIN_LINE_NUMBER_LINES:
-            doc = _Text(doc.without(numbered))
-            ops.append("line_numbers_removed")
     t = doc.text
+    # A gutter line ends in "**": with fewer such lines than needed, there is nothing to count.
+    numbered = [(s, e) for _i, s, e, _seg in doc.candidates((b"**\n",), accept=_gutter_like, end_too=b"**")
+                if _LINE_NUMBER_RE.match(t[s:e].rstrip())] \
+        if doc.squeezed.count(b"**\n") + doc.squeezed.endswith(b"**") >= _MIN_LINE_NUMBER_LINES else []
+    if len(numbered) >= _MIN_LINE_NUMBER_LINES:
+        doc = _Text(doc.without(numbered))
+        t = doc.text
+        ops.append("line_numbers_removed")
 
     # _is_abstract_heading, its cheap half first
     abstract = next(((i, s) for i, s, e, seg in doc.candidates(
@@ -631,7 +655,8 @@ def extract_pdf_text(path: str | os.PathLike[str], extractor: str = PDF_DEFAULT)
     Tries ``extractor`` (default ``pdf:pymupdf-layout``, markdown from PyMuPDF's text layer; ``PDF_FULL``
     = ``pdf:pymupdf4llm`` for pymupdf4llm's markdown), then PyMuPDF plain text, then pypdf; each is
     imported only when tried, so a missing package just moves on. Raises ``RecordError("pdf_unreadable",
-    ...)`` naming what every extractor said when none gives non-blank text.
+    ...)`` naming what every extractor said when none gives non-blank text, and
+    ``RecordError("pdf_no_text_layer", ...)`` for a scan whose text is only stamps (``pdf_layout.no_text_layer``).
     """
     p = os.fspath(path)
     problems: list[str] = []
@@ -642,6 +667,11 @@ def extract_pdf_text(path: str | os.PathLike[str], extractor: str = PDF_DEFAULT)
             problems.append(f"{source}: {type(exc).__name__}: {exc}".strip())
             continue
         if text and text.strip():
+            from cyclebench.sources.pdf_layout import no_text_layer
+
+            scan = no_text_layer(p, text)  # a page-image scan is not read as its stamps (sources/pdf_layout.py)
+            if scan:
+                raise RecordError("pdf_no_text_layer", scan)
             return text, source  # type: ignore[return-value]
         problems.append(f"{source}: empty text")
     raise RecordError("pdf_unreadable", "; ".join(problems))
@@ -771,7 +801,7 @@ class PapersDirectory:
 
         No silent fallback: when the preferred file is broken this raises ``RecordError``
         (``pdf_unreadable``, ``latex_unreadable``/``latex_no_main_file``/..., ``text_not_utf8``,
-        ``text_empty_after_cleaning``, ``pdf_truncated``, ``pdf_too_many_pages``, and the ``confined``
+        ``text_empty_after_cleaning``, ``pdf_truncated``, ``pdf_too_many_pages``, ``pdf_no_text_layer``, and the ``confined``
         reasons ``outside_input``, ``not_a_regular_file``, ``symlink_loop``, ``unreadable``,
         ``file_too_large``) so the caller counts it; pass another ``prefer`` to retry.
         Kinds not named in ``prefer`` are never read.

@@ -10,6 +10,7 @@ figure, messages``. Both may also come as parquet or JSONL with the same columns
 from __future__ import annotations
 
 import ast
+import json
 import math
 import re
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from cyclebench.hub.columns import DeepReview13K as DR
 from cyclebench.hub.columns import Research14K as R14K
 from cyclebench.hub.load import dataset_fingerprint, decoded_cell, iter_table, original_file, read_split
 from cyclebench.records import ReviewExample
+from cyclebench.sources.openreview import accepted_from_text
 
 # The leading number of one rating string ("6: marginally above ...", "10: strong accept", "5.0", "**8**").
 _LEADING_NUMBER = re.compile(r"^\s*\**\s*(\d{1,6}(?:\.\d+)?)(?![\d.])")
@@ -112,17 +114,44 @@ def deepreview_example(row: dict[str, Any]) -> tuple[ReviewExample | None, str |
     text = paper_text_from_messages(row.get(DR.INPUTS))
     if not text:
         return None, "no_paper_text"
-    decision = str(row.get(DR.DECISION) or "").lower()
-    accepted = True if "accept" in decision else False if "reject" in decision else None
+    accepted = accepted_from_text(str(row.get(DR.DECISION) or ""))
     return ReviewExample(paper_id=paper_id, title=str(row.get(DR.TITLE) or ""), paper_text=text, ratings=ratings,
                          accepted=accepted, rating_scale=row.get(DR.RATING_SCALE) or "1/3/5/6/8/10"), None
 
 
-def read_deepreview_split(data: str, split: str, revision: str | None = None) -> tuple[list[ReviewExample], dict[str, int], dict[str, Any]]:
+def human_rated_row(row: dict[str, Any], threshold: float, counts: dict[str, Any]) -> dict[str, Any]:
+    """The row with the ratings of reviews scored P(machine) > ``threshold`` removed (``ai_text_scores`` holds
+    one entry per rating, in order; a review without a score stays and is counted). Counts what moved."""
+    if DR.AI_TEXT_SCORES not in row:
+        raise ValueError(f"human_reviews_only needs a build with AI-text scores (no {DR.AI_TEXT_SCORES} column): "
+                         f"rebuild with --ai-text-scores MODEL_ARGS")
+    raw = decoded_cell(row.get(DR.RATING))
+    scores = decoded_cell(row.get(DR.AI_TEXT_SCORES)) or []
+    if not isinstance(raw, list) or not isinstance(scores, list) or len(scores) != len(raw):
+        counts["papers_scores_misaligned"] += 1
+        return row  # read as it is; the count says the threshold could not apply here
+    kept = []
+    for rating, entry in zip(raw, scores):
+        counts["reviews"] += 1
+        score = entry.get("ai_text_score") if isinstance(entry, dict) else None
+        if not isinstance(score, (int, float)) or isinstance(score, bool) or not math.isfinite(score):
+            counts["unscored_kept"] += 1
+        elif score > threshold:
+            counts["dropped"] += 1
+            continue
+        kept.append(rating)
+    counts["papers_left_without_reviews"] += bool(raw) and not kept
+    return {**row, DR.RATING: json.dumps(kept, ensure_ascii=False)}
+
+
+def read_deepreview_split(data: str, split: str, revision: str | None = None, human_reviews_only: float | None = None
+                          ) -> tuple[list[ReviewExample], dict[str, int], dict[str, Any]]:
     """Examples of one DeepReview-13K split from a local folder of the original files, one such file (e.g. a
     ``sample.json`` list of records), or a cyclebench build.
 
     The training file repeats each paper three times (fast/standard/best); papers are kept once, by id.
+    ``human_reviews_only`` (a checked probability threshold): ratings of reviews the build's detector scored
+    above it are left out of the ground truth (:func:`human_rated_row`), counted in ``source``.
     Every skipped row is counted by reason; when rows were read but none is usable, a ``ValueError`` names
     the reasons and what each means, instead of an empty split.
     """
@@ -140,8 +169,12 @@ def read_deepreview_split(data: str, split: str, revision: str | None = None) ->
     examples: list[ReviewExample] = []
     seen: set[str] = set()
     n_rows = 0
+    moved: dict[str, Any] = {"threshold": human_reviews_only, "reviews": 0, "dropped": 0, "unscored_kept": 0,
+                             "papers_left_without_reviews": 0, "papers_scores_misaligned": 0}
     for row in read_split(data, split, revision=revision):
         n_rows += 1
+        if human_reviews_only is not None and isinstance(row, dict) and row.get(DR.ID) not in seen:
+            row = human_rated_row(row, human_reviews_only, moved)
         example, reason = deepreview_example(row)
         if example is not None and example.paper_id in seen:
             example, reason = None, "repeated_mode_row"
@@ -155,6 +188,11 @@ def read_deepreview_split(data: str, split: str, revision: str | None = None) ->
                          + "; ".join(f"{reason} {n} ({SKIP_HINTS.get(reason, 'see the row')})"
                                      for reason, n in sorted(skipped.items())))
     source["fingerprint"] = fingerprint
+    if human_reviews_only is not None:
+        if moved["reviews"] and moved["unscored_kept"] == moved["reviews"]:
+            raise ValueError("human_reviews_only: no review of this split has an ai_text_score (the build's detector "
+                             "had no calibration; see ai_text_scores in its manifest.json), so no threshold can apply")
+        source["human_reviews_only"] = {**moved, "kept": moved["reviews"] - moved["dropped"]}
     return examples, skipped, source
 
 

@@ -200,3 +200,60 @@ def test_real_minilm_cached_rerun_embeds_nothing_and_predicts_the_same(tmp_path,
     rerun.prepare(train, protocol)
     assert [r.text for r in rerun.generate(reqs)] == texts
     assert rerun.embedding_cache.stats() == {"hits": 20, "misses": 0, "corrupt": 0}
+
+
+# Red-team round (issue 16): a cache that cannot be written loses the vectors, never the run's work; a cache
+# folder that is a file is one clear error; two processes writing the same vectors at once leave whole files.
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EROFS", "EACCES"])
+def test_a_cache_that_cannot_be_written_returns_the_vectors_and_counts_them(tmp_path, monkeypatch, caplog, errno_name):
+    import errno
+    import os
+
+    from cyclebench.backends import embedding_cache
+
+    def refuse(path, data):
+        raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)), str(path))
+
+    monkeypatch.setattr(embedding_cache, "_atomic_write", refuse)
+    cache = EmbeddingCache(tmp_path, KEY)  # its model.json cannot be written either
+    fn = Counting()
+    got = cache.embed(["a", "b", "c"], fn)
+    assert np.array_equal(got, fn(["a", "b", "c"]))
+    assert cache.stats() == {"hits": 0, "misses": 3, "corrupt": 0, "unwritten": 3}
+    assert sum("could not store" in r.getMessage() for r in caplog.records) == 1  # one warning, not one a text
+    assert vec_files(cache) == []
+
+
+def test_a_cache_folder_that_is_a_file_is_one_clear_error(tmp_path):
+    (tmp_path / "cache").write_text("not a folder")
+    with pytest.raises(ValueError, match=r"embedding cache folder .*cache.* is not a folder"):
+        EmbeddingCache(tmp_path / "cache", KEY)
+
+
+def _embed_in_process(folder: str, texts: list[str], out) -> None:
+    cache = EmbeddingCache(folder, KEY)
+    for _ in range(20):
+        cache.embed(texts, Counting())
+        cache.embed(texts, Counting())
+    out.put(cache.stats())
+
+
+def test_two_processes_writing_the_same_vectors_leave_whole_files(tmp_path):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    texts = [f"paper {i}" for i in range(30)]
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_embed_in_process, args=(str(tmp_path), texts, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    stats = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    assert all(s["corrupt"] == 0 for s in stats)
+    cache = EmbeddingCache(tmp_path, KEY)
+    assert np.array_equal(cache.embed(texts, Counting()), Counting()(texts)) and cache.stats()["misses"] == 0
+    assert not list(cache.dir.glob("*/.*.tmp"))  # no temporary file left behind

@@ -138,3 +138,75 @@ def test_human_reviews_only_pure_counts():
     assert rows[1]["reviews"] == [{"note_id": "c"}]  # the input is not modified
     with pytest.raises(ValueError, match="no calibration"):
         _human_reviews_only(rows, [{"note_id": "a", "ai_text_score": None}], 0.5)
+
+
+def test_deepreview_human_reviews_only_drops_the_ratings_of_machine_scored_reviews():
+    """Pure: the ratings of reviews scored above the threshold leave the ground truth, in order; an unscored
+    review stays; a row whose scores do not line up with its ratings is read as it is and counted."""
+    import json
+
+    from cyclebench.sources.westlake import human_rated_row
+
+    counts = {"reviews": 0, "dropped": 0, "unscored_kept": 0, "papers_left_without_reviews": 0,
+              "papers_scores_misaligned": 0}
+    row = {"id": "p", "rating": json.dumps(["6: above", "3: reject", "8: accept"]),
+           "ai_text_scores": [{"note_id": "a", "ai_text_score": 0.2}, {"note_id": "b", "ai_text_score": 0.95},
+                              {"note_id": "c", "ai_text_score": None}]}
+    out = human_rated_row(row, 0.9, counts)
+    assert json.loads(out["rating"]) == ["6: above", "8: accept"] and row["rating"] != out["rating"]
+    assert counts == {"reviews": 3, "dropped": 1, "unscored_kept": 1, "papers_left_without_reviews": 0,
+                      "papers_scores_misaligned": 0}
+    all_machine = {**row, "ai_text_scores": [{"ai_text_score": 1.0}] * 3}
+    assert json.loads(human_rated_row(all_machine, 0.5, counts)["rating"]) == []
+    assert counts["papers_left_without_reviews"] == 1
+    short = {**row, "ai_text_scores": [{"ai_text_score": 1.0}]}
+    assert human_rated_row(short, 0.5, counts) is short and counts["papers_scores_misaligned"] == 1
+    with pytest.raises(ValueError, match="--ai-text-scores"):
+        human_rated_row({"id": "p", "rating": "[]"}, 0.5, counts)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), True, "high"])
+def test_deepreview_task_checks_the_threshold_before_reading(bad, tmp_path):
+    from cyclebench.tasks import get_task
+
+    with pytest.raises(ValueError, match="probability threshold"):
+        get_task("deepreview-13k").load(str(tmp_path), "test_2024", human_reviews_only=bad)
+
+
+def test_pairwise_human_reviews_honour_human_reviews_only(scored_build, tmp_path):
+    """Runs evaluated with ``human_reviews_only=T`` compared with ``--human-reviews``: the human system draws only
+    from the reviews the option keeps, never from one it dropped as machine-written."""
+    from cyclebench.backends.fake import FakeBackend
+    from cyclebench.evaluate_pairwise import PairwiseRunConfig, _render_human, run_pairwise_evaluation
+    from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
+
+    scores = {r["note_id"]: r[R5K.AI_TEXT_SCORE] for r in read_rows(str(scored_build), "reviews", ["test"], None)}
+    threshold = sorted(s for s in scores.values() if s is not None)[len(scores) // 2]
+    dropped = {note for note, s in scores.items() if s is not None and s > threshold}
+    assert dropped
+    from cyclebench.protocols import get_protocol
+    from cyclebench.records import ParsedReview, SimulatedReview
+
+    sim = SimulatedReview(summary="s", strengths="s", weaknesses="w", questions="q", rating=5, soundness=3,
+                          presentation=3, contribution=3, confidence=3)
+    review = get_protocol("cyclereviewer", reviewers=1).render(ParsedReview(
+        status="ok", reviewers=(sim,), rating=5, soundness=3, presentation=3, contribution=3, confidence=3,
+        decision="reject", meta_review="meta"))
+    run = tmp_path / "run"
+    run_review_evaluation(ReviewRunConfig(task="review-5k", data=str(scored_build), protocol="cyclereviewer",
+                                          protocol_options={"reviewers": 1}, backend="fake",
+                                          model_args={"text": review},
+                                          task_options={"human_reviews_only": threshold}, n_resamples=10), run)
+
+    class Recording(FakeBackend):
+        def generate(self, requests):
+            self.shown = [*getattr(self, "shown", []), *(r.messages[-1]["content"] for r in requests)]
+            return super().generate(requests)
+
+    judge = Recording(text="x")
+    run_pairwise_evaluation(PairwiseRunConfig(runs=(str(run),), backend="fake", human_reviews=True, n_resamples=10),
+                            tmp_path / "pairwise", backend=judge)
+    rows = read_rows(str(scored_build), "default", ["test"], None)
+    texts = {r["note_id"]: _render_human(r)[:200] for row in rows for r in row[R5K.REVIEWS] or []}
+    shown = [note for note, text in texts.items() if text and any(text in s for s in judge.shown)]
+    assert shown and not set(shown) & dropped  # human reviews were shown, none of them a dropped one

@@ -175,3 +175,40 @@ def test_kept_withdrawn_and_desk_rejected_papers_have_a_null_decision_and_their_
     by_id = {e.paper_id: e.accepted for e in examples}
     assert all(by_id[r["id"]] is None for r in odd if r["id"] in by_id)
     assert sum(v is True for v in by_id.values()) == sum(r["decision"] == "Accept" for r in rows if r["id"] in by_id)
+
+
+# Red-team round (issue 16): decision words of other years and venues, in any case, map to the same
+# ``decision`` / ``acceptance_type`` whichever builder reads them (Review-5K's reading of OpenReview's words).
+ODD_DECISIONS = ["Accept (Spotlight)", "ACCEPT (ORAL)", "accept", "Accept (Talk)", "Accept: poster", "Reject",
+                 "REJECT", "rejected", "Withdrawn", "Desk rejected", "Reject (desk)", "Invite to Workshop Track",
+                 "Not accepted", "Conditional Accept", "Accept (Oral) - withdrawn by the authors", "", "N/A"]
+
+
+def _review5k_words(raw: str) -> tuple[str | None, str | None]:
+    from cyclebench.sources.openreview import decision_from_text
+
+    decision = decision_from_text(raw, "test")
+    return review5k.decision_value(decision.label), decision.presentation
+
+
+def test_decision_words_of_other_years_map_alike_in_every_builder(tmp_path):
+    from cyclebench.sources.westlake import deepreview_example
+
+    table = ["paper_id\t0\t1\tdecision"]
+    for i, raw in enumerate(ODD_DECISIONS):
+        table.append(f"p{i}\t6\t8\t{raw}")
+        (tmp_path / f"p{i}.md").write_text(f"# Paper {i}\n\n## Introduction\n\n" + "Words of a paper. " * 40)
+    (tmp_path / "ratings.tsv").write_text("\n".join(table) + "\n")
+    rows = {r["paper_id"]: r for r in (aiscientist_iclr2022.paper_row(e, raw) for e, raw in
+                                       aiscientist_iclr2022.iter_papers(tmp_path / "ratings.tsv", tmp_path))}
+    assert len(rows) == len(ODD_DECISIONS)
+    for i, raw in enumerate(ODD_DECISIONS):
+        decision, kind = _review5k_words(raw)
+        assert (rows[f"p{i}"]["decision"], rows[f"p{i}"]["acceptance_type"]) == (decision, kind), raw
+        assert rows[f"p{i}"]["decision_raw"] == raw.strip()
+        example, _why = deepreview_example({"id": f"p{i}", "title": "t", "decision": raw, "rating": [6, 8],
+                                      "inputs": [{"role": "user", "content": "Words of a paper. " * 40}]})
+        assert example is not None and example.accepted == {"Accept": True, "Reject": False}.get(decision), raw
+    assert _review5k_words("Not accepted") == ("Reject", None)
+    assert _review5k_words("Invite to Workshop Track") == ("Reject", None)
+    assert _review5k_words("ACCEPT (ORAL)") == ("Accept", "oral")

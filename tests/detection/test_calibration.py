@@ -69,6 +69,13 @@ def test_other_model_gets_no_probability(tmp_path):
     assert cal is None and why
 
 
+def _file(*normals: tuple[float, float]) -> str:
+    """A calibration file with one entry for the model pair ("a", "a") per (human, machine) pair of normals."""
+    entries = [{"scoring": "a", "reference": "a", "human": {"mean": h[0], "std": h[1], "n": 5},
+                "machine": {"mean": m[0], "std": m[1], "n": 5}} for h, m in zip(normals[::2], normals[1::2])]
+    return json.dumps({"calibrations": entries})
+
+
 @pytest.mark.parametrize("content, message", [
     ("not json", "cannot read"),
     ("[]", "'calibrations' list"),
@@ -76,6 +83,11 @@ def test_other_model_gets_no_probability(tmp_path):
     ('{"calibrations": [{"scoring": "a", "reference": "a", "human": {"mean": 0, "std": 0, "n": 5}, '
      '"machine": {"mean": 1, "std": 1, "n": 5}}]}', "std > 0"),
     ('{"calibrations": [{"scoring": "a", "reference": "a", "human": {"mean": "x"}, "machine": {}}]}', "numeric"),
+    (_file((0, math.nan), (1, 1)), "std > 0"),  # json.dumps writes NaN, json.loads reads it
+    # labels swapped by an edit: machine text sits above human text, a file saying otherwise inverts every probability
+    (_file((2, 1), (0, 1)), "swapped"),
+    # two entries for one model pair: which one applies would be an accident of order
+    (_file((0, 1), (1, 1), (0, 1), (2, 1)), "twice"),
 ])
 def test_malformed_calibration_file_is_one_line(tmp_path, content, message):
     path = tmp_path / "cal.json"

@@ -31,6 +31,16 @@ def test_jsonl_counts_every_bad_line(tmp_path):
     assert texts.n_found == 8
 
 
+def test_jsonl_lone_surrogates_are_counted_not_fatal(tmp_path):
+    """JSON may escape a lone surrogate (``"\\ud800"``): Python reads it, no tokenizer can encode it."""
+    path = tmp_path / "texts.jsonl"
+    path.write_text('{"id": "s", "text": "abc \\ud800 def"}\n{"id": "\\udfff", "text": "fine"}\n'
+                    '{"id": "ok", "text": "fine"}\n')
+    texts = read_jsonl(path)
+    assert [i.id for i in texts.items] == ["ok"]
+    assert [(u.id, u.reason) for u in texts.unread] == [("s", "not_utf8"), ("line 2", "not_utf8")]
+
+
 def test_jsonl_binary_garbage_and_missing_file(tmp_path):
     path = tmp_path / "garbage.jsonl"
     path.write_bytes(os.urandom(4096).replace(b"\n", b"\x00"))

@@ -138,6 +138,17 @@ def test_hostile_files_are_refused_with_a_code(submission, tmp_path, attack, cod
     assert not v.ok and code in _codes(v), v.errors
 
 
+def test_a_linked_submission_folder_is_refused_and_named(submission, tmp_path):
+    """A link could point anywhere on the machine that builds the site: refused, as a review submission's is."""
+    from cyclebench.leaderboard.pairwise_site import PAIRWISE_SUBMISSIONS, pairwise_folders
+
+    root = tmp_path / PAIRWISE_SUBMISSIONS
+    root.mkdir()
+    (root / "2026-12-03_link").symlink_to(submission, target_is_directory=True)
+    assert pairwise_folders(tmp_path / "submissions") == [root / "2026-12-03_link"]
+    assert _codes(verify_pairwise(root / "2026-12-03_link", allow_test_backends=True)) == {"files"}
+
+
 def test_an_unknown_protocol_or_changed_aspects_are_refused(submission, tmp_path):
     folder = _copy(submission, tmp_path)
     _edit_results(folder, lambda r: r["judge"]["protocol"].update(name="cyclereviewer"))
@@ -145,6 +156,31 @@ def test_an_unknown_protocol_or_changed_aspects_are_refused(submission, tmp_path
     folder = _copy(submission, tmp_path / "b")
     _edit_results(folder, lambda r: r["config"].update(aspects=["overall"]))
     assert "protocol" in _codes(verify_pairwise(folder, allow_test_backends=True))
+
+
+def test_the_dataset_is_checked_against_the_builds_given(submission, review5k_sample_build, tmp_path):
+    """Like a review submission, a pairwise one is shown only on a dataset build the leaderboard holds, under a
+    task cyclebench has, judged on papers of that build's split."""
+    from cyclebench.leaderboard.validate import DatasetBuilds
+
+    builds = DatasetBuilds({"review-5k": [review5k_sample_build]})
+    assert verify_pairwise(submission, datasets=builds, allow_test_backends=True).ok
+    assert "unknown_dataset" in _codes(verify_pairwise(submission, datasets=DatasetBuilds({}),
+                                                       allow_test_backends=True))
+    folder = _copy(submission, tmp_path / "fp")
+    _edit_results(folder, lambda r: r["task"].update(dataset_fingerprint="sha256:" + "1" * 64))
+    assert "dataset_differs" in _codes(verify_pairwise(folder, datasets=builds, allow_test_backends=True))
+    folder = _copy(submission, tmp_path / "task")
+    _edit_results(folder, lambda r: r["task"].update(name="review-5k-but-better"))
+    assert "unknown_task" in _codes(verify_pairwise(folder, allow_test_backends=True))
+    folder = _copy(submission, tmp_path / "paper")
+    rows = [json.loads(line) for line in (folder / "judgments.jsonl").read_text().splitlines()]
+    old = rows[0]["paper_id"]
+    for row in rows:
+        row["paper_id"] = f"{old}-made-up" if row["paper_id"] == old else row["paper_id"]  # sorts in its place
+    (folder / "judgments.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert verify_pairwise(folder, allow_test_backends=True).ok  # the figures alone do not know the papers
+    assert "unknown_paper" in _codes(verify_pairwise(folder, datasets=builds, allow_test_backends=True))
 
 
 def test_site_section_lists_verified_pairwise_submissions_only(submission, tmp_path, monkeypatch):
@@ -165,7 +201,8 @@ def test_site_section_lists_verified_pairwise_submissions_only(submission, tmp_p
     assert "2026-12-03_forged" in section.text and "did not verify" in section.text
 
 
-def test_the_built_site_shows_the_pairwise_section_of_a_verified_submission(submission, tmp_path, monkeypatch):
+def test_the_built_site_shows_the_pairwise_section_of_a_verified_submission(submission, tmp_path, monkeypatch,
+                                                                            review5k_sample_build):
     """The hook is wired: ``build_site`` reads ``pairwise_submissions/`` beside ``submissions/`` and renders it."""
     from cyclebench.leaderboard import pairwise as pairwise_module
     from cyclebench.leaderboard.pairwise_site import PAIRWISE_SUBMISSIONS
@@ -176,6 +213,9 @@ def test_the_built_site_shows_the_pairwise_section_of_a_verified_submission(subm
     (tmp_path / "submissions").mkdir()
     _copy(submission, tmp_path / PAIRWISE_SUBMISSIONS)
     monkeypatch.setattr(pairwise_module, "TEST_BACKENDS", frozenset())  # the fixture's judge is the fake backend
-    build_site(tmp_path / "site", tmp_path / "submissions", DatasetBuilds({}))
+    build_site(tmp_path / "site", tmp_path / "submissions", DatasetBuilds({"review-5k": [review5k_sample_build]}))
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert "Pairwise review quality" in index and "Bradley-Terry rating" in index
+    # without the build it names, the submission is not shown (as a review submission would not be)
+    build_site(tmp_path / "site2", tmp_path / "submissions", DatasetBuilds({}))
+    assert "Bradley-Terry rating" not in (tmp_path / "site2" / "index.html").read_text(encoding="utf-8")

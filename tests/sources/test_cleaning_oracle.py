@@ -27,6 +27,7 @@ PIECES = [
     "<u>Published as a conference paper at ICLR 2024</u>\n", "**Accepted as a workshop submission to NeurIPS 2019**",
     "Workshop track - ICLR 2018\n", "WORKSHOP TRACK – ICLR 2018  \n", "_Appearing in the Journal Publication at X 2020_",
     "Under revİew as a conference submıssion at ICLR 2022\n", "Under review as a conference paper at ICLR",
+    "this paper in 2020\n", "a publication (1999)\n", "workshop 2021 paper\n",
     "Published as a conference paper at ICLR ٢٠٢2\n", "\nWorKſhop track: ICLR 2018\n", "paper 2020",
     # titles and abstracts
     "# KNOWLEDGE DISTIL\n## LATION FOR X\n", "TITLE IN CAPS\nSECOND CAPS LINE\n", "Jane Doe, MIT\n",
@@ -83,7 +84,10 @@ def test_edge_texts_clean_as_the_per_line_code():
                  "\n\n\nAbstract. x\n\n\n", "ABSTRACT\n-----\n\n-----", "x\nREFERENCES", "\r\n" * 5, "a\u2028b",
                  "Under review as a conference paper at ICLR 2022",
                  "Under review as a conference paper at ICLR 2022\nUnder review as a conference paper at ICLR 2022",
-                 "T\nABSTRACT " + "y" * 100_000 + "\nREFERENCES\n[1] x\n", "**017**\n" * 25, "**017**\n" * 19):
+                 "T\nABSTRACT " + "y" * 100_000 + "\nREFERENCES\n[1] x\n", "**017**\n" * 25, "**017**\n" * 19,
+                 # a gutter line first, after lines another step looked at (line numbers from cached counts)
+                 "**017**\n" * 21 + "Title\nABSTRACT\nthis paper in 2020\nREFERENCES\nSmith 2020\n**018**",
+                 "**001**\nUnder review as a conference paper at ICLR 2022\n" * 21 + "paper\nAbstract. x\n"):
         same_as_oracle(text)
 
 

@@ -82,3 +82,65 @@ def test_corpus_pdfs_keep_headings_captions_and_the_references_cut():
 def test_full_fidelity_path_by_name():
     raw, source = extract_pdf_text(corpus_dir("papers", "pdf") / "6w9qffvXkq.pdf", PDF_FULL)
     assert source == "pdf:pymupdf4llm" and "cut_at_references" in clean_paper_text(raw)[1]
+
+
+# Red-team round (issue 16): a scanned paper (page images, no text layer) is a counted reason, not a row of
+# the few words a scanner or arXiv stamps on each page.
+
+
+def _scan(path, pages, stamp=""):
+    import pymupdf
+
+    pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 120, 160), 0)
+    pix.clear_with(230)
+    doc = pymupdf.open()
+    for i in range(pages):
+        page = doc.new_page()
+        page.insert_image(page.rect, pixmap=pix)
+        if stamp:
+            page.insert_text((20, 20), f"{stamp} {i + 1}")
+    doc.save(path)
+    doc.close()
+    return path
+
+
+@pytest.mark.parametrize("extractor", [PDF_DEFAULT, "pdf:pymupdf", "pdf:pypdf"])
+def test_a_scanned_pdf_with_a_stamp_on_each_page_is_no_text_layer(tmp_path, extractor):
+    from cyclebench.records import RecordError
+
+    pdf = _scan(tmp_path / "scan.pdf", 8, "arXiv:2401.00001v1 [cs.CL] 1 Jan 2024")
+    with pytest.raises(RecordError) as exc:
+        extract_pdf_text(pdf, extractor)
+    assert exc.value.reason == "pdf_no_text_layer"
+    assert "8 of 8 pages" in exc.value.detail and "OCR" in exc.value.detail
+
+
+def test_a_scanned_pdf_is_a_counted_reject_of_the_directory(tmp_path):
+    from cyclebench.records import RecordError
+    from cyclebench.sources.text import PapersDirectory
+
+    _scan(tmp_path / "p1.pdf", 3, "page")
+    with pytest.raises(RecordError) as exc:
+        PapersDirectory(tmp_path).read("p1")
+    assert exc.value.reason == "pdf_no_text_layer"
+
+
+def test_short_text_pdfs_without_images_and_papers_with_a_few_figure_pages_still_read(tmp_path):
+    import pymupdf
+
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Hello short world")  # tiny, but a text layer: kept
+    doc.save(tmp_path / "tiny.pdf")
+    doc.close()
+    assert extract_pdf_text(tmp_path / "tiny.pdf")[0].strip() == "Hello short world"
+    pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 50, 50), 0)
+    doc = pymupdf.open()
+    for i in range(4):  # 3 text pages, 1 full-page figure
+        page = doc.new_page()
+        if i == 3:
+            page.insert_image(page.rect, pixmap=pix)
+        else:
+            page.insert_textbox(pymupdf.Rect(50, 50, 550, 800), "Body text of the paper. " * 60)
+    doc.save(tmp_path / "paper.pdf")
+    doc.close()
+    assert "Body text" in extract_pdf_text(tmp_path / "paper.pdf")[0]
