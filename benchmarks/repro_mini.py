@@ -82,8 +82,8 @@ BUDGETS = {
                     simpo_rounds=2, simpo_prompts=2, simpo_samples=2, simpo_max_tokens=48, simpo_max_prompt_tokens=512,
                     simpo_max_length=1024,
                     judge_max_tokens=64, eval_prompts=1, batch_size=4),
-    # Sized to finish in ~40 min on 2 CPU cores shared with other jobs (there, this process got ~25% of one
-    # core: ~1-2 new tokens/s per batch); wall times in RESULTS_repro_mini.md.
+    # Meant for ~40 min on 2 shared CPU cores; with ~8 jobs there each stage process got ~20-25% of one
+    # core and the four stages took 87 min of stage time (RESULTS_repro_mini.md).
     "full": Budget(papers=3, max_paper_tokens=384, max_tokens=64, sft_steps=16, sft_max_length=640,
                    simpo_rounds=2, simpo_prompts=2, simpo_samples=2, simpo_max_tokens=96, simpo_max_prompt_tokens=512,
                    simpo_max_length=768, judge_max_tokens=64, eval_prompts=1, batch_size=4),
@@ -520,7 +520,7 @@ def render(records: dict[str, dict[str, Any]], work: Path, budget_name: str, bud
     lines = ["# Reproduction in miniature: SmolLM2-135M-Instruct through every model path on CPU", "",
              (f"Written by `benchmarks/repro_mini.py` ({time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} CPUs visible, shared with other jobs). **Budget: {budget_name}** "
-             f"({'a smoke run: it checks that each stage runs, not what the model can learn' if budget_name == 'smoke' else 'the full CPU budget, sized to finish in about 40 minutes on this shared 2-core machine'})."),
+             f"({'a smoke run: it checks that each stage runs, not what the model can learn' if budget_name == 'smoke' else 'the full CPU budget; stage wall times below'})."),
              "", f"Command: `{command}`", ""]
     if budget_name != "full":
         lines += [f"Full budget: `{full_command}`", ""]

@@ -11,12 +11,13 @@ import http.server
 import threading
 
 import pytest
-
-from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 from cyclebench.leaderboard.site import build_site
 from cyclebench.leaderboard.submit import SubmitError, submit
 
-from .test_browser import NO_PAGE_OVERFLOW, _open, _QuietHandler, _screenshot, sync_api  # noqa: F401 (fixture)
+from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
+
+from . import test_browser
+from .test_browser import NO_PAGE_OVERFLOW, _open, _QuietHandler, _screenshot
 from .test_leaderboard import DATE, datasets_for, submit_run
 
 UNBROKEN = "Qwen2.5-72B-Instruct_" + "x" * 179  # 200 characters, no space to wrap at
@@ -24,6 +25,7 @@ UNBROKEN = "Qwen2.5-72B-Instruct_" + "x" * 179  # 200 characters, no space to wr
 # and isolates are refused at submit (the metadata schema).
 BIDI = "\u0645\u0631\u062d\u0628\u0627 \u05e9\u05dc\u05d5\u05dd model (\u0661\u0662\u0663) zero\u200bwidth\u200d"
 CONTROLS = ("\u202eledom", "\u2066isolate\u2069", "bell\u0007")
+sync_api = test_browser.sync_api  # the fixture: a skip without chromium
 WIDTHS = {"narrow": (320, 640), "desktop": (1400, 900)}
 
 
