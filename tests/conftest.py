@@ -29,6 +29,10 @@ from tests.tiny_models import tiny_llama, tiny_qwen2  # noqa: E402, F401  (sessi
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Debian's chromium driven by the PyPI playwright package, never a downloaded browser; the flags keep it offline.
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +97,25 @@ def aiscientist_build(corpus, tmp_path_factory) -> Iterator[Path]:
 def seed_builds(review5k_build, aiscientist_build) -> dict[str, Path]:
     """``{task: build}`` of every seeded task, as ``leaderboard.seed.build_corpus_datasets`` returns it."""
     return {"aiscientist-iclr2022": aiscientist_build, "review-5k": review5k_build}
+
+
+@pytest.fixture(scope="session")
+def sync_api():
+    """The Playwright sync API, or a skip without chromium (requested before site fixtures, so nothing is built
+    first). playwright is in the dev extra: a missing package is a broken install, not a skip."""
+    from playwright import sync_api as api
+
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium); this test never downloads a browser")
+    return api
+
+
+@pytest.fixture()
+def browser(sync_api):
+    """One launched chromium, closed after the test."""
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -222,7 +222,9 @@ def test_report_of_a_real_run_names_model_dataset_split_and_n(review5k_sample_bu
 
 def _screenshot(run: Path, names: list[str], tmp_path: Path) -> None:
     """A page with the run's plots, shot in chromium when it is installed (kept as a CI artifact)."""
-    chromium = Path("/usr/bin/chromium")
+    from tests.conftest import CHROMIUM as chromium
+    from tests.conftest import LAUNCH_ARGS
+
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -236,7 +238,7 @@ def _screenshot(run: Path, names: list[str], tmp_path: Path) -> None:
     folder = Path(os.environ.get("CYCLEBENCH_TEST_ARTIFACTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(executable_path=str(chromium), args=LAUNCH_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(page_file.as_uri())

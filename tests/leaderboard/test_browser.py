@@ -20,15 +20,11 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from cyclebench.leaderboard.columns import COLUMNS
 from cyclebench.leaderboard.site import build_site
 
 from .test_leaderboard import INJECTION, datasets_for, edit_results, submit_run
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
 LONG_NAME = "TF-IDF ridge regression, alpha 3, trained on the Review-5K sample's training split (a long name)"
 WIDTHS = {"desktop": (1400, 900), "phone": (390, 844)}
 
@@ -58,20 +54,6 @@ STICKY = """(tableId) => {
   box.style.maxHeight = ""; box.scrollTop = 0; box.scrollLeft = 0;
   return out;
 }"""
-
-
-def _playwright():
-    from playwright import sync_api  # in the dev extra: a missing package is a broken install, not a skip
-
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium); this test never downloads a browser")
-    return sync_api
-
-
-@pytest.fixture(scope="session")
-def sync_api():
-    """The Playwright sync API, or a skip (requested before the site fixtures, so nothing is built first)."""
-    return _playwright()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -108,15 +90,6 @@ def served_site(sync_api, lb_sample, tmp_path_factory):
         server.server_close()
         thread.join(timeout=5)
 
-
-@pytest.fixture()
-def browser(sync_api):
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _open(browser, url: str, width: int, height: int):

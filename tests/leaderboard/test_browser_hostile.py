@@ -16,7 +16,6 @@ from cyclebench.leaderboard.submit import SubmitError, submit
 
 from cyclebench.evaluate_reviews import ReviewRunConfig, run_review_evaluation
 
-from . import test_browser
 from .test_browser import NO_PAGE_OVERFLOW, _open, _QuietHandler, _screenshot
 from .test_leaderboard import DATE, datasets_for, submit_run
 
@@ -25,7 +24,6 @@ UNBROKEN = "Qwen2.5-72B-Instruct_" + "x" * 179  # 200 characters, no space to wr
 # and isolates are refused at submit (the metadata schema).
 BIDI = "\u0645\u0631\u062d\u0628\u0627 \u05e9\u05dc\u05d5\u05dd model (\u0661\u0662\u0663) zero\u200bwidth\u200d"
 CONTROLS = ("\u202eledom", "\u2066isolate\u2069", "bell\u0007")
-sync_api = test_browser.sync_api  # the fixture: a skip without chromium
 WIDTHS = {"narrow": (320, 640), "desktop": (1400, 900)}
 
 
@@ -56,17 +54,6 @@ def hostile_site(sync_api, lb_sample, tmp_path_factory):
         server.server_close()
         thread.join(timeout=5)
 
-
-@pytest.fixture()
-def browser(sync_api):
-    from .test_browser import CHROMIUM, LAUNCH_ARGS
-
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.mark.parametrize("device", sorted(WIDTHS))
