@@ -8,6 +8,7 @@ dataset rows. Records are plain frozen dataclasses so they are cheap to build in
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -159,6 +160,20 @@ def abstract_stand_in(title: str | None, abstract: str) -> str:
     The one definition, shared by the task option ``abstract_fallback`` (evaluation) and the Review-5K
     builder's ``sft_abstract_fallback`` (training rows), so both sides see the same prompt shape."""
     return f"# {title or ''}\n\n## Abstract\n\n{abstract}"
+
+
+def kept_as_human(score: Any, threshold: float, counts: dict[str, Any]) -> bool:
+    """Whether a review stays in a ``human_reviews_only`` ground truth: dropped when the build's detector scored
+    it P(machine) > ``threshold``; kept and counted as unscored when it has no finite score (too short to
+    score, or no calibration). One rule for every dataset whose reviews carry ``ai_text_score``."""
+    counts["reviews"] += 1
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        counts["unscored_kept"] += 1
+        return True
+    if score > threshold:
+        counts["dropped"] += 1
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from cyclebench.hub.columns import ACCEPT, REJECT
 from cyclebench.hub.columns import AIScientistICLR2022 as AIS
 from cyclebench.hub.columns import Review5K as R5K
 from cyclebench.hub.load import dataset_fingerprint, read_rows
-from cyclebench.records import ReviewExample, abstract_stand_in
+from cyclebench.records import ReviewExample, abstract_stand_in, kept_as_human
 from cyclebench.truncation import MAX_PAPER_TOKENS, check_budget
 
 
@@ -169,16 +169,8 @@ def _human_reviews_only(rows: list[dict[str, Any]], review_rows: Iterable[dict[s
     counts = {"threshold": threshold, "reviews": 0, "dropped": 0, "unscored_kept": 0, "papers_left_without_reviews": 0}
     out = []
     for row in rows:
-        kept = []
-        for review in row.get(R5K.REVIEWS) or []:
-            counts["reviews"] += 1
-            score = scores.get(review.get("note_id"))
-            if score is None:
-                counts["unscored_kept"] += 1
-            elif score > threshold:
-                counts["dropped"] += 1
-                continue
-            kept.append(review)
+        kept = [review for review in row.get(R5K.REVIEWS) or []
+                if kept_as_human(scores.get(review.get("note_id")), threshold, counts)]
         counts["papers_left_without_reviews"] += bool(row.get(R5K.REVIEWS)) and not kept
         out.append({**row, R5K.REVIEWS: kept})
     counts["kept"] = counts["reviews"] - counts["dropped"]

@@ -20,7 +20,7 @@ from typing import Any
 from cyclebench.hub.columns import DeepReview13K as DR
 from cyclebench.hub.columns import Research14K as R14K
 from cyclebench.hub.load import dataset_fingerprint, decoded_cell, iter_table, original_file, read_split
-from cyclebench.records import ReviewExample
+from cyclebench.records import ReviewExample, kept_as_human
 from cyclebench.sources.openreview import accepted_from_text
 
 # The leading number of one rating string ("6: marginally above ...", "10: strong accept", "5.0", "**8**").
@@ -130,16 +130,8 @@ def human_rated_row(row: dict[str, Any], threshold: float, counts: dict[str, Any
     if not isinstance(raw, list) or not isinstance(scores, list) or len(scores) != len(raw):
         counts["papers_scores_misaligned"] += 1
         return row  # read as it is; the count says the threshold could not apply here
-    kept = []
-    for rating, entry in zip(raw, scores):
-        counts["reviews"] += 1
-        score = entry.get("ai_text_score") if isinstance(entry, dict) else None
-        if not isinstance(score, (int, float)) or isinstance(score, bool) or not math.isfinite(score):
-            counts["unscored_kept"] += 1
-        elif score > threshold:
-            counts["dropped"] += 1
-            continue
-        kept.append(rating)
+    kept = [rating for rating, entry in zip(raw, scores)
+            if kept_as_human(entry.get("ai_text_score") if isinstance(entry, dict) else None, threshold, counts)]
     counts["papers_left_without_reviews"] += bool(raw) and not kept
     return {**row, DR.RATING: json.dumps(kept, ensure_ascii=False)}
 

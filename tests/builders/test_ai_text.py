@@ -210,3 +210,14 @@ def test_pairwise_human_reviews_honour_human_reviews_only(scored_build, tmp_path
     texts = {r["note_id"]: _render_human(r)[:200] for row in rows for r in row[R5K.REVIEWS] or []}
     shown = [note for note, text in texts.items() if text and any(text in s for s in judge.shown)]
     assert shown and not set(shown) & dropped  # human reviews were shown, none of them a dropped one
+
+
+def test_one_rule_keeps_or_drops_a_review_for_every_dataset():
+    """``kept_as_human`` is what review-5k and deepreview-13k both apply: a NaN, inf, boolean or text score is
+    no score (kept, counted unscored), never compared with the threshold."""
+    from cyclebench.records import kept_as_human
+
+    counts = {"reviews": 0, "dropped": 0, "unscored_kept": 0}
+    verdicts = [kept_as_human(s, 0.5, counts) for s in (0.2, 0.9, 0.5, None, float("nan"), float("inf"), True, "0.9")]
+    assert verdicts == [True, False, True, True, True, True, True, True]
+    assert counts == {"reviews": 8, "dropped": 1, "unscored_kept": 5}
