@@ -423,16 +423,6 @@ def scatter(points: Sequence[tuple[Any, Any]], *, title: str, xlabel: str, ylabe
     return scatter_chart(points, title=title, xlabel=xlabel, ylabel=ylabel, lo=lo, hi=hi, about=about).svg()
 
 
-def histograms(series: Mapping[str, Sequence[Any]], *, title: str, xlabel: str, lo: float = 0.0, hi: float = 10.0,
-               bins: int = 20, about: About | None = None) -> str:
-    return histogram_chart(series, title=title, xlabel=xlabel, lo=lo, hi=hi, bins=bins, about=about).svg()
-
-
-def matrix(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence[Any]], *, title: str, xlabel: str,
-           ylabel: str, about: About | None = None) -> str:
-    return matrix_chart(rows, cols, values, title=title, xlabel=xlabel, ylabel=ylabel, about=about).svg()
-
-
 def bars(labels: Sequence[str], values: Sequence[Any], lows: Sequence[Any], highs: Sequence[Any], *, title: str,
          ylabel: str, about: About | None = None) -> str:
     """One row per label with its 95% interval (the figure's name is ``ylabel``)."""
